@@ -1,0 +1,1 @@
+"""Pulumi components, one family per external system, and the pure access model."""

@@ -1,0 +1,270 @@
+"""The access model: pipelines, grants, action presets and naming rules.
+
+Pure Python, no Pulumi resources. Everything the systems (AWS, Atlas, Airflow, ...) need to know
+about *who may do what* is derived here, once, so that every system names and scopes things the
+same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class AuthMode(StrEnum):
+    """How a pipeline authenticates to Atlas."""
+
+    AWS_IAM = "aws-iam"
+    OKTA_OIDC = "okta-oidc"
+    VAULT_DYNAMIC = "vault-dynamic"
+
+
+class Tier(StrEnum):
+    """How strict a stack is. `prod` turns on the stricter defaults and limits."""
+
+    DEV = "dev"
+    STAGING = "staging"
+    PROD = "prod"
+
+
+# Atlas custom-role privilege actions this project lets a pipeline hold. Deliberately a subset of
+# what Atlas accepts: data-plane actions plus the read-only metadata a client needs. Cluster-wide
+# and administrative actions (DROP_DATABASE, KILL_ANY_SESSION, ...) are never grantable here.
+COLLECTION_ACTIONS: frozenset[str] = frozenset(
+    {
+        "FIND",
+        "INSERT",
+        "UPDATE",
+        "REMOVE",
+        "CHANGE_STREAM",
+        "COLL_STATS",
+        "LIST_INDEXES",
+        "CREATE_INDEX",
+        "DROP_INDEX",
+        "BYPASS_DOCUMENT_VALIDATION",
+    }
+)
+# Actions that MongoDB only evaluates on a whole database (collection ""), e.g. `listCollections`.
+DATABASE_ACTIONS: frozenset[str] = frozenset({"LIST_COLLECTIONS", "DB_STATS"})
+KNOWN_ACTIONS: frozenset[str] = COLLECTION_ACTIONS | DATABASE_ACTIONS
+
+PRESETS: dict[str, tuple[str, ...]] = {
+    "read": ("FIND", "LIST_INDEXES", "COLL_STATS"),
+    "read-write": ("FIND", "INSERT", "UPDATE", "REMOVE", "LIST_INDEXES", "COLL_STATS"),
+    "insert-only": ("INSERT",),
+    "read-changes": ("FIND", "CHANGE_STREAM"),
+}
+
+# Databases no pipeline may be granted: they hold users, roles, oplog and sharding metadata.
+RESERVED_DATABASES: frozenset[str] = frozenset({"admin", "local", "config"})
+
+WILDCARD = "*"
+
+PIPELINE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]*[a-z0-9]$")
+PIPELINE_NAME_MAX = 40
+# MongoDB namespace rules: no `/\. "$` and no NUL in a database name, at most 63 bytes.
+DATABASE_NAME_PATTERN = re.compile(r'^[^/\\. "$\x00]{1,63}$')
+# Collections: no `$`, no NUL, not `system.` (those are internal).
+COLLECTION_NAME_PATTERN = re.compile(r"^(?!system\.)[^$\x00]{1,255}$")
+
+IAM_ROLE_NAME_MAX = 64
+ATLAS_ROLE_NAME_MAX = 64
+STS_ROLE_SESSION_NAME_MAX = 64
+
+
+@dataclass(frozen=True, kw_only=True)
+class Problem:
+    """One thing wrong with the settings, located by its config key path."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Grant:
+    """Actions on collections of one database. `collections == ("*",)` means the whole database."""
+
+    database: str
+    collections: tuple[str, ...]
+    actions: tuple[str, ...]
+
+    @property
+    def is_wildcard(self) -> bool:
+        return WILDCARD in self.collections
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pipeline:
+    """One Airflow pipeline and everything it may do in Atlas."""
+
+    name: str
+    auth_mode: AuthMode
+    cluster: str
+    grants: tuple[Grant, ...]
+    default_database: str
+    description: str = ""
+
+    @property
+    def connection_id(self) -> str:
+        return connection_id(self.name)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Privilege:
+    """One Atlas custom-role action on one resource; `collection == ""` is the whole database."""
+
+    action: str
+    database: str
+    collection: str
+
+
+def connection_id(pipeline_name: str) -> str:
+    """The Airflow connection id of a pipeline (contract in DESIGN.md)."""
+    return "mongo_" + pipeline_name.replace("-", "_")
+
+
+def _bounded(name: str, limit: int) -> str:
+    """`name` if it fits `limit`, else a prefix of it plus a short hash of the whole name.
+
+    Deterministic, and two different long names never collapse to the same result.
+    """
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: limit - 9].rstrip('-_')}-{digest}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Naming:
+    """Physical names of everything a stack creates, derived from prefix, stack and pipeline."""
+
+    prefix: str
+    stack: str
+
+    @property
+    def base(self) -> str:
+        return f"{self.prefix}-{self.stack}"
+
+    def execution_role(self) -> str:
+        return _bounded(f"{self.base}-mwaa-exec", IAM_ROLE_NAME_MAX)
+
+    def pipeline_role(self, pipeline: str) -> str:
+        return _bounded(f"{self.base}-pipeline-{pipeline}", IAM_ROLE_NAME_MAX)
+
+    def atlas_role(self, pipeline: str) -> str:
+        # Atlas role names allow letters, digits, `_` and `-`; must not start with `xgen-`.
+        return _bounded(f"{self.base}-{pipeline}".replace(".", "-"), ATLAS_ROLE_NAME_MAX)
+
+
+def resolve_actions(access: str) -> tuple[str, ...]:
+    """The Atlas actions of a preset; raises KeyError for an unknown preset."""
+    return PRESETS[access]
+
+
+def privileges(pipeline: Pipeline) -> tuple[Privilege, ...]:
+    """Every (action, database, collection) the pipeline's custom role grants, sorted, unique."""
+    found: set[Privilege] = set()
+    for grant in pipeline.grants:
+        for action in grant.actions:
+            if action in DATABASE_ACTIONS or grant.is_wildcard:
+                found.add(Privilege(action=action, database=grant.database, collection=""))
+            else:
+                for collection in grant.collections:
+                    found.add(
+                        Privilege(action=action, database=grant.database, collection=collection)
+                    )
+    return tuple(sorted(found, key=lambda p: (p.action, p.database, p.collection)))
+
+
+def lookup_pattern(connection_ids: Iterable[str]) -> str:
+    """A regex that matches exactly these connection ids (Airflow applies it with re.match)."""
+    ids = sorted(set(connection_ids))
+    return "^(" + "|".join(re.escape(i) for i in ids) + ")$"
+
+
+def check_pipelines(
+    pipelines: Sequence[tuple[int, Pipeline]],
+    *,
+    clusters: Iterable[str],
+    allow_wildcard_collections: bool,
+) -> list[Problem]:
+    """Cross-pipeline and per-grant rules. `pipelines` pairs each with its index in the settings."""
+    problems: list[Problem] = []
+    known_clusters = set(clusters)
+    by_connection_id: dict[str, str] = {}
+    for index, pipeline in pipelines:
+        at = f"pipelines[{index}]"
+        conn_id = pipeline.connection_id
+        if conn_id in by_connection_id:
+            other = by_connection_id[conn_id]
+            if other == pipeline.name:
+                problems.append(
+                    Problem(
+                        path=f"{at}.name",
+                        message=f"duplicate pipeline '{pipeline.name}'; pipeline names must be "
+                        "unique: rename one or merge their grants",
+                    )
+                )
+            else:
+                problems.append(
+                    Problem(
+                        path=f"{at}.name",
+                        message=f"'{pipeline.name}' and '{other}' both map to connection id "
+                        f"'{conn_id}'; rename one of them",
+                    )
+                )
+        else:
+            by_connection_id[conn_id] = pipeline.name
+        if pipeline.cluster not in known_clusters:
+            problems.append(
+                Problem(
+                    path=f"{at}.cluster",
+                    message=f"unknown cluster '{pipeline.cluster}'; use one of "
+                    f"{', '.join(sorted(known_clusters)) or '(none: add atlasClusters first)'}",
+                )
+            )
+        databases = {g.database for g in pipeline.grants}
+        if pipeline.grants and pipeline.default_database not in databases:
+            problems.append(
+                Problem(
+                    path=f"{at}.defaultDatabase",
+                    message=f"'{pipeline.default_database}' is not granted to this pipeline; "
+                    f"use one of {', '.join(sorted(databases))}",
+                )
+            )
+        for g_index, grant in enumerate(pipeline.grants):
+            if grant.is_wildcard and not allow_wildcard_collections:
+                problems.append(
+                    Problem(
+                        path=f"{at}.grants[{g_index}].collections",
+                        message="'*' (every collection) is not allowed in this stack; list the "
+                        "collections, or set allowWildcardCollections: true to accept it",
+                    )
+                )
+    return problems
+
+
+__all__ = [
+    "DATABASE_ACTIONS",
+    "KNOWN_ACTIONS",
+    "PRESETS",
+    "RESERVED_DATABASES",
+    "AuthMode",
+    "Grant",
+    "Naming",
+    "Pipeline",
+    "Privilege",
+    "Problem",
+    "Tier",
+    "check_pipelines",
+    "connection_id",
+    "lookup_pattern",
+    "privileges",
+    "resolve_actions",
+]

@@ -1,0 +1,217 @@
+"""Airflow: secret-free connection definitions in a secrets backend, and MWAA's settings for it.
+
+The connection definition is the contract with the runtime package (DESIGN.md): id
+`mongo_<pipeline>`, `conn_type` `mongo`, the SRV host, the default database, extras that the stock
+`MongoHook` accepts, and under `RUNTIME_EXTRA_KEY` what the runtime hook needs to obtain
+short-lived credentials. Never a password, key or token.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.access import AuthMode, lookup_pattern
+
+SECRETS_MANAGER_BACKEND = (
+    "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend"
+)
+# The runtime hook pops this extra before handing the rest to MongoClient.
+RUNTIME_EXTRA_KEY = "atlas_identity"
+CONTRACT_VERSION = 1
+
+# (authMechanism, authSource) per auth mode.
+MONGO_AUTH: dict[AuthMode, tuple[str, str]] = {
+    AuthMode.AWS_IAM: ("MONGODB-AWS", "$external"),
+    AuthMode.OKTA_OIDC: ("MONGODB-OIDC", "$external"),
+    AuthMode.VAULT_DYNAMIC: ("SCRAM-SHA-256", "admin"),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectionSpec:
+    """One pipeline's connection definition."""
+
+    connection_id: str
+    pipeline: str
+    auth_mode: AuthMode
+    host: str
+    """The cluster's SRV host (`mongodb+srv`)."""
+    schema: str
+    """Default database."""
+    runtime: Mapping[str, pulumi.Input[Any]]
+    """What the runtime hook needs for this auth mode (role ARN, region, ...). No secrets."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AirflowConnectionsArgs:
+    stack: str
+    region: str
+    connections_prefix: str
+    connections: tuple[ConnectionSpec, ...]
+    kms_key_arn: str | None = None
+    variables_prefix: str | None = None
+    """None disables Variable lookups in the backend (no API call per Variable)."""
+    config_prefix: str | None = None
+    """None disables config lookups in the backend."""
+    recovery_window_in_days: int = 7
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def connection_definition(spec: ConnectionSpec) -> dict[str, Any]:
+    """The JSON form Airflow's secrets backends accept, with the runtime extra."""
+    mechanism, source = MONGO_AUTH[spec.auth_mode]
+    return {
+        "conn_type": "mongo",
+        "host": spec.host,
+        "schema": spec.schema,
+        "extra": {
+            "srv": True,
+            "tls": True,
+            "authMechanism": mechanism,
+            "authSource": source,
+            "appname": f"airflow-{spec.pipeline}",
+            RUNTIME_EXTRA_KEY: {
+                "version": CONTRACT_VERSION,
+                "pipeline": spec.pipeline,
+                "auth_mode": spec.auth_mode.value,
+                **spec.runtime,
+            },
+        },
+    }
+
+
+def backend_kwargs(
+    *,
+    connections_prefix: str,
+    connection_ids: list[str],
+    region: str,
+    variables_prefix: str | None,
+    config_prefix: str | None,
+) -> dict[str, Any]:
+    """`secrets.backend_kwargs` for the Secrets Manager backend; only our ids reach the backend."""
+    return {
+        "connections_prefix": connections_prefix,
+        "connections_lookup_pattern": lookup_pattern(connection_ids),
+        "variables_prefix": variables_prefix,
+        "config_prefix": config_prefix,
+        "region_name": region,
+    }
+
+
+class AirflowConnections(pulumi.ComponentResource):
+    """Connection definitions in AWS Secrets Manager plus the Airflow options that read them."""
+
+    secret_arns: dict[str, pulumi.Output[str]]
+    definitions: dict[str, pulumi.Output[dict[str, Any]]]
+    """The definitions as stored, for review and for the runtime's contract tests."""
+    configuration_options: pulumi.Output[dict[str, str]]
+
+    def __init__(
+        self, name: str, args: AirflowConnectionsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("airflow-atlas-identity:airflow:AirflowConnections", name, None, opts)
+        self._name = name
+        self._args = args
+        self.definitions = {
+            spec.connection_id: pulumi.Output.from_input(connection_definition(spec))
+            for spec in args.connections
+        }
+        self.secret_arns = {
+            spec.connection_id: self._create_connection(spec).arn for spec in args.connections
+        }
+        kwargs = backend_kwargs(
+            connections_prefix=args.connections_prefix,
+            connection_ids=[c.connection_id for c in args.connections],
+            region=args.region,
+            variables_prefix=args.variables_prefix,
+            config_prefix=args.config_prefix,
+        )
+        self.configuration_options = pulumi.Output.from_input(
+            {
+                "secrets.backend": SECRETS_MANAGER_BACKEND,
+                "secrets.backend_kwargs": json.dumps(kwargs, sort_keys=True),
+            }
+        )
+        self.register_outputs(
+            {"secretArns": self.secret_arns, "configurationOptions": self.configuration_options}
+        )
+
+    def _create_connection(self, spec: ConnectionSpec) -> aws.secretsmanager.Secret:
+        a = self._args
+        secret = aws.secretsmanager.Secret(
+            f"{self._name}-{spec.pipeline}-connection",
+            name=f"{a.connections_prefix}/{spec.connection_id}",
+            description=f"Airflow connection {spec.connection_id} ({a.stack}); holds no secret",
+            kms_key_id=a.kms_key_arn,
+            recovery_window_in_days=a.recovery_window_in_days,
+            tags={**a.tags, "stack": a.stack, "pipeline": spec.pipeline},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.secretsmanager.SecretVersion(
+            f"{self._name}-{spec.pipeline}-connection-version",
+            secret_id=secret.id,
+            # The definition holds no secret, but the provider marks every secret_string secret.
+            secret_string=pulumi.Output.json_dumps(self.definitions[spec.connection_id]),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return secret
+
+
+@dataclass(frozen=True, kw_only=True)
+class MwaaEnvironmentArgs:
+    environment_name: str
+    airflow_version: str
+    environment_class: str
+    execution_role_arn: pulumi.Input[str]
+    source_bucket_arn: str
+    dag_s3_path: str
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+    webserver_access_mode: str
+    airflow_configuration_options: pulumi.Input[Mapping[str, str]]
+    protect: bool = False
+    """`protect` the environment: replacing it drops its metadata database and run history."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class MwaaEnvironment(pulumi.ComponentResource):
+    """An MWAA environment wired to the execution role and the secrets backend options."""
+
+    arn: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: MwaaEnvironmentArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("airflow-atlas-identity:airflow:MwaaEnvironment", name, None, opts)
+        logs = aws.mwaa.EnvironmentLoggingConfigurationTaskLogsArgs(enabled=True, log_level="INFO")
+        environment = aws.mwaa.Environment(
+            f"{name}-environment",
+            name=args.environment_name,
+            airflow_version=args.airflow_version,
+            environment_class=args.environment_class,
+            execution_role_arn=args.execution_role_arn,
+            source_bucket_arn=args.source_bucket_arn,
+            dag_s3_path=args.dag_s3_path,
+            network_configuration=aws.mwaa.EnvironmentNetworkConfigurationArgs(
+                subnet_ids=list(args.subnet_ids),
+                security_group_ids=list(args.security_group_ids),
+            ),
+            webserver_access_mode=args.webserver_access_mode,
+            airflow_configuration_options=args.airflow_configuration_options,
+            logging_configuration=aws.mwaa.EnvironmentLoggingConfigurationArgs(
+                task_logs=logs,
+                scheduler_logs=aws.mwaa.EnvironmentLoggingConfigurationSchedulerLogsArgs(
+                    enabled=True, log_level="WARNING"
+                ),
+            ),
+            tags=dict(args.tags),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        self.arn = environment.arn
+        self.register_outputs({"arn": self.arn})

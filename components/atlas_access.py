@@ -1,0 +1,174 @@
+"""MongoDB Atlas access: one custom role per pipeline, identity-bound users, project auditing.
+
+No user created here has a password. An `aws-iam` pipeline's user *is* its IAM role ARN
+(`$external`, `aws_iam_type=ROLE`); Atlas trusts the signature of the role's STS session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import groupby
+from typing import Any
+
+import pulumi
+import pulumi_mongodbatlas as atlas
+
+from components.access import Privilege
+
+EXTERNAL_AUTH_DB = "$external"
+# A custom role is granted on `admin`: its privileges name their own databases/collections.
+CUSTOM_ROLE_DB = "admin"
+# Commands recorded as data access in the audit log (authCheck events).
+AUDITED_COMMANDS: tuple[str, ...] = (
+    "aggregate",
+    "count",
+    "delete",
+    "distinct",
+    "find",
+    "findAndModify",
+    "getMore",
+    "insert",
+    "update",
+    "createIndexes",
+    "dropIndexes",
+    "listCollections",
+    "listIndexes",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AtlasPipelineSpec:
+    """What Atlas needs to know about one pipeline."""
+
+    pipeline: str
+    role_name: str
+    """Physical custom-role name (letters, digits, `_`, `-`)."""
+    privileges: tuple[Privilege, ...]
+    """Exactly the actions on exactly the database/collections the pipeline was granted."""
+    cluster: str
+    """The only cluster its database user is scoped to."""
+    iam_role_arn: pulumi.Input[str] | None = None
+    """Set for `aws-iam` pipelines: the role whose ARN becomes the database username."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AtlasAccessArgs:
+    stack: str
+    project_id: str
+    pipelines: tuple[AtlasPipelineSpec, ...]
+    audit_authorization_success: bool
+    """Record successful authorizations too (complete data-access trail, some cluster cost)."""
+    protect_auditing: bool = False
+    """`protect` the auditing resource: deleting it would silently stop the audit trail."""
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def custom_role_actions(privileges: Sequence[Privilege]) -> list[atlas.CustomDbRoleActionArgs]:
+    """Group privileges by action, the shape Atlas' custom-role API takes."""
+    ordered = sorted(privileges, key=lambda p: (p.action, p.database, p.collection))
+    return [
+        atlas.CustomDbRoleActionArgs(
+            action=action,
+            resources=[
+                atlas.CustomDbRoleActionResourceArgs(
+                    database_name=p.database, collection_name=p.collection
+                )
+                for p in group
+            ],
+        )
+        for action, group in groupby(ordered, key=lambda p: p.action)
+    ]
+
+
+def audit_filter(external_users: Sequence[pulumi.Input[str]]) -> pulumi.Output[str]:
+    """Atlas audit filter: authentication and data access by these `$external` users."""
+    users = pulumi.Output.all(*external_users)
+    return pulumi.Output.json_dumps(
+        {
+            "$or": [
+                {
+                    "atype": "authenticate",
+                    "param.db": EXTERNAL_AUTH_DB,
+                    "param.user": {"$in": users},
+                },
+                {
+                    "atype": "authCheck",
+                    "param.command": {"$in": list(AUDITED_COMMANDS)},
+                    "users": {"$elemMatch": {"db": EXTERNAL_AUTH_DB, "user": {"$in": users}}},
+                },
+            ]
+        }
+    )
+
+
+class AtlasAccess(pulumi.ComponentResource):
+    """Custom roles, identity-bound database users and auditing for one Atlas project."""
+
+    custom_role_names: dict[str, pulumi.Output[str]]
+    database_usernames: dict[str, pulumi.Output[str]]
+
+    def __init__(
+        self, name: str, args: AtlasAccessArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("airflow-atlas-identity:atlas:AtlasAccess", name, None, opts)
+        self._name = name
+        self._args = args
+        self.custom_role_names = {}
+        self.database_usernames = {}
+        for spec in args.pipelines:
+            role = self._create_custom_role(spec)
+            self.custom_role_names[spec.pipeline] = role.role_name
+            if spec.iam_role_arn is not None:
+                user = self._create_iam_user(spec, role)
+                self.database_usernames[spec.pipeline] = user.username
+        self._create_auditing()
+        self.register_outputs(
+            {
+                "customRoleNames": self.custom_role_names,
+                "databaseUsernames": self.database_usernames,
+            }
+        )
+
+    def _create_custom_role(self, spec: AtlasPipelineSpec) -> atlas.CustomDbRole:
+        return atlas.CustomDbRole(
+            f"{self._name}-{spec.pipeline}-role",
+            project_id=self._args.project_id,
+            role_name=spec.role_name,
+            actions=custom_role_actions(spec.privileges),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _labels(self, spec: AtlasPipelineSpec) -> list[atlas.DatabaseUserLabelArgs]:
+        labels = {**self._args.labels, "stack": self._args.stack, "pipeline": spec.pipeline}
+        return [atlas.DatabaseUserLabelArgs(key=k, value=v) for k, v in sorted(labels.items())]
+
+    def _create_iam_user(
+        self, spec: AtlasPipelineSpec, role: atlas.CustomDbRole
+    ) -> atlas.DatabaseUser:
+        assert spec.iam_role_arn is not None
+        return atlas.DatabaseUser(
+            f"{self._name}-{spec.pipeline}-iam-user",
+            project_id=self._args.project_id,
+            username=spec.iam_role_arn,
+            auth_database_name=EXTERNAL_AUTH_DB,
+            aws_iam_type="ROLE",
+            roles=[
+                atlas.DatabaseUserRoleArgs(role_name=role.role_name, database_name=CUSTOM_ROLE_DB)
+            ],
+            scopes=[atlas.DatabaseUserScopeArgs(name=spec.cluster, type="CLUSTER")],
+            labels=self._labels(spec),
+            description=f"pipeline {spec.pipeline} ({self._args.stack}) via its IAM role",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _create_auditing(self) -> atlas.Auditing:
+        users: list[Any] = list(self.database_usernames.values())
+        return atlas.Auditing(
+            f"{self._name}-auditing",
+            project_id=self._args.project_id,
+            enabled=True,
+            audit_authorization_success=self._args.audit_authorization_success,
+            audit_filter=audit_filter(users),
+            opts=pulumi.ResourceOptions(parent=self, protect=self._args.protect_auditing),
+        )

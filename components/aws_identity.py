@@ -1,0 +1,269 @@
+"""AWS identities: the MWAA execution role and one role per pipeline.
+
+The execution role is what every Airflow task runs as. It may only do what MWAA itself needs,
+read this stack's connection definitions, and assume this stack's pipeline roles. Each pipeline
+role can be assumed by the execution role alone and holds no permissions: it is an identity that
+Atlas (MONGODB-AWS) and Vault (AWS IAM auth) recognise, not a way into other AWS services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+# Session tags the runtime may set when it assumes a pipeline role, so CloudTrail shows the DAG run.
+SESSION_TAG_KEYS: tuple[str, ...] = ("dag_id", "task_id", "run_id")
+MWAA_SERVICE_PRINCIPALS: tuple[str, ...] = ("airflow.amazonaws.com", "airflow-env.amazonaws.com")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipelineRoleSpec:
+    """One pipeline's IAM role."""
+
+    pipeline: str
+    """Pipeline name, used in the child resource name and the `pipeline` tag."""
+    role_name: str
+    """Physical role name, already sized to IAM's 64-character limit."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AwsIdentityArgs:
+    stack: str
+    """Stack name, for tags and descriptions."""
+    account_id: str
+    """Account of the MWAA environment; used in ARNs and confused-deputy conditions."""
+    region: str
+    mwaa_environment_name: str
+    source_bucket_arn: str
+    """The MWAA DAG bucket: the only bucket the execution role may read."""
+    execution_role_name: str
+    pipeline_roles: tuple[PipelineRoleSpec, ...]
+    pipeline_session_seconds: int
+    """Upper bound of a pipeline role session (IAM `MaxSessionDuration`)."""
+    connection_secret_names: tuple[str, ...]
+    """Secrets Manager names of this stack's connection definitions (nothing else is readable)."""
+    secrets_kms_key_arn: str | None = None
+    """Customer key of those secrets; None when they use the AWS-managed key."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def _policy(*statements: Mapping[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+class AwsIdentity(pulumi.ComponentResource):
+    """The MWAA execution role, its least-privilege policy, and one role per pipeline."""
+
+    execution_role_arn: pulumi.Output[str]
+    pipeline_role_arns: dict[str, pulumi.Output[str]]
+
+    def __init__(
+        self, name: str, args: AwsIdentityArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("airflow-atlas-identity:aws:AwsIdentity", name, None, opts)
+        self._name = name
+        self._args = args
+        execution_role = self._create_execution_role()
+        self.execution_role_arn = execution_role.arn
+        self.pipeline_role_arns = {
+            spec.pipeline: self._create_pipeline_role(spec, execution_role).arn
+            for spec in args.pipeline_roles
+        }
+        self._create_execution_policy(execution_role)
+        self.register_outputs(
+            {
+                "executionRoleArn": self.execution_role_arn,
+                "pipelineRoleArns": self.pipeline_role_arns,
+            }
+        )
+
+    @property
+    def environment_arn(self) -> str:
+        a = self._args
+        return f"arn:aws:airflow:{a.region}:{a.account_id}:environment/{a.mwaa_environment_name}"
+
+    def _create_execution_role(self) -> aws.iam.Role:
+        a = self._args
+        trust = _policy(
+            {
+                "Sid": "MwaaServiceAssumesForThisEnvironmentOnly",
+                "Effect": "Allow",
+                "Principal": {"Service": list(MWAA_SERVICE_PRINCIPALS)},
+                "Action": "sts:AssumeRole",
+                # Confused-deputy guard: only MWAA acting for this account and environment.
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": a.account_id},
+                    "ArnLike": {"aws:SourceArn": self.environment_arn},
+                },
+            }
+        )
+        return aws.iam.Role(
+            f"{self._name}-execution-role",
+            name=a.execution_role_name,
+            description=f"MWAA execution role of {a.mwaa_environment_name} ({a.stack})",
+            assume_role_policy=pulumi.Output.json_dumps(trust),
+            max_session_duration=3600,
+            tags={**a.tags, "stack": a.stack, "purpose": "mwaa-execution"},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _create_pipeline_role(
+        self, spec: PipelineRoleSpec, execution_role: aws.iam.Role
+    ) -> aws.iam.Role:
+        a = self._args
+        trust = _policy(
+            {
+                "Sid": "ExecutionRoleAssumes",
+                "Effect": "Allow",
+                "Principal": {"AWS": execution_role.arn},
+                "Action": "sts:AssumeRole",
+            },
+            {
+                "Sid": "ExecutionRoleTagsSessionWithDagRun",
+                "Effect": "Allow",
+                "Principal": {"AWS": execution_role.arn},
+                "Action": "sts:TagSession",
+                "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": list(SESSION_TAG_KEYS)}},
+            },
+        )
+        return aws.iam.Role(
+            f"{self._name}-{spec.pipeline}-role",
+            name=spec.role_name,
+            # Path-less on purpose: Atlas matches the assumed-role ARN, which drops the path.
+            path="/",
+            description=f"Identity of pipeline {spec.pipeline} ({a.stack}); holds no permissions",
+            assume_role_policy=pulumi.Output.json_dumps(trust),
+            max_session_duration=a.pipeline_session_seconds,
+            tags={**a.tags, "stack": a.stack, "pipeline": spec.pipeline},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _create_execution_policy(self, execution_role: aws.iam.Role) -> aws.iam.RolePolicy:
+        return aws.iam.RolePolicy(
+            f"{self._name}-execution-policy",
+            role=execution_role.id,
+            name="least-privilege",
+            policy=pulumi.Output.json_dumps(_policy(*self._execution_statements())),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _execution_statements(self) -> Sequence[Mapping[str, Any]]:
+        a = self._args
+        region, account = a.region, a.account_id
+        statements: list[Mapping[str, Any]] = [
+            {
+                "Sid": "PublishEnvironmentMetrics",
+                "Effect": "Allow",
+                "Action": "airflow:PublishMetrics",
+                "Resource": self.environment_arn,
+            },
+            {
+                "Sid": "ReadDagBucket",
+                "Effect": "Allow",
+                "Action": [
+                    "s3:GetObject",
+                    "s3:GetObjectVersion",
+                    "s3:GetBucketLocation",
+                    "s3:GetBucketVersioning",
+                    "s3:GetBucketPublicAccessBlock",
+                    "s3:ListBucket",
+                ],
+                "Resource": [a.source_bucket_arn, f"{a.source_bucket_arn}/*"],
+            },
+            {
+                # MWAA checks the account's public access block; the action has no resource type.
+                "Sid": "CheckAccountPublicAccessBlock",
+                "Effect": "Allow",
+                "Action": "s3:GetAccountPublicAccessBlock",
+                "Resource": "*",
+            },
+            {
+                "Sid": "WriteEnvironmentLogs",
+                "Effect": "Allow",
+                "Action": [
+                    "logs:CreateLogStream",
+                    "logs:CreateLogGroup",
+                    "logs:PutLogEvents",
+                    "logs:GetLogEvents",
+                    "logs:GetLogRecord",
+                    "logs:GetLogGroupFields",
+                    "logs:GetQueryResults",
+                ],
+                "Resource": (
+                    f"arn:aws:logs:{region}:{account}:log-group:airflow-{a.mwaa_environment_name}-*"
+                ),
+            },
+            {
+                # DescribeLogGroups has no resource-level permissions.
+                "Sid": "FindLogGroups",
+                "Effect": "Allow",
+                "Action": "logs:DescribeLogGroups",
+                "Resource": "*",
+            },
+            {
+                "Sid": "PublishMwaaMetrics",
+                "Effect": "Allow",
+                "Action": "cloudwatch:PutMetricData",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"cloudwatch:namespace": "AmazonMWAA"}},
+            },
+            {
+                # The Celery queue lives in an AWS-owned account, hence the account wildcard.
+                "Sid": "UseCeleryQueue",
+                "Effect": "Allow",
+                "Action": [
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:DeleteMessage",
+                    "sqs:GetQueueAttributes",
+                    "sqs:GetQueueUrl",
+                    "sqs:ReceiveMessage",
+                    "sqs:SendMessage",
+                ],
+                "Resource": f"arn:aws:sqs:{region}:*:airflow-celery-*",
+            },
+            {
+                "Sid": "UseQueueEncryptionThroughSqsOnly",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey", "kms:Encrypt"],
+                "NotResource": f"arn:aws:kms:*:{account}:key/*",
+                "Condition": {"StringLike": {"kms:ViaService": [f"sqs.{region}.amazonaws.com"]}},
+            },
+            {
+                "Sid": "ReadThisStacksConnectionDefinitions",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                # Secrets Manager appends a 6-character suffix to every secret ARN.
+                "Resource": [
+                    f"arn:aws:secretsmanager:{region}:{account}:secret:{secret_name}-??????"
+                    for secret_name in a.connection_secret_names
+                ],
+            },
+        ]
+        if a.secrets_kms_key_arn:
+            statements.append(
+                {
+                    "Sid": "DecryptConnectionDefinitions",
+                    "Effect": "Allow",
+                    "Action": "kms:Decrypt",
+                    "Resource": a.secrets_kms_key_arn,
+                    "Condition": {
+                        "StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}
+                    },
+                }
+            )
+        if self.pipeline_role_arns:
+            statements.append(
+                {
+                    "Sid": "AssumeThisStacksPipelineRoles",
+                    "Effect": "Allow",
+                    "Action": ["sts:AssumeRole", "sts:TagSession"],
+                    "Resource": [
+                        self.pipeline_role_arns[p] for p in sorted(self.pipeline_role_arns)
+                    ],
+                }
+            )
+        return statements

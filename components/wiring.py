@@ -1,0 +1,230 @@
+"""Wiring: composes the per-system components, passing Outputs from one system to the next.
+
+Systems never import each other; this is the only place that knows an Atlas user is named after
+an IAM role ARN, or that a connection definition carries that ARN for the runtime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from components.access import AuthMode, Naming, Pipeline, privileges
+from components.airflow_connections import (
+    AirflowConnections,
+    AirflowConnectionsArgs,
+    ConnectionSpec,
+    MwaaEnvironment,
+    MwaaEnvironmentArgs,
+)
+from components.atlas_access import AtlasAccess, AtlasAccessArgs, AtlasPipelineSpec
+from components.aws_identity import AwsIdentity, AwsIdentityArgs, PipelineRoleSpec
+
+# Auth modes this version wires end to end; settings reject the others with a clear message.
+SUPPORTED_AUTH_MODES: frozenset[AuthMode] = frozenset({AuthMode.AWS_IAM})
+
+
+@dataclass(frozen=True, kw_only=True)
+class MwaaSpec:
+    """Present when the program creates the MWAA environment itself."""
+
+    airflow_version: str
+    environment_class: str
+    dag_s3_path: str
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+    webserver_access_mode: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class WiringArgs:
+    """Everything the stack wires, already validated (see infra/settings.py)."""
+
+    stack: str
+    naming: Naming
+    aws_account_id: str
+    aws_region: str
+    mwaa_environment_name: str
+    mwaa_source_bucket_arn: str
+    mwaa: MwaaSpec | None
+    pipeline_session_seconds: int
+    secrets_kms_key_arn: str | None
+    connections_prefix: str
+    variables_prefix: str | None
+    config_prefix: str | None
+    atlas_project_id: str
+    cluster_hosts: dict[str, str]
+    """Atlas cluster name -> SRV host."""
+    audit_authorization_success: bool
+    protect_stateful_resources: bool
+    pipelines: tuple[Pipeline, ...]
+
+
+class Wiring(pulumi.ComponentResource):
+    """The whole identity wiring of one stack: AWS, Atlas and Airflow."""
+
+    execution_role_arn: pulumi.Output[str]
+    pipeline_role_arns: dict[str, pulumi.Output[str]]
+    connection_ids: dict[str, str]
+    connection_secret_arns: dict[str, pulumi.Output[str]]
+    connection_definitions: dict[str, pulumi.Output[dict[str, Any]]]
+    airflow_configuration_options: pulumi.Output[dict[str, str]]
+    access_matrix: pulumi.Output[list[dict[str, Any]]]
+    mwaa_environment_arn: pulumi.Output[str] | None
+
+    def __init__(
+        self, name: str, args: WiringArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("airflow-atlas-identity:index:Wiring", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        naming = args.naming
+        self.connection_ids = {p.name: p.connection_id for p in args.pipelines}
+
+        aws_identity = AwsIdentity(
+            f"{name}-aws",
+            AwsIdentityArgs(
+                stack=args.stack,
+                account_id=args.aws_account_id,
+                region=args.aws_region,
+                mwaa_environment_name=args.mwaa_environment_name,
+                source_bucket_arn=args.mwaa_source_bucket_arn,
+                execution_role_name=naming.execution_role(),
+                pipeline_roles=tuple(
+                    PipelineRoleSpec(pipeline=p.name, role_name=naming.pipeline_role(p.name))
+                    for p in args.pipelines
+                ),
+                pipeline_session_seconds=args.pipeline_session_seconds,
+                connection_secret_names=tuple(
+                    f"{args.connections_prefix}/{p.connection_id}" for p in args.pipelines
+                ),
+                secrets_kms_key_arn=args.secrets_kms_key_arn,
+            ),
+            opts=child,
+        )
+        role_arns = aws_identity.pipeline_role_arns
+
+        atlas_access = AtlasAccess(
+            f"{name}-atlas",
+            AtlasAccessArgs(
+                stack=args.stack,
+                project_id=args.atlas_project_id,
+                pipelines=tuple(
+                    AtlasPipelineSpec(
+                        pipeline=p.name,
+                        role_name=naming.atlas_role(p.name),
+                        privileges=privileges(p),
+                        cluster=p.cluster,
+                        iam_role_arn=role_arns[p.name] if p.auth_mode is AuthMode.AWS_IAM else None,
+                    )
+                    for p in args.pipelines
+                ),
+                audit_authorization_success=args.audit_authorization_success,
+                protect_auditing=args.protect_stateful_resources,
+            ),
+            opts=child,
+        )
+
+        airflow = AirflowConnections(
+            f"{name}-airflow",
+            AirflowConnectionsArgs(
+                stack=args.stack,
+                region=args.aws_region,
+                connections_prefix=args.connections_prefix,
+                connections=tuple(
+                    ConnectionSpec(
+                        connection_id=p.connection_id,
+                        pipeline=p.name,
+                        auth_mode=p.auth_mode,
+                        host=args.cluster_hosts[p.cluster],
+                        schema=p.default_database,
+                        runtime=self._runtime_extra(p, args, role_arns[p.name]),
+                    )
+                    for p in args.pipelines
+                ),
+                kms_key_arn=args.secrets_kms_key_arn,
+                variables_prefix=args.variables_prefix,
+                config_prefix=args.config_prefix,
+            ),
+            opts=child,
+        )
+
+        self.mwaa_environment_arn = None
+        if args.mwaa is not None:
+            environment = MwaaEnvironment(
+                f"{name}-mwaa",
+                MwaaEnvironmentArgs(
+                    environment_name=args.mwaa_environment_name,
+                    airflow_version=args.mwaa.airflow_version,
+                    environment_class=args.mwaa.environment_class,
+                    execution_role_arn=aws_identity.execution_role_arn,
+                    source_bucket_arn=args.mwaa_source_bucket_arn,
+                    dag_s3_path=args.mwaa.dag_s3_path,
+                    subnet_ids=args.mwaa.subnet_ids,
+                    security_group_ids=args.mwaa.security_group_ids,
+                    webserver_access_mode=args.mwaa.webserver_access_mode,
+                    airflow_configuration_options=airflow.configuration_options,
+                    protect=args.protect_stateful_resources,
+                    tags={"stack": args.stack},
+                ),
+                opts=child,
+            )
+            self.mwaa_environment_arn = environment.arn
+
+        self.execution_role_arn = aws_identity.execution_role_arn
+        self.pipeline_role_arns = role_arns
+        self.connection_secret_arns = airflow.secret_arns
+        self.connection_definitions = airflow.definitions
+        self.airflow_configuration_options = airflow.configuration_options
+        self.access_matrix = self._access_matrix(args, atlas_access)
+        self.register_outputs(
+            {
+                "executionRoleArn": self.execution_role_arn,
+                "pipelineRoleArns": self.pipeline_role_arns,
+                "connectionIds": self.connection_ids,
+                "airflowConfigurationOptions": self.airflow_configuration_options,
+                "accessMatrix": self.access_matrix,
+            }
+        )
+
+    @staticmethod
+    def _runtime_extra(
+        pipeline: Pipeline, args: WiringArgs, role_arn: pulumi.Output[str]
+    ) -> dict[str, pulumi.Input[Any]]:
+        """What the runtime hook needs, per auth mode (connection contract, DESIGN.md)."""
+        if pipeline.auth_mode is AuthMode.AWS_IAM:
+            return {
+                "role_arn": role_arn,
+                "region": args.aws_region,
+                "session_seconds": args.pipeline_session_seconds,
+            }
+        raise ValueError(f"auth mode {pipeline.auth_mode.value} is not in SUPPORTED_AUTH_MODES")
+
+    @staticmethod
+    def _access_matrix(
+        args: WiringArgs, atlas_access: AtlasAccess
+    ) -> pulumi.Output[list[dict[str, Any]]]:
+        """One row per pipeline, database and collection: who may do what, as which identity."""
+        rows: list[dict[str, Any]] = []
+        for p in args.pipelines:
+            by_namespace: dict[tuple[str, str], list[str]] = {}
+            for privilege in privileges(p):
+                key = (privilege.database, privilege.collection or "*")
+                by_namespace.setdefault(key, []).append(privilege.action)
+            for (database, collection), actions in sorted(by_namespace.items()):
+                rows.append(
+                    {
+                        "pipeline": p.name,
+                        "authMode": p.auth_mode.value,
+                        "identity": atlas_access.database_usernames.get(p.name, ""),
+                        "customRole": atlas_access.custom_role_names[p.name],
+                        "cluster": p.cluster,
+                        "database": database,
+                        "collection": collection,
+                        "actions": sorted(actions),
+                        "connectionId": p.connection_id,
+                        "credentialLifetimeSeconds": args.pipeline_session_seconds,
+                    }
+                )
+        return pulumi.Output.from_input(rows)

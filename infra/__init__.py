@@ -1,0 +1,1 @@
+"""The Pulumi program: stack settings, the entry point and the offline plan."""

@@ -1,0 +1,37 @@
+"""Pulumi program: settings -> Wiring -> stack exports. Kept thin on purpose."""
+
+import pulumi
+import pulumi_aws as aws
+
+from components.wiring import Wiring
+from infra import settings as stack_settings
+
+try:
+    settings = stack_settings.load()
+except stack_settings.SettingsError as error:
+    # RunError prints the message without a Python traceback: one line per bad key.
+    raise pulumi.RunError(f"invalid stack settings:\n{error}") from None
+wiring_args = settings.wiring
+
+# An explicit provider pinned to the stack's account: a credential for another account fails
+# before anything is changed, instead of wiring the right policy into the wrong account.
+aws_provider = aws.Provider(
+    "aws",
+    region=wiring_args.aws_region,
+    allowed_account_ids=[wiring_args.aws_account_id],
+    default_tags=aws.ProviderDefaultTagsArgs(
+        tags={"managed-by": "pulumi", "project": settings.project, "stack": settings.stack}
+    ),
+)
+wiring = Wiring("identity", wiring_args, opts=pulumi.ResourceOptions(providers=[aws_provider]))
+
+pulumi.export("tier", settings.tier.value)
+pulumi.export("executionRoleArn", wiring.execution_role_arn)
+pulumi.export("pipelineRoleArns", wiring.pipeline_role_arns)
+pulumi.export("connectionIds", wiring.connection_ids)
+pulumi.export("connectionSecretArns", wiring.connection_secret_arns)
+pulumi.export("connectionDefinitions", wiring.connection_definitions)
+pulumi.export("airflowConfigurationOptions", wiring.airflow_configuration_options)
+pulumi.export("accessMatrix", wiring.access_matrix)
+if wiring.mwaa_environment_arn is not None:
+    pulumi.export("mwaaEnvironmentArn", wiring.mwaa_environment_arn)

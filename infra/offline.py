@@ -1,0 +1,272 @@
+"""Run the real Pulumi program under the mock engine and record what it declares.
+
+No Pulumi CLI, cloud account or network is involved: `pulumi.runtime.set_mocks` stands in for the
+engine. `PlanMocks` fills in the outputs a provider would compute (ARNs, ids, client ids) the way
+the real service forms them, so the recorded plan shows the values that will be wired together.
+Used by `infra.plan` and by the tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import runpy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+PROGRAM = Path(__file__).resolve().parent / "__main__.py"
+SECRET = "[secret]"  # noqa: S105 (the mask, not a credential)
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def _suffix(seed: str, length: int, alphabet: str = "abcdefghijklmnopqrstuvwxyz0123456789") -> str:
+    """A deterministic pseudo-random suffix, so plans are stable across runs."""
+    digest = hashlib.sha256(seed.encode()).digest()
+    return "".join(alphabet[b % len(alphabet)] for b in digest[:length])
+
+
+def _hex(seed: str, length: int = 24) -> str:
+    return hashlib.sha256(seed.encode()).hexdigest()[:length]
+
+
+def _plain(value: Any) -> Any:
+    """Inputs with the secret wrappers removed (what a provider would see)."""
+    if rpc.is_rpc_secret(value):
+        return _plain(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def mask_secrets(value: Any) -> Any:
+    """Every secret replaced by "[secret]", recursively; whole numbers shown as integers.
+
+    The engine's wire format (protobuf Struct) carries every number as a float; a provider reads
+    `3600.0` as the integer it was declared as, so the plan shows `3600`.
+    """
+    if rpc.is_rpc_secret(value):
+        return SECRET
+    if isinstance(value, dict):
+        return {k: mask_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_secrets(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+@dataclass(kw_only=True)
+class PlanMocks(pulumi.runtime.Mocks):
+    """Provider outputs formed as AWS, Atlas and Okta form them, from the stack's account/region."""
+
+    account_id: str = "123456789012"
+    region: str = "eu-west-1"
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        inputs = _plain(args.inputs)
+        outputs = dict(args.inputs)
+        name = inputs.get("name") or args.name
+        computed: Callable[[dict[str, Any], str], tuple[str, dict[str, Any]]] | None = (
+            _COMPUTED.get(args.typ)
+        )
+        if computed is None:
+            return f"{args.name}-id", outputs
+        resource_id, extra = computed(self._context(inputs), name)
+        outputs.update(extra)
+        return resource_id, outputs
+
+    def _context(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        return {**inputs, "__account": self.account_id, "__region": self.region}
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
+        raise NotImplementedError(
+            f"invoke {args.token} is not mocked: the program must not depend on it offline"
+        )
+
+
+def _iam_role(i: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
+    return name, {
+        "arn": f"arn:aws:iam::{i['__account']}:role{i.get('path', '/')}{name}",
+        "uniqueId": "AROA" + _hex(name, 17).upper(),
+    }
+
+
+def _secret(i: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
+    arn = (
+        f"arn:aws:secretsmanager:{i['__region']}:{i['__account']}:secret:{name}-{_suffix(name, 6)}"
+    )
+    return arn, {"arn": arn}
+
+
+def _secret_version(i: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
+    version = _hex(str(i.get("secretString", name)), 32)
+    return f"{i['secretId']}|{version}", {"versionId": version, "arn": i["secretId"]}
+
+
+def _mwaa(i: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
+    arn = f"arn:aws:airflow:{i['__region']}:{i['__account']}:environment/{name}"
+    return name, {
+        "arn": arn,
+        "webserverUrl": f"{_hex(name, 8)}.{i['__region']}.airflow.amazonaws.com",
+    }
+
+
+def _atlas_role(i: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
+    return f"{i['projectId']}-{i['roleName']}", {}
+
+
+def _atlas_user(i: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
+    return f"{i['projectId']}-{i['username']}-{i['authDatabaseName']}", {}
+
+
+def _atlas_auditing(i: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
+    return i["projectId"], {"configurationType": "FILTER_JSON"}
+
+
+_COMPUTED: dict[str, Callable[[dict[str, Any], str], tuple[str, dict[str, Any]]]] = {
+    "aws:iam/role:Role": _iam_role,
+    "aws:secretsmanager/secret:Secret": _secret,
+    "aws:secretsmanager/secretVersion:SecretVersion": _secret_version,
+    "aws:mwaa/environment:Environment": _mwaa,
+    "mongodbatlas:index/customDbRole:CustomDbRole": _atlas_role,
+    "mongodbatlas:index/databaseUser:DatabaseUser": _atlas_user,
+    "mongodbatlas:index/auditing:Auditing": _atlas_auditing,
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Registration:
+    """One resource as the program declared it (inputs keep their secret wrappers)."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    protect: bool
+    inputs: dict[str, Any]
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A MockMonitor that also records parent, protect and the stack's outputs."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+        self.stack_urn: str | None = None
+        self.stack_outputs: dict[str, Any] = {}
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """URNs as the engine forms them: the parent's full qualified type, minus the stack."""
+        qualified = type_
+        if parent:
+            parent_qualified = parent.split("::")[2]
+            if parent_qualified != STACK_TYPE:
+                qualified = f"{parent_qualified}${type_}"
+        return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{qualified}::{name}"
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type == STACK_TYPE:
+            self.stack_urn = response.urn
+        else:
+            self.registrations.append(
+                Registration(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    parent=request.parent or None,
+                    custom=bool(request.custom),
+                    protect=bool(request.protect),
+                    inputs=rpc.deserialize_properties(request.object),
+                )
+            )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        if request.urn == self.stack_urn:
+            self.stack_outputs = rpc.deserialize_properties(request.outputs)
+        return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
+
+    def by_type(self, type_token: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_token]
+
+    def one(self, type_token: str, name: str) -> Registration:
+        found = [r for r in self.registrations if r.type == type_token and r.name == name]
+        if len(found) != 1:
+            names = sorted(r.name for r in self.by_type(type_token))
+            raise AssertionError(f"expected one {type_token} named {name}, found {names}")
+        return found[0]
+
+
+@dataclass(kw_only=True)
+class ProgramRun:
+    project: str
+    stack: str
+    monitor: RecordingMonitor
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+def _run_main_program() -> None:
+    runpy.run_path(str(PROGRAM), run_name="__main__")
+
+
+def to_config_strings(project: str, values: Mapping[str, Any]) -> dict[str, str]:
+    """Stack-file values as the Pulumi CLI passes them to a program: namespaced strings.
+
+    Scalars become strings (`true`, `3600`), lists and maps become JSON, exactly like the engine.
+    """
+    import json
+
+    result: dict[str, str] = {}
+    for key, value in values.items():
+        full = key if ":" in key else f"{project}:{key}"
+        if isinstance(value, bool):
+            result[full] = "true" if value else "false"
+        elif isinstance(value, (dict, list)):
+            result[full] = json.dumps(value)
+        else:
+            result[full] = str(value)
+    return result
+
+
+def run_program(
+    *,
+    project: str,
+    stack: str,
+    config: Mapping[str, str],
+    mocks: PlanMocks,
+    preview: bool = False,
+    program: Callable[[], None] | None = None,
+) -> ProgramRun:
+    """Run `infra/__main__.py` (or `program`) under mocks with `config`; restore runtime after."""
+    saved_config = dict(pulumi.runtime.config.CONFIG.get())
+    monitor = RecordingMonitor(mocks)
+    try:
+        runtime_settings.ROOT.set(None)
+        pulumi.runtime.set_all_config(dict(config))
+        pulumi.runtime.set_mocks(
+            mocks, project=project, stack=stack, preview=preview, monitor=monitor
+        )
+        # set_mocks registers (and closes) a root stack of its own; run the program the way the
+        # language host does under `pulumi up`, in a fresh stack whose exports get registered.
+        runtime_settings.ROOT.set(None)
+        body = program or _run_main_program
+        _sync_await(run_in_stack(body))
+        return ProgramRun(
+            project=project, stack=stack, monitor=monitor, outputs=monitor.stack_outputs
+        )
+    finally:
+        # Back to the SDK's empty defaults, so one run never leaks into the next.
+        runtime_settings.reset_options()
+        pulumi.runtime.set_all_config(saved_config)

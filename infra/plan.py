@@ -1,0 +1,175 @@
+"""Offline plan: run the real program under the mock engine for one stack file.
+
+    python -m infra.plan --stack dev                 # human summary and access matrix
+    python -m infra.plan --stack prod --json out.json
+    python -m infra.plan --config-file path/Pulumi.test.yaml
+
+Needs no Pulumi CLI, cloud account or network. Exit codes: 0 planned, 2 invalid settings (one
+line per problem on stderr, naming the key path) and nothing planned. Contract in DESIGN.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra import settings as stack_settings
+from infra.offline import PlanMocks, mask_secrets, run_program, to_config_strings
+
+ROOT = Path(__file__).resolve().parent.parent
+EXIT_INVALID_SETTINGS = 2
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackFile:
+    project: str
+    stack: str
+    config: dict[str, Any]
+    """Every key of the stack file, namespaced as written (`project:key`, `aws:region`)."""
+
+    def project_values(self) -> dict[str, Any]:
+        prefix = f"{self.project}:"
+        return {k[len(prefix) :]: v for k, v in self.config.items() if k.startswith(prefix)}
+
+
+def project_name(root: Path = ROOT) -> str:
+    return str(yaml.safe_load((root / "Pulumi.yaml").read_text())["name"])
+
+
+def read_stack_file(path: Path, *, stack: str | None = None, root: Path = ROOT) -> StackFile:
+    document = yaml.safe_load(path.read_text()) or {}
+    config = document.get("config") or {}
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: 'config' must be a mapping")
+    if stack is None:
+        parts = path.name.split(".")
+        stack = parts[1] if len(parts) == 3 and parts[0] == "Pulumi" else path.stem
+    return StackFile(project=project_name(root), stack=stack, config=config)
+
+
+def _unencryptable(config: Mapping[str, Any]) -> list[str]:
+    """Keys holding `secure:` values: the offline plan has no key to decrypt them."""
+    return sorted(k for k, v in config.items() if isinstance(v, dict) and set(v) == {"secure"})
+
+
+def plan(stack_file: StackFile) -> dict[str, Any]:
+    """Validate and plan one stack. Raises SettingsError before anything is registered."""
+    encrypted = _unencryptable(stack_file.config)
+    if encrypted:
+        raise stack_settings.SettingsError(
+            [
+                stack_settings.Problem(
+                    path=key,
+                    message="is encrypted; the offline plan cannot decrypt it. Provide the value "
+                    "through a plan-only stack file or leave it to `pulumi preview`",
+                )
+                for key in encrypted
+            ]
+        )
+    settings = stack_settings.parse(
+        stack_file.project_values(), project=stack_file.project, stack=stack_file.stack
+    )
+    run = run_program(
+        project=stack_file.project,
+        stack=stack_file.stack,
+        config=to_config_strings(stack_file.project, stack_file.config),
+        mocks=PlanMocks(
+            account_id=settings.wiring.aws_account_id, region=settings.wiring.aws_region
+        ),
+    )
+    resources = [
+        {
+            "urn": r.urn,
+            "type": r.type,
+            "name": r.name,
+            "parent": r.parent,
+            "custom": r.custom,
+            "protect": r.protect,
+            "inputs": mask_secrets(r.inputs),
+        }
+        for r in sorted(run.monitor.registrations, key=lambda r: r.urn)
+    ]
+    return {
+        "project": stack_file.project,
+        "stack": stack_file.stack,
+        "resources": resources,
+        "outputs": mask_secrets(run.outputs),
+    }
+
+
+def _table(rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+
+
+def summary(result: Mapping[str, Any]) -> str:
+    """Resource counts per type and the access matrix, for people."""
+    resources = result["resources"]
+    counts = Counter(r["type"] for r in resources if r["custom"])
+    lines = [
+        f"Plan of {result['project']}/{result['stack']}: "
+        f"{sum(counts.values())} resources in {len(resources) - sum(counts.values())} components",
+        "",
+        *_table([("count", "type"), *((str(n), t) for t, n in sorted(counts.items()))]),
+        "",
+        "Access matrix",
+    ]
+    matrix = result["outputs"].get("accessMatrix", [])
+    rows = [("pipeline", "auth", "database.collection", "actions", "identity", "connection")]
+    for row in matrix:
+        rows.append(
+            (
+                row["pipeline"],
+                row["authMode"],
+                f"{row['database']}.{row['collection']}",
+                ",".join(row["actions"]),
+                row["identity"] or "-",
+                row["connectionId"],
+            )
+        )
+    lines.extend(_table(rows))
+    protected = [r["urn"].split("::")[-1] for r in resources if r["protect"]]
+    lines += ["", f"Protected: {', '.join(protected) if protected else 'none'}"]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.plan", description=__doc__.splitlines()[0]
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--stack", help="plan Pulumi.<STACK>.yaml from the project root")
+    source.add_argument("--config-file", type=Path, help="plan this stack file instead")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="write the plan as JSON here")
+    args = parser.parse_args(argv)
+
+    path = args.config_file or ROOT / f"Pulumi.{args.stack}.yaml"
+    if not path.is_file():
+        parser.error(f"stack file {path} does not exist")
+    try:
+        result = plan(read_stack_file(path))
+    except stack_settings.SettingsError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_INVALID_SETTINGS
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+        print(f"wrote {args.json} ({len(result['resources'])} resources)")
+    else:
+        print(summary(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
