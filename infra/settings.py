@@ -404,7 +404,7 @@ def _mwaa_environment(r: _Reader, values: Mapping[str, Any]) -> MwaaSpec | None:
         "mwaaAirflowVersion",
         "",
         pattern=re.compile(r"^\d+\.\d+\.\d+$"),
-        hint="use an MWAA-supported version such as 2.10.3",
+        hint="use an MWAA-supported version such as 3.0.6",
     )
     env_class = r.choice(
         values, "mwaaEnvironmentClass", "", ENVIRONMENT_CLASSES, default="mw1.small"
