@@ -24,6 +24,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 PROGRAM = Path(__file__).resolve().parent / "__main__.py"
 SECRET = "[secret]"  # noqa: S105 (the mask, not a credential)
+UNKNOWN = "[unknown]"
 STACK_TYPE = "pulumi:pulumi:Stack"
 
 
@@ -49,13 +50,15 @@ def _plain(value: Any) -> Any:
 
 
 def mask_secrets(value: Any) -> Any:
-    """Every secret replaced by "[secret]", recursively; whole numbers shown as integers.
+    """Secrets shown as "[secret]", unknowns (preview) as "[unknown]", whole numbers as integers.
 
     The engine's wire format (protobuf Struct) carries every number as a float; a provider reads
     `3600.0` as the integer it was declared as, so the plan shows `3600`.
     """
     if rpc.is_rpc_secret(value):
         return SECRET
+    if isinstance(value, pulumi.output.Unknown) or value == rpc.UNKNOWN:
+        return UNKNOWN
     if isinstance(value, dict):
         return {k: mask_secrets(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -188,7 +191,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     parent=request.parent or None,
                     custom=bool(request.custom),
                     protect=bool(request.protect),
-                    inputs=rpc.deserialize_properties(request.object),
+                    inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
                 )
             )
         return response

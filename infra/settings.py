@@ -141,6 +141,8 @@ def load(config: pulumi.Config | None = None) -> Settings:
 
 def decode(key: str, text: str) -> Any:
     """A config value as Pulumi hands it to the program (a string) turned into its declared type."""
+    if key not in KEYS:
+        return text  # reported as an unknown key by parse()
     kind = KEYS[key].type
     if kind == "string":
         return text
@@ -338,10 +340,18 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
     protect = r.boolean(values, "protectStatefulResources", default=prod)
 
     indexed = _pipelines(r, values)
+    # Check references against every declared cluster name, valid or not: an invalid cluster is
+    # reported once, at its own key, not again at every pipeline that names it.
+    raw_clusters = values.get("atlasClusters")
+    declared = (
+        {c["name"] for c in raw_clusters if isinstance(c, dict) and isinstance(c.get("name"), str)}
+        if isinstance(raw_clusters, list)
+        else set()
+    )
     problems.extend(
         access.check_pipelines(
             indexed,
-            clusters=clusters,
+            clusters=declared,
             allow_wildcard_collections=allow_wildcard,
         )
     )

@@ -1,0 +1,90 @@
+"""Shared fixtures: run programs and components under the recording mock engine."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.offline import PlanMocks, ProgramRun, run_program, to_config_strings
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "airflow-atlas-identity"
+
+# A complete, valid dev configuration (bare keys) that tests copy and mutate.
+BASE_CONFIG: dict[str, Any] = {
+    "tier": "dev",
+    "awsAccountId": "123456789012",
+    "awsRegion": "eu-west-1",
+    "mwaaEnvironmentName": "analytics-test",
+    "mwaaSourceBucketArn": "arn:aws:s3:::acme-mwaa-test-dags",
+    "atlasProjectId": "0123456789abcdef01234567",
+    "atlasClusters": [{"name": "core", "srvHost": "core.ab1cd.mongodb.net"}],
+    "pipelines": [
+        {
+            "name": "orders-ingest",
+            "authMode": "aws-iam",
+            "grants": [
+                {"database": "sales", "collections": ["orders"], "access": "read-write"},
+                {"database": "reference", "collections": ["currencies"], "access": "read"},
+            ],
+        },
+        {
+            "name": "revenue-report",
+            "authMode": "aws-iam",
+            "grants": [{"database": "sales", "collections": ["orders"], "access": "read"}],
+        },
+    ],
+}
+
+
+@pytest.fixture
+def base_config() -> dict[str, Any]:
+    return copy.deepcopy(BASE_CONFIG)
+
+
+ProgramRunner = Callable[..., ProgramRun]
+
+
+@pytest.fixture
+def run_stack() -> ProgramRunner:
+    """Run infra/__main__.py with bare-key config values, as `pulumi up` would."""
+
+    def run(
+        config: Mapping[str, Any],
+        *,
+        stack: str = "test",
+        preview: bool = False,
+        mocks: PlanMocks | None = None,
+    ) -> ProgramRun:
+        return run_program(
+            project=PROJECT,
+            stack=stack,
+            config=to_config_strings(PROJECT, config),
+            mocks=mocks or PlanMocks(account_id="123456789012", region="eu-west-1"),
+            preview=preview,
+        )
+
+    return run
+
+
+@pytest.fixture
+def run_component() -> ProgramRunner:
+    """Run `program` (a function declaring resources) under the mock engine."""
+
+    def run(
+        program: Callable[[], None], *, preview: bool = False, mocks: PlanMocks | None = None
+    ) -> ProgramRun:
+        return run_program(
+            project=PROJECT,
+            stack="test",
+            config={},
+            mocks=mocks or PlanMocks(account_id="123456789012", region="eu-west-1"),
+            preview=preview,
+            program=program,
+        )
+
+    return run

@@ -1,0 +1,111 @@
+"""The whole program under the mock engine: wiring across systems, preview, invalid settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+
+from infra.offline import UNKNOWN, PlanMocks, mask_secrets
+
+USER = "mongodbatlas:index/databaseUser:DatabaseUser"
+ROLE = "aws:iam/role:Role"
+
+
+def test_atlas_user_and_connection_carry_the_pipeline_role_arn(
+    run_stack: Any, base_config: dict[str, Any]
+) -> None:
+    run = run_stack(base_config)
+    role_arn = "arn:aws:iam::123456789012:role/aai-test-pipeline-orders-ingest"
+    assert (
+        run.monitor.one(USER, "identity-atlas-orders-ingest-iam-user").inputs["username"]
+        == role_arn
+    )
+    outputs = mask_secrets(run.outputs)
+    definition = outputs["connectionDefinitions"]["mongo_orders_ingest"]
+    assert definition["extra"]["atlas_identity"]["role_arn"] == role_arn
+    assert outputs["pipelineRoleArns"]["orders-ingest"] == role_arn
+    assert outputs["connectionIds"] == {
+        "orders-ingest": "mongo_orders_ingest",
+        "revenue-report": "mongo_revenue_report",
+    }
+
+
+def test_every_resource_is_parented_under_the_wiring_component(
+    run_stack: Any, base_config: dict[str, Any]
+) -> None:
+    run = run_stack(base_config)
+    root = "urn:pulumi:test::airflow-atlas-identity::airflow-atlas-identity:index:Wiring::identity"
+    by_urn = {r.urn: r for r in run.monitor.registrations}
+    for registration in run.monitor.registrations:
+        if registration.type in ("pulumi:providers:aws", "airflow-atlas-identity:index:Wiring"):
+            continue
+        chain = registration
+        while chain.parent in by_urn:
+            chain = by_urn[chain.parent]
+        assert chain.urn == root, registration.urn
+
+
+def test_aws_provider_is_pinned_to_the_stack_account(
+    run_stack: Any, base_config: dict[str, Any]
+) -> None:
+    provider = run_stack(base_config).monitor.one("pulumi:providers:aws", "aws")
+    assert provider.inputs["allowedAccountIds"] == '["123456789012"]'
+    assert provider.inputs["region"] == "eu-west-1"
+
+
+class PreviewMocks(PlanMocks):
+    """Like a real preview: provider-computed outputs (ARNs) are not known yet."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        resource_id, outputs = super().new_resource(args)
+        outputs.pop("arn", None)
+        return resource_id, outputs
+
+
+def test_preview_with_unknown_arns_still_declares_everything(
+    run_stack: Any, base_config: dict[str, Any]
+) -> None:
+    planned = run_stack(base_config)
+    previewed = run_stack(base_config, preview=True, mocks=PreviewMocks())
+    assert sorted(r.urn for r in previewed.monitor.registrations) == sorted(
+        r.urn for r in planned.monitor.registrations
+    )
+    user = previewed.monitor.one(USER, "identity-atlas-orders-ingest-iam-user")
+    assert mask_secrets(user.inputs["username"]) == UNKNOWN
+    role = previewed.monitor.one(ROLE, "identity-aws-orders-ingest-role")
+    assert mask_secrets(role.inputs["name"]) == "aai-test-pipeline-orders-ingest"
+
+
+def test_invalid_settings_register_no_resource(run_stack: Any, base_config: dict[str, Any]) -> None:
+    base_config["pipelines"][0]["grants"][0]["access"] = "readwrite"
+    with pytest.raises(pulumi.RunError) as raised:
+        run_stack(base_config)
+    assert str(raised.value) == (
+        "invalid stack settings:\npipelines[0].grants[0].access: 'readwrite' is not a preset; use "
+        "one of read, read-write, insert-only, read-changes, or list explicit actions"
+    )
+
+
+def test_invalid_settings_leave_the_monitor_empty(base_config: dict[str, Any]) -> None:
+    from infra.offline import run_program, to_config_strings
+
+    base_config["awsRegion"] = "nowhere"
+    mocks = PlanMocks()
+    captured: list[Any] = []
+    original = PlanMocks.new_resource
+
+    def spy(self: PlanMocks, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        captured.append(args.typ)
+        return original(self, args)
+
+    mocks.new_resource = spy.__get__(mocks)  # type: ignore[method-assign]
+    with pytest.raises(pulumi.RunError):
+        run_program(
+            project="airflow-atlas-identity",
+            stack="test",
+            config=to_config_strings("airflow-atlas-identity", base_config),
+            mocks=mocks,
+        )
+    assert captured == []

@@ -1,0 +1,269 @@
+"""Stack settings: typed parsing, tier defaults, and every problem reported with its key path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+
+from components.access import AuthMode, Grant, Tier
+from infra import settings as s
+from infra.settings import SettingsError
+
+
+def parse(values: dict[str, Any], stack: str = "test") -> s.Settings:
+    return s.parse(values, project="airflow-atlas-identity", stack=stack)
+
+
+def problems(values: dict[str, Any]) -> list[str]:
+    with pytest.raises(SettingsError) as raised:
+        parse(values)
+    return [str(p) for p in raised.value.problems]
+
+
+def test_valid_config_becomes_typed_frozen_settings(base_config: dict[str, Any]) -> None:
+    settings = parse(base_config)
+    w = settings.wiring
+    assert settings.tier is Tier.DEV
+    assert w.naming.base == "aai-test"
+    assert w.connections_prefix == "airflow/test/connections"
+    assert w.cluster_hosts == {"core": "core.ab1cd.mongodb.net"}
+    assert w.pipeline_session_seconds == 3600
+    assert w.mwaa is None
+    assert [p.name for p in w.pipelines] == ["orders-ingest", "revenue-report"]
+    first = w.pipelines[0]
+    assert first.auth_mode is AuthMode.AWS_IAM
+    assert first.cluster == "core"  # the only cluster is the default
+    assert first.default_database == "sales"  # the first grant's database
+    assert first.grants[1] == Grant(
+        database="reference",
+        collections=("currencies",),
+        actions=("FIND", "LIST_INDEXES", "COLL_STATS"),
+    )
+    with pytest.raises(AttributeError):
+        settings.tier = Tier.PROD  # type: ignore[misc]
+
+
+def test_tier_sets_the_secure_defaults(base_config: dict[str, Any]) -> None:
+    dev = parse(base_config).wiring
+    assert (dev.audit_authorization_success, dev.protect_stateful_resources) == (False, False)
+    prod = parse({**base_config, "tier": "prod"}).wiring
+    assert (prod.audit_authorization_success, prod.protect_stateful_resources) == (True, True)
+
+
+def test_explicit_booleans_override_the_tier_defaults(base_config: dict[str, Any]) -> None:
+    w = parse({**base_config, "tier": "prod", "protectStatefulResources": False}).wiring
+    assert w.protect_stateful_resources is False
+
+
+def test_values_arrive_as_the_cli_passes_them_strings_and_json(base_config: dict[str, Any]) -> None:
+    as_cli = {
+        **base_config,
+        "pipelineSessionSeconds": "1800",
+        "auditAuthorizationSuccess": "true",
+        "atlasClusters": '[{"name": "core", "srvHost": "core.ab1cd.mongodb.net"}]',
+    }
+    w = parse(as_cli).wiring
+    assert w.pipeline_session_seconds == 1800
+    assert w.audit_authorization_success is True
+
+
+def test_load_reads_the_stack_config_through_pulumi(base_config: dict[str, Any]) -> None:
+    from infra.offline import to_config_strings
+
+    saved = dict(pulumi.runtime.config.CONFIG.get())
+    try:
+        pulumi.runtime.set_all_config(to_config_strings("airflow-atlas-identity", base_config))
+        settings = s.load(pulumi.Config("airflow-atlas-identity"))
+    finally:
+        pulumi.runtime.set_all_config(saved)
+    assert [p.connection_id for p in settings.wiring.pipelines] == [
+        "mongo_orders_ingest",
+        "mongo_revenue_report",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            {"tier": "production"},
+            "tier: 'production' is not valid; use one of dev, staging, prod",
+        ),
+        (
+            {"awsAccountId": "12345"},
+            "awsAccountId: '12345' is not valid; use the 12-digit account id, e.g. 123456789012",
+        ),
+        (
+            {"atlasProjectId": None},
+            "atlasProjectId: is required; use the 24-character hex project id from the Atlas UI",
+        ),
+        (
+            {"pipelineSessionSeconds": 60},
+            "pipelineSessionSeconds: 60 is outside 900..43200 for tier dev; use a value in that range",
+        ),
+        (
+            {"regoin": "eu-west-1"},
+            "regoin: unknown key; known keys are " + ", ".join(sorted(s.KEYS)),
+        ),
+        (
+            {"mwaaSubnetIds": ["subnet-1", "subnet-2"]},
+            "mwaaSubnetIds: only applies when mwaaCreateEnvironment is true; remove it or set "
+            "mwaaCreateEnvironment: true",
+        ),
+        (
+            {"atlasClusters": [{"name": "core", "srvHost": "localhost"}]},
+            "atlasClusters[0].srvHost: 'localhost' is not valid; use the SRV host from the Atlas "
+            "connect dialog, e.g. core.ab1cd.mongodb.net",
+        ),
+    ],
+)
+def test_top_level_problems_name_the_key_and_the_fix(
+    base_config: dict[str, Any], change: dict[str, Any], expected: str
+) -> None:
+    config = {**base_config, **change}
+    config = {k: v for k, v in config.items() if v is not None}
+    assert problems(config) == [expected]
+
+
+def test_prod_caps_the_pipeline_session(base_config: dict[str, Any]) -> None:
+    assert problems({**base_config, "tier": "prod", "pipelineSessionSeconds": 7200}) == [
+        "pipelineSessionSeconds: 7200 is outside 900..3600 for tier prod; use a value in that range"
+    ]
+
+
+def grant_problems(base_config: dict[str, Any], grant: dict[str, Any]) -> list[str]:
+    base_config["pipelines"][1]["grants"] = [grant]
+    return problems(base_config)
+
+
+@pytest.mark.parametrize(
+    ("grant", "expected"),
+    [
+        (
+            {"database": "sales", "collections": ["orders"], "access": "readwrite"},
+            [
+                "pipelines[1].grants[0].access: 'readwrite' is not a preset; use one of read, "
+                "read-write, insert-only, read-changes, or list explicit actions"
+            ],
+        ),
+        (
+            {"database": "sales", "collections": ["orders"], "actions": ["FIND", "DROP_DATABASE"]},
+            [
+                "pipelines[1].grants[0].actions[1]: 'DROP_DATABASE' is not a grantable Atlas action; "
+                "use one of BYPASS_DOCUMENT_VALIDATION, CHANGE_STREAM, COLL_STATS, CREATE_INDEX, "
+                "DB_STATS, DROP_INDEX, FIND, INSERT, LIST_COLLECTIONS, LIST_INDEXES, REMOVE, UPDATE"
+            ],
+        ),
+        (
+            {"database": "sales", "collections": ["orders"]},
+            [
+                "pipelines[1].grants[0]: set exactly one of access (a preset: read, read-write, "
+                "insert-only, read-changes) or actions (explicit Atlas actions)"
+            ],
+        ),
+        (
+            {"database": "admin", "collections": ["system.users"], "access": "read"},
+            [
+                "pipelines[1].grants[0].database: 'admin' is reserved by MongoDB and cannot be "
+                "granted; grant an application database",
+                "pipelines[1].grants[0].collections[0]: 'system.users' is not a valid collection "
+                "name (no '$', not system.*)",
+            ],
+        ),
+        (
+            {"database": "sales", "collections": [], "access": "read"},
+            ["pipelines[1].grants[0].collections: is empty; list the collections, or '*' for all"],
+        ),
+        (
+            {"database": "sales", "collections": ["orders", "*"], "access": "read"},
+            [
+                "pipelines[1].grants[0].collections: '*' already means every collection; list '*' "
+                "alone"
+            ],
+        ),
+    ],
+)
+def test_grant_problems_name_the_exact_path(
+    base_config: dict[str, Any], grant: dict[str, Any], expected: list[str]
+) -> None:
+    assert grant_problems(base_config, grant) == expected
+
+
+def test_every_problem_is_reported_together(base_config: dict[str, Any]) -> None:
+    base_config["awsRegion"] = "Europe"
+    base_config["pipelines"][0]["grants"][0]["access"] = "readwrite"
+    base_config["pipelines"][1]["name"] = "orders_ingest"
+    base_config["pipelines"].append({"name": "empty", "authMode": "aws-iam", "grants": []})
+    assert problems(base_config) == [
+        "awsRegion: 'Europe' is not valid; use e.g. eu-west-1",
+        "pipelines[0].grants[0].access: 'readwrite' is not a preset; use one of read, read-write, "
+        "insert-only, read-changes, or list explicit actions",
+        "pipelines[2].grants: is empty; a pipeline needs at least one grant (database, "
+        "collections, access)",
+        # pipelines[0] was invalid, so orders_ingest has no earlier twin to collide with.
+    ]
+
+
+def test_sanitized_name_collision_is_reported(base_config: dict[str, Any]) -> None:
+    base_config["pipelines"][1]["name"] = "orders_ingest"
+    assert problems(base_config) == [
+        "pipelines[1].name: 'orders_ingest' and 'orders-ingest' both map to connection id "
+        "'mongo_orders_ingest'; rename one of them"
+    ]
+
+
+def test_pipeline_shape_problems(base_config: dict[str, Any]) -> None:
+    base_config["atlasClusters"].append(
+        {"name": "analytics", "srvHost": "analytics.ab1cd.mongodb.net"}
+    )
+    base_config["pipelines"][0].update({"name": "Orders", "authMode": "iam", "colour": "red"})
+    assert problems(base_config) == [
+        "pipelines[0].colour: unknown key; known keys are authMode, cluster, defaultDatabase, "
+        "description, grants, name",
+        "pipelines[0].name: 'Orders' is not valid; use lowercase letters, digits, '-' or '_', "
+        "starting with a letter",
+        "pipelines[0].authMode: 'iam' is not valid; use one of aws-iam, okta-oidc, vault-dynamic",
+        "pipelines[0].cluster: is required; name one of atlasClusters (required when there are "
+        "several)",
+        "pipelines[1].cluster: is required; name one of atlasClusters (required when there are "
+        "several)",
+    ]
+
+
+def test_auth_modes_not_wired_yet_are_refused_clearly(base_config: dict[str, Any]) -> None:
+    base_config["pipelines"][1]["authMode"] = "okta-oidc"
+    assert problems(base_config) == [
+        "pipelines[1].authMode: 'okta-oidc' is not available in this version yet; use one of aws-iam"
+    ]
+
+
+def test_created_mwaa_environment_needs_its_network(base_config: dict[str, Any]) -> None:
+    config = {
+        **base_config,
+        "mwaaCreateEnvironment": True,
+        "mwaaAirflowVersion": "3.0.6",
+        "mwaaSubnetIds": ["subnet-1"],
+    }
+    assert problems(config) == [
+        "mwaaSubnetIds: MWAA needs exactly 2 private subnets, got 1",
+        "mwaaSecurityGroupIds: must be a list of non-empty strings",
+    ]
+
+
+def test_created_mwaa_environment_settings(base_config: dict[str, Any]) -> None:
+    config = {
+        **base_config,
+        "mwaaCreateEnvironment": True,
+        "mwaaAirflowVersion": "3.0.6",
+        "mwaaSubnetIds": ["subnet-1", "subnet-2"],
+        "mwaaSecurityGroupIds": ["sg-1"],
+    }
+    mwaa = parse(config).wiring.mwaa
+    assert mwaa is not None
+    assert (mwaa.environment_class, mwaa.dag_s3_path, mwaa.webserver_access_mode) == (
+        "mw1.small",
+        "dags",
+        "PRIVATE_ONLY",
+    )
