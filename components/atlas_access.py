@@ -50,6 +50,23 @@ class AtlasPipelineSpec:
     """The only cluster its database user is scoped to."""
     iam_role_arn: pulumi.Input[str] | None = None
     """Set for `aws-iam` pipelines: the role whose ARN becomes the database username."""
+    oidc_client_id: pulumi.Input[str] | None = None
+    """Set for `okta-oidc` pipelines: the Okta app whose tokens' `sub` names the user."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkloadIdentityProviderSpec:
+    """Atlas trusts tokens from this issuer for this audience (workload identity federation)."""
+
+    federation_settings_id: str
+    org_id: str
+    name: str
+    issuer: pulumi.Input[str]
+    audience: str
+    link_to_org: bool
+    """Manage the org's data-access IdP list (needs the one-time import, see README)."""
+    other_data_access_idp_ids: tuple[str, ...] = ()
+    """IdPs of other stacks in the same org that the org config must keep."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +78,8 @@ class AtlasAccessArgs:
     """Record successful authorizations too (complete data-access trail, some cluster cost)."""
     protect_auditing: bool = False
     """`protect` the auditing resource: deleting it would silently stop the audit trail."""
+    workload_idp: WorkloadIdentityProviderSpec | None = None
+    """Required when any pipeline has an `oidc_client_id`."""
     labels: dict[str, str] = field(default_factory=dict)
 
 
@@ -102,11 +121,27 @@ def audit_filter(external_users: Sequence[pulumi.Input[str]]) -> pulumi.Output[s
     )
 
 
+ORG_CONFIG_TYPE = "mongodbatlas:index/federatedSettingsOrgConfig:FederatedSettingsOrgConfig"
+
+
+def _import_hint(spec: WorkloadIdentityProviderSpec, name: str, parent_urn: str) -> str:
+    """The one-time import that lets this stack link its workload IdP to the Atlas org."""
+    return (
+        "The Atlas workload identity provider is not linked to the organization yet, so "
+        "okta-oidc pipelines cannot authenticate. Import the org's federation config once, then "
+        "set atlasOrgConfigImported: true and run pulumi up:\n"
+        f"  pulumi import {ORG_CONFIG_TYPE} {name}-org-config "
+        f"{spec.federation_settings_id}-{spec.org_id} "
+        f"--parent '{name}={parent_urn}' --generate-code=false"
+    )
+
+
 class AtlasAccess(pulumi.ComponentResource):
     """Custom roles, identity-bound database users and auditing for one Atlas project."""
 
     custom_role_names: dict[str, pulumi.Output[str]]
     database_usernames: dict[str, pulumi.Output[str]]
+    workload_idp_id: pulumi.Output[str] | None
 
     def __init__(
         self, name: str, args: AtlasAccessArgs, opts: pulumi.ResourceOptions | None = None
@@ -116,11 +151,17 @@ class AtlasAccess(pulumi.ComponentResource):
         self._args = args
         self.custom_role_names = {}
         self.database_usernames = {}
+        self.workload_idp_id = None
+        if args.workload_idp is not None:
+            self.workload_idp_id = self._create_workload_idp(args.workload_idp)
         for spec in args.pipelines:
             role = self._create_custom_role(spec)
             self.custom_role_names[spec.pipeline] = role.role_name
             if spec.iam_role_arn is not None:
-                user = self._create_iam_user(spec, role)
+                user = self._create_iam_user(spec, role, spec.iam_role_arn)
+                self.database_usernames[spec.pipeline] = user.username
+            if spec.oidc_client_id is not None:
+                user = self._create_oidc_user(spec, role, spec.oidc_client_id)
                 self.database_usernames[spec.pipeline] = user.username
         self._create_auditing()
         self.register_outputs(
@@ -144,13 +185,12 @@ class AtlasAccess(pulumi.ComponentResource):
         return [atlas.DatabaseUserLabelArgs(key=k, value=v) for k, v in sorted(labels.items())]
 
     def _create_iam_user(
-        self, spec: AtlasPipelineSpec, role: atlas.CustomDbRole
+        self, spec: AtlasPipelineSpec, role: atlas.CustomDbRole, iam_role_arn: pulumi.Input[str]
     ) -> atlas.DatabaseUser:
-        assert spec.iam_role_arn is not None
         return atlas.DatabaseUser(
             f"{self._name}-{spec.pipeline}-iam-user",
             project_id=self._args.project_id,
-            username=spec.iam_role_arn,
+            username=iam_role_arn,
             auth_database_name=EXTERNAL_AUTH_DB,
             aws_iam_type="ROLE",
             roles=[
@@ -159,6 +199,67 @@ class AtlasAccess(pulumi.ComponentResource):
             scopes=[atlas.DatabaseUserScopeArgs(name=spec.cluster, type="CLUSTER")],
             labels=self._labels(spec),
             description=f"pipeline {spec.pipeline} ({self._args.stack}) via its IAM role",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _create_workload_idp(self, spec: WorkloadIdentityProviderSpec) -> pulumi.Output[str]:
+        idp = atlas.FederatedSettingsIdentityProvider(
+            f"{self._name}-workload-idp",
+            federation_settings_id=spec.federation_settings_id,
+            name=spec.name,
+            description=f"Okta workload tokens for Airflow pipelines ({self._args.stack})",
+            idp_type="WORKLOAD",
+            protocol="OIDC",
+            issuer_uri=spec.issuer,
+            audience=spec.audience,
+            authorization_type="USER",
+            user_claim="sub",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        if spec.link_to_org:
+            atlas.FederatedSettingsOrgConfig(
+                f"{self._name}-org-config",
+                federation_settings_id=spec.federation_settings_id,
+                org_id=spec.org_id,
+                # Required by the schema but owned by whoever manages the org's human SSO:
+                # ignored below, so this stack only ever changes the data-access IdP list.
+                domain_restriction_enabled=False,
+                data_access_identity_provider_ids=[idp.idp_id, *spec.other_data_access_idp_ids],
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    # The org config exists before any stack; it is imported, never created, and a
+                    # destroyed stack must not take the org's federation settings with it.
+                    retain_on_delete=True,
+                    ignore_changes=[
+                        "domainRestrictionEnabled",
+                        "domainAllowLists",
+                        "identityProviderId",
+                        "postAuthRoleGrants",
+                    ],
+                ),
+            )
+        else:
+            self.urn.apply(lambda urn: pulumi.log.warn(_import_hint(spec, f"{self._name}", urn)))
+        return idp.idp_id
+
+    def _create_oidc_user(
+        self, spec: AtlasPipelineSpec, role: atlas.CustomDbRole, client_id: pulumi.Input[str]
+    ) -> atlas.DatabaseUser:
+        if self.workload_idp_id is None:
+            raise ValueError(f"pipeline {spec.pipeline}: OIDC users need workload_idp")
+        return atlas.DatabaseUser(
+            f"{self._name}-{spec.pipeline}-oidc-user",
+            project_id=self._args.project_id,
+            # A client-credentials token's `sub` is the app's client id.
+            username=pulumi.Output.concat(self.workload_idp_id, "/", client_id),
+            auth_database_name=EXTERNAL_AUTH_DB,
+            oidc_auth_type="USER",
+            roles=[
+                atlas.DatabaseUserRoleArgs(role_name=role.role_name, database_name=CUSTOM_ROLE_DB)
+            ],
+            scopes=[atlas.DatabaseUserScopeArgs(name=spec.cluster, type="CLUSTER")],
+            labels=self._labels(spec),
+            description=f"pipeline {spec.pipeline} ({self._args.stack}) via its Okta app",
             opts=pulumi.ResourceOptions(parent=self),
         )
 

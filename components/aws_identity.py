@@ -2,8 +2,9 @@
 
 The execution role is what every Airflow task runs as. It may only do what MWAA itself needs,
 read this stack's connection definitions, and assume this stack's pipeline roles. Each pipeline
-role can be assumed by the execution role alone and holds no permissions: it is an identity that
-Atlas (MONGODB-AWS) and Vault (AWS IAM auth) recognise, not a way into other AWS services.
+role can be assumed by the execution role alone and is an identity that Atlas (MONGODB-AWS) and
+Vault (AWS IAM auth) recognise, not a way into other AWS services: its only permission, for an
+okta-oidc pipeline, is reading its own Okta signing key.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class PipelineRoleSpec:
     """Pipeline name, used in the child resource name and the `pipeline` tag."""
     role_name: str
     """Physical role name, already sized to IAM's 64-character limit."""
+    signing_key: pulumi.Input[str] | None = None
+    """okta-oidc pipelines: the secret private-key JSON, readable by this role only."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,6 +51,8 @@ class AwsIdentityArgs:
     """Secrets Manager names of this stack's connection definitions (nothing else is readable)."""
     secrets_kms_key_arn: str | None = None
     """Customer key of those secrets; None when they use the AWS-managed key."""
+    signing_keys_prefix: str = ""
+    """Secrets Manager prefix of okta-oidc signing keys (never the connections prefix)."""
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -60,6 +65,8 @@ class AwsIdentity(pulumi.ComponentResource):
 
     execution_role_arn: pulumi.Output[str]
     pipeline_role_arns: dict[str, pulumi.Output[str]]
+    signing_key_secret_names: dict[str, str]
+    """okta-oidc pipelines: where the runtime reads the current signing key."""
 
     def __init__(
         self, name: str, args: AwsIdentityArgs, opts: pulumi.ResourceOptions | None = None
@@ -69,10 +76,13 @@ class AwsIdentity(pulumi.ComponentResource):
         self._args = args
         execution_role = self._create_execution_role()
         self.execution_role_arn = execution_role.arn
-        self.pipeline_role_arns = {
-            spec.pipeline: self._create_pipeline_role(spec, execution_role).arn
-            for spec in args.pipeline_roles
-        }
+        self.pipeline_role_arns = {}
+        self.signing_key_secret_names = {}
+        for spec in args.pipeline_roles:
+            role = self._create_pipeline_role(spec, execution_role)
+            self.pipeline_role_arns[spec.pipeline] = role.arn
+            if spec.signing_key is not None:
+                self.signing_key_secret_names[spec.pipeline] = self._deliver_signing_key(spec, role)
         self._create_execution_policy(execution_role)
         self.register_outputs(
             {
@@ -141,6 +151,57 @@ class AwsIdentity(pulumi.ComponentResource):
             tags={**a.tags, "stack": a.stack, "pipeline": spec.pipeline},
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+    def _deliver_signing_key(self, spec: PipelineRoleSpec, role: aws.iam.Role) -> str:
+        """Store the pipeline's signing key where only its own role may read it."""
+        a = self._args
+        secret_name = f"{a.signing_keys_prefix}/{spec.pipeline}"
+        secret = aws.secretsmanager.Secret(
+            f"{self._name}-{spec.pipeline}-signing-key",
+            name=secret_name,
+            description=f"Okta signing key of pipeline {spec.pipeline} ({a.stack}); "
+            "readable by its pipeline role only",
+            kms_key_id=a.secrets_kms_key_arn,
+            recovery_window_in_days=7,
+            tags={**a.tags, "stack": a.stack, "pipeline": spec.pipeline},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.secretsmanager.SecretVersion(
+            f"{self._name}-{spec.pipeline}-signing-key-version",
+            secret_id=secret.id,
+            secret_string=spec.signing_key,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        statements: list[Mapping[str, Any]] = [
+            {
+                "Sid": "ReadOwnSigningKey",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": secret.arn,
+            }
+        ]
+        if a.secrets_kms_key_arn:
+            statements.append(self._decrypt_via_secrets_manager())
+        aws.iam.RolePolicy(
+            f"{self._name}-{spec.pipeline}-signing-key-policy",
+            role=role.id,
+            name="read-own-signing-key",
+            policy=pulumi.Output.json_dumps(_policy(*statements)),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return secret_name
+
+    def _decrypt_via_secrets_manager(self) -> Mapping[str, Any]:
+        a = self._args
+        return {
+            "Sid": "DecryptThroughSecretsManagerOnly",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": a.secrets_kms_key_arn,
+            "Condition": {
+                "StringEquals": {"kms:ViaService": f"secretsmanager.{a.region}.amazonaws.com"}
+            },
+        }
 
     def _create_execution_policy(self, execution_role: aws.iam.Role) -> aws.iam.RolePolicy:
         return aws.iam.RolePolicy(
@@ -244,17 +305,7 @@ class AwsIdentity(pulumi.ComponentResource):
             },
         ]
         if a.secrets_kms_key_arn:
-            statements.append(
-                {
-                    "Sid": "DecryptConnectionDefinitions",
-                    "Effect": "Allow",
-                    "Action": "kms:Decrypt",
-                    "Resource": a.secrets_kms_key_arn,
-                    "Condition": {
-                        "StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}
-                    },
-                }
-            )
+            statements.append(self._decrypt_via_secrets_manager())
         if self.pipeline_role_arns:
             statements.append(
                 {

@@ -19,11 +19,21 @@ from components.airflow_connections import (
     MwaaEnvironment,
     MwaaEnvironmentArgs,
 )
-from components.atlas_access import AtlasAccess, AtlasAccessArgs, AtlasPipelineSpec
+from components.atlas_access import (
+    AtlasAccess,
+    AtlasAccessArgs,
+    AtlasPipelineSpec,
+    WorkloadIdentityProviderSpec,
+)
 from components.aws_identity import AwsIdentity, AwsIdentityArgs, PipelineRoleSpec
+from components.okta_identity import (
+    OktaPipelineSpec,
+    OktaWorkloadIdentity,
+    OktaWorkloadIdentityArgs,
+)
 
 # Auth modes this version wires end to end; settings reject the others with a clear message.
-SUPPORTED_AUTH_MODES: frozenset[AuthMode] = frozenset({AuthMode.AWS_IAM})
+SUPPORTED_AUTH_MODES: frozenset[AuthMode] = frozenset({AuthMode.AWS_IAM, AuthMode.OKTA_OIDC})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,6 +46,21 @@ class MwaaSpec:
     subnet_ids: tuple[str, ...]
     security_group_ids: tuple[str, ...]
     webserver_access_mode: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class OktaSpec:
+    """Present when any pipeline authenticates with okta-oidc."""
+
+    audience: str
+    scope: str
+    token_lifetime_minutes: int
+    key_rotation_hours: int
+    keys_prefix: str
+    atlas_org_id: str
+    atlas_federation_settings_id: str
+    atlas_org_config_imported: bool
+    atlas_other_data_access_idp_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,6 +85,7 @@ class WiringArgs:
     audit_authorization_success: bool
     protect_stateful_resources: bool
     pipelines: tuple[Pipeline, ...]
+    okta: OktaSpec | None = None
 
 
 class Wiring(pulumi.ComponentResource):
@@ -73,6 +99,10 @@ class Wiring(pulumi.ComponentResource):
     airflow_configuration_options: pulumi.Output[dict[str, str]]
     access_matrix: pulumi.Output[list[dict[str, Any]]]
     mwaa_environment_arn: pulumi.Output[str] | None
+    okta_issuer: pulumi.Output[str] | None
+    okta_client_ids: dict[str, pulumi.Output[str]]
+    okta_current_key_slots: dict[str, pulumi.Output[str]]
+    atlas_workload_idp_id: pulumi.Output[str] | None
 
     def __init__(
         self, name: str, args: WiringArgs, opts: pulumi.ResourceOptions | None = None
@@ -81,6 +111,10 @@ class Wiring(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         naming = args.naming
         self.connection_ids = {p.name: p.connection_id for p in args.pipelines}
+
+        okta_identity = self._okta(name, args, child)
+        signing_keys = okta_identity.signing_keys if okta_identity else {}
+        client_ids = okta_identity.client_ids if okta_identity else {}
 
         aws_identity = AwsIdentity(
             f"{name}-aws",
@@ -92,9 +126,14 @@ class Wiring(pulumi.ComponentResource):
                 source_bucket_arn=args.mwaa_source_bucket_arn,
                 execution_role_name=naming.execution_role(),
                 pipeline_roles=tuple(
-                    PipelineRoleSpec(pipeline=p.name, role_name=naming.pipeline_role(p.name))
+                    PipelineRoleSpec(
+                        pipeline=p.name,
+                        role_name=naming.pipeline_role(p.name),
+                        signing_key=signing_keys.get(p.name),
+                    )
                     for p in args.pipelines
                 ),
+                signing_keys_prefix=args.okta.keys_prefix if args.okta else "",
                 pipeline_session_seconds=args.pipeline_session_seconds,
                 connection_secret_names=tuple(
                     f"{args.connections_prefix}/{p.connection_id}" for p in args.pipelines
@@ -117,11 +156,25 @@ class Wiring(pulumi.ComponentResource):
                         privileges=privileges(p),
                         cluster=p.cluster,
                         iam_role_arn=role_arns[p.name] if p.auth_mode is AuthMode.AWS_IAM else None,
+                        oidc_client_id=client_ids.get(p.name),
                     )
                     for p in args.pipelines
                 ),
                 audit_authorization_success=args.audit_authorization_success,
                 protect_auditing=args.protect_stateful_resources,
+                workload_idp=(
+                    WorkloadIdentityProviderSpec(
+                        federation_settings_id=args.okta.atlas_federation_settings_id,
+                        org_id=args.okta.atlas_org_id,
+                        name=f"{naming.base}-okta-workloads",
+                        issuer=okta_identity.issuer,
+                        audience=args.okta.audience,
+                        link_to_org=args.okta.atlas_org_config_imported,
+                        other_data_access_idp_ids=args.okta.atlas_other_data_access_idp_ids,
+                    )
+                    if args.okta and okta_identity
+                    else None
+                ),
             ),
             opts=child,
         )
@@ -139,7 +192,7 @@ class Wiring(pulumi.ComponentResource):
                         auth_mode=p.auth_mode,
                         host=args.cluster_hosts[p.cluster],
                         schema=p.default_database,
-                        runtime=self._runtime_extra(p, args, role_arns[p.name]),
+                        runtime=self._runtime_extra(p, args, aws_identity, okta_identity),
                     )
                     for p in args.pipelines
                 ),
@@ -178,6 +231,10 @@ class Wiring(pulumi.ComponentResource):
         self.connection_definitions = airflow.definitions
         self.airflow_configuration_options = airflow.configuration_options
         self.access_matrix = self._access_matrix(args, atlas_access)
+        self.okta_issuer = okta_identity.issuer if okta_identity else None
+        self.okta_client_ids = client_ids
+        self.okta_current_key_slots = okta_identity.current_slots if okta_identity else {}
+        self.atlas_workload_idp_id = atlas_access.workload_idp_id
         self.register_outputs(
             {
                 "executionRoleArn": self.execution_role_arn,
@@ -189,17 +246,66 @@ class Wiring(pulumi.ComponentResource):
         )
 
     @staticmethod
+    def _okta(
+        name: str, args: WiringArgs, opts: pulumi.ResourceOptions
+    ) -> OktaWorkloadIdentity | None:
+        okta_pipelines = [p for p in args.pipelines if p.auth_mode is AuthMode.OKTA_OIDC]
+        if not okta_pipelines or args.okta is None:
+            return None
+        return OktaWorkloadIdentity(
+            f"{name}-okta",
+            OktaWorkloadIdentityArgs(
+                stack=args.stack,
+                server_name=f"{args.naming.base}-atlas",
+                audience=args.okta.audience,
+                scope=args.okta.scope,
+                token_lifetime_minutes=args.okta.token_lifetime_minutes,
+                rotation_hours=args.okta.key_rotation_hours,
+                pipelines=tuple(
+                    OktaPipelineSpec(pipeline=p.name, label=f"{args.naming.base}-{p.name}")
+                    for p in okta_pipelines
+                ),
+            ),
+            opts=opts,
+        )
+
+    @staticmethod
     def _runtime_extra(
-        pipeline: Pipeline, args: WiringArgs, role_arn: pulumi.Output[str]
+        pipeline: Pipeline,
+        args: WiringArgs,
+        aws_identity: AwsIdentity,
+        okta_identity: OktaWorkloadIdentity | None,
     ) -> dict[str, pulumi.Input[Any]]:
-        """What the runtime hook needs, per auth mode (connection contract, DESIGN.md)."""
+        """What the runtime hook needs, per auth mode (docs/connection-contract.md)."""
+        role_arn = aws_identity.pipeline_role_arns[pipeline.name]
         if pipeline.auth_mode is AuthMode.AWS_IAM:
             return {
                 "role_arn": role_arn,
                 "region": args.aws_region,
                 "session_seconds": args.pipeline_session_seconds,
             }
+        if pipeline.auth_mode is AuthMode.OKTA_OIDC and okta_identity and args.okta:
+            return {
+                "token_url": okta_identity.token_url,
+                "client_id": okta_identity.client_ids[pipeline.name],
+                "scope": args.okta.scope,
+                "private_key": {
+                    "backend": "aws-secrets-manager",
+                    "secret_id": aws_identity.signing_key_secret_names[pipeline.name],
+                    "region": args.aws_region,
+                },
+                # The key is readable by the pipeline role only: the runtime assumes it first.
+                "role_arn": role_arn,
+                "region": args.aws_region,
+            }
         raise ValueError(f"auth mode {pipeline.auth_mode.value} is not in SUPPORTED_AUTH_MODES")
+
+    @staticmethod
+    def _credential_lifetime(pipeline: Pipeline, args: WiringArgs) -> int:
+        """How long a credential the pipeline obtains stays valid, at most."""
+        if pipeline.auth_mode is AuthMode.OKTA_OIDC and args.okta:
+            return args.okta.token_lifetime_minutes * 60
+        return args.pipeline_session_seconds
 
     @staticmethod
     def _access_matrix(
@@ -224,7 +330,7 @@ class Wiring(pulumi.ComponentResource):
                         "collection": collection,
                         "actions": sorted(actions),
                         "connectionId": p.connection_id,
-                        "credentialLifetimeSeconds": args.pipeline_session_seconds,
+                        "credentialLifetimeSeconds": Wiring._credential_lifetime(p, args),
                     }
                 )
         return pulumi.Output.from_input(rows)

@@ -35,3 +35,9 @@ pulumi.export("airflowConfigurationOptions", wiring.airflow_configuration_option
 pulumi.export("accessMatrix", wiring.access_matrix)
 if wiring.mwaa_environment_arn is not None:
     pulumi.export("mwaaEnvironmentArn", wiring.mwaa_environment_arn)
+if wiring.okta_issuer is not None:
+    pulumi.export("oktaIssuer", wiring.okta_issuer)
+    pulumi.export("oktaClientIds", wiring.okta_client_ids)
+    pulumi.export("oktaCurrentKeySlots", wiring.okta_current_key_slots)
+if wiring.atlas_workload_idp_id is not None:
+    pulumi.export("atlasWorkloadIdpId", wiring.atlas_workload_idp_id)

@@ -9,13 +9,18 @@ Used by `infra.plan` and by the tests.
 from __future__ import annotations
 
 import hashlib
+import logging
 import runpy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pulumi
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as runtime_settings
@@ -68,12 +73,24 @@ def mask_secrets(value: Any) -> Any:
     return value
 
 
+MOCK_NOW = "2026-11-01T00:00:00Z"
+
+
 @dataclass(kw_only=True)
 class PlanMocks(pulumi.runtime.Mocks):
-    """Provider outputs formed as AWS, Atlas and Okta form them, from the stack's account/region."""
+    """Provider outputs formed as AWS, Atlas and Okta form them, from the stack's account/region.
+
+    Generated keys are real P-256 keys derived from the resource name and its replacement
+    trigger, so plans are deterministic and a replacement yields a new key.
+    """
 
     account_id: str = "123456789012"
     region: str = "eu-west-1"
+    okta_org_url: str = "https://example.okta.com"
+    now: str = MOCK_NOW
+    """What `time` resources read as the current time."""
+    replacement_triggers: dict[tuple[str, str], Any] = field(default_factory=dict)
+    """(type, name) -> replacement trigger, filled in by RecordingMonitor."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         inputs = _plain(args.inputs)
@@ -84,12 +101,17 @@ class PlanMocks(pulumi.runtime.Mocks):
         )
         if computed is None:
             return f"{args.name}-id", outputs
-        resource_id, extra = computed(self._context(inputs), name)
+        context = {
+            **inputs,
+            "__account": self.account_id,
+            "__region": self.region,
+            "__okta": self.okta_org_url,
+            "__now": self.now,
+            "__seed": f"{args.name}|{self.replacement_triggers.get((args.typ, args.name))}",
+        }
+        resource_id, extra = computed(context, name)
         outputs.update(extra)
         return resource_id, outputs
-
-    def _context(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        return {**inputs, "__account": self.account_id, "__region": self.region}
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
         raise NotImplementedError(
@@ -136,7 +158,90 @@ def _atlas_auditing(i: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
     return i["projectId"], {"configurationType": "FILTER_JSON"}
 
 
+def _okta_id(prefix: str, name: str) -> str:
+    return prefix + _suffix(
+        name, 17, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    )
+
+
+def _okta_server(i: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
+    server_id = _okta_id("aus", name)
+    return server_id, {"issuer": f"{i['__okta']}/oauth2/{server_id}"}
+
+
+def _okta_app(i: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
+    client_id = _okta_id("0oa", str(i.get("label", name)))
+    return client_id, {"clientId": client_id}
+
+
+def _okta_child(prefix: str) -> Callable[[dict[str, Any], str], tuple[str, dict[str, Any]]]:
+    return lambda i, name: (_okta_id(prefix, f"{i.get('authServerId')}/{name}"), {})
+
+
+def _private_key(i: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
+    """A real, deterministic P-256 key: the same name and trigger always give the same key."""
+    order = int("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", 16)
+    scalar = int.from_bytes(hashlib.sha256(i["__seed"].encode()).digest(), "big") % (order - 1) + 1
+    key = ec.derive_private_key(scalar, ec.SECP256R1())
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    pkcs8 = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return _hex(public_pem.decode(), 40), {
+        "publicKeyPem": public_pem.decode(),
+        "privateKeyPem": private_pem.decode(),
+        "privateKeyPemPkcs8": pkcs8.decode(),
+    }
+
+
+def _time_static(i: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
+    stamp = i.get("rfc3339") or i["__now"]
+    return stamp, {"rfc3339": stamp}
+
+
+def _time_rotating(i: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
+    stamp = i.get("rfc3339") or i["__now"]
+    base = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    rotation = base + timedelta(
+        minutes=float(i.get("rotationMinutes", 0)),
+        hours=float(i.get("rotationHours", 0)),
+        days=float(i.get("rotationDays", 0)),
+    )
+    return stamp, {"rfc3339": stamp, "rotationRfc3339": rotation.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+def _atlas_idp(i: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
+    idp_id = _hex(f"idp/{name}")
+    return f"{i['federationSettingsId']}-{idp_id}", {
+        "idpId": idp_id,
+        "oktaIdpId": _okta_id("0oa", name),
+    }
+
+
+def _atlas_org_config(i: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
+    return f"{i['federationSettingsId']}-{i['orgId']}", {}
+
+
 _COMPUTED: dict[str, Callable[[dict[str, Any], str], tuple[str, dict[str, Any]]]] = {
+    "okta:auth/server:Server": _okta_server,
+    "okta:auth/serverScope:ServerScope": _okta_child("scp"),
+    "okta:auth/serverPolicy:ServerPolicy": _okta_child("00p"),
+    "okta:auth/serverPolicyRule:ServerPolicyRule": _okta_child("0pr"),
+    "okta:app/oAuth:OAuth": _okta_app,
+    "tls:index/privateKey:PrivateKey": _private_key,
+    "time:index/static:Static": _time_static,
+    "time:index/rotating:Rotating": _time_rotating,
+    (
+        "mongodbatlas:index/federatedSettingsIdentityProvider:FederatedSettingsIdentityProvider"
+    ): _atlas_idp,
+    "mongodbatlas:index/federatedSettingsOrgConfig:FederatedSettingsOrgConfig": _atlas_org_config,
     "aws:iam/role:Role": _iam_role,
     "aws:secretsmanager/secret:Secret": _secret,
     "aws:secretsmanager/secretVersion:SecretVersion": _secret_version,
@@ -158,6 +263,9 @@ class Registration:
     custom: bool
     protect: bool
     inputs: dict[str, Any]
+    replacement_trigger: Any = None
+    retain_on_delete: bool = False
+    ignore_changes: tuple[str, ...] = ()
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -179,6 +287,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{qualified}::{name}"
 
     def RegisterResource(self, request: Any) -> Any:
+        trigger = None
+        if request.HasField("replacement_trigger"):
+            trigger = mask_secrets(json_format.MessageToDict(request.replacement_trigger))
+            if isinstance(self.mocks, PlanMocks):
+                self.mocks.replacement_triggers[(request.type, request.name)] = trigger
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type == STACK_TYPE:
             self.stack_urn = response.urn
@@ -192,6 +305,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     custom=bool(request.custom),
                     protect=bool(request.protect),
                     inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
+                    replacement_trigger=trigger,
+                    retain_on_delete=bool(request.retainOnDelete),
+                    ignore_changes=tuple(request.ignoreChanges),
                 )
             )
         return response
@@ -218,6 +334,17 @@ class ProgramRun:
     stack: str
     monitor: RecordingMonitor
     outputs: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    """What the program logged with pulumi.log.warn (the CLI would show these)."""
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
 
 
 def _run_main_program() -> None:
@@ -255,11 +382,15 @@ def run_program(
     """Run `infra/__main__.py` (or `program`) under mocks with `config`; restore runtime after."""
     saved_config = dict(pulumi.runtime.config.CONFIG.get())
     monitor = RecordingMonitor(mocks)
+    collected = _Collect()
+    logger = logging.getLogger(f"infra.offline.{project}.{stack}")
+    logger.propagate = False
+    logger.handlers = [collected]
     try:
         runtime_settings.ROOT.set(None)
         pulumi.runtime.set_all_config(dict(config))
         pulumi.runtime.set_mocks(
-            mocks, project=project, stack=stack, preview=preview, monitor=monitor
+            mocks, project=project, stack=stack, preview=preview, monitor=monitor, logger=logger
         )
         # set_mocks registers (and closes) a root stack of its own; run the program the way the
         # language host does under `pulumi up`, in a fresh stack whose exports get registered.
@@ -267,7 +398,11 @@ def run_program(
         body = program or _run_main_program
         _sync_await(run_in_stack(body))
         return ProgramRun(
-            project=project, stack=stack, monitor=monitor, outputs=monitor.stack_outputs
+            project=project,
+            stack=stack,
+            monitor=monitor,
+            outputs=monitor.stack_outputs,
+            warnings=collected.messages,
         )
     finally:
         # Back to the SDK's empty defaults, so one run never leaks into the next.

@@ -35,6 +35,11 @@ class StackFile:
     config: dict[str, Any]
     """Every key of the stack file, namespaced as written (`project:key`, `aws:region`)."""
 
+    def okta_org_url(self) -> str:
+        """The Okta org the provider is configured for (`okta:orgName` + `okta:baseUrl`)."""
+        org = self.config.get("okta:orgName", "example")
+        return f"https://{org}.{self.config.get('okta:baseUrl', 'okta.com')}"
+
     def project_values(self) -> dict[str, Any]:
         prefix = f"{self.project}:"
         return {k[len(prefix) :]: v for k, v in self.config.items() if k.startswith(prefix)}
@@ -60,8 +65,11 @@ def _unencryptable(config: Mapping[str, Any]) -> list[str]:
     return sorted(k for k, v in config.items() if isinstance(v, dict) and set(v) == {"secure"})
 
 
-def plan(stack_file: StackFile) -> dict[str, Any]:
-    """Validate and plan one stack. Raises SettingsError before anything is registered."""
+def plan(stack_file: StackFile, warnings: list[str] | None = None) -> dict[str, Any]:
+    """Validate and plan one stack. Raises SettingsError before anything is registered.
+
+    What the program warns about (as `pulumi up` would show it) is appended to `warnings`.
+    """
     encrypted = _unencryptable(stack_file.config)
     if encrypted:
         raise stack_settings.SettingsError(
@@ -82,9 +90,13 @@ def plan(stack_file: StackFile) -> dict[str, Any]:
         stack=stack_file.stack,
         config=to_config_strings(stack_file.project, stack_file.config),
         mocks=PlanMocks(
-            account_id=settings.wiring.aws_account_id, region=settings.wiring.aws_region
+            account_id=settings.wiring.aws_account_id,
+            region=settings.wiring.aws_region,
+            okta_org_url=stack_file.okta_org_url(),
         ),
     )
+    if warnings is not None:
+        warnings.extend(run.warnings)
     resources = [
         {
             "urn": r.urn,
@@ -157,12 +169,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = args.config_file or ROOT / f"Pulumi.{args.stack}.yaml"
     if not path.is_file():
         parser.error(f"stack file {path} does not exist")
+    warnings: list[str] = []
     try:
-        result = plan(read_stack_file(path))
+        result = plan(read_stack_file(path), warnings)
     except stack_settings.SettingsError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
         return EXIT_INVALID_SETTINGS
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
         print(f"wrote {args.json} ({len(result['resources'])} resources)")

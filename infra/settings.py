@@ -19,7 +19,7 @@ from components import access
 from components.access import AuthMode, Grant, Naming, Pipeline, Problem, Tier
 
 __all__ = ["KEYS", "Problem", "Settings", "SettingsError", "decode", "load", "parse"]
-from components.wiring import SUPPORTED_AUTH_MODES, MwaaSpec, WiringArgs
+from components.wiring import SUPPORTED_AUTH_MODES, MwaaSpec, OktaSpec, WiringArgs
 
 ConfigType = Literal["string", "integer", "boolean", "array"]
 
@@ -87,6 +87,39 @@ KEYS: dict[str, Key] = {
         type="boolean",
         description="Mark auditing and the MWAA environment `protect`; default true in prod",
     ),
+    "oktaAudience": Key(
+        type="string",
+        description="Audience of the Okta authorization server and the Atlas workload IdP "
+        "(default api://<prefix>-<stack>-atlas)",
+    ),
+    "oktaScope": Key(type="string", description="Scope pipelines request (default mongodb.access)"),
+    "oktaTokenLifetimeMinutes": Key(
+        type="integer",
+        description="Access-token lifetime, 5..1440 (prod: ≤ oktaProdMaxTokenLifetimeMinutes)",
+    ),
+    "oktaProdMaxTokenLifetimeMinutes": Key(
+        type="integer", description="Cap on the token lifetime in prod (default 15)"
+    ),
+    "oktaKeyRotationHours": Key(
+        type="integer", description="Rotate each pipeline's signing key this often (default 24)"
+    ),
+    "oktaKeysPrefix": Key(
+        type="string",
+        description="Secrets Manager prefix of signing keys (default airflow/<stack>/okta-keys)",
+    ),
+    "atlasOrgId": Key(type="string", description="Atlas organization (okta-oidc pipelines)"),
+    "atlasFederationSettingsId": Key(
+        type="string", description="Atlas federation settings of that org (okta-oidc pipelines)"
+    ),
+    "atlasOrgConfigImported": Key(
+        type="boolean",
+        description="The org's federation config has been imported (see README); only then the "
+        "stack links its workload IdP to the org",
+    ),
+    "atlasOtherDataAccessIdpIds": Key(
+        type="array",
+        description="Workload IdPs of other stacks in the same org, kept in the org config",
+    ),
     "pipelines": Key(
         type="array",
         description="Pipelines: [{name, authMode, cluster, defaultDatabase, grants: "
@@ -108,6 +141,10 @@ SECRETS_PREFIX = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,200}$")
 ENVIRONMENT_CLASSES = ("mw1.micro", "mw1.small", "mw1.medium", "mw1.large", "mw1.xlarge")
 ACCESS_MODES = ("PRIVATE_ONLY", "PUBLIC_ONLY")
 SESSION_MIN, SESSION_MAX, PROD_SESSION_MAX = 900, 43200, 3600
+TOKEN_LIFETIME_MIN, TOKEN_LIFETIME_MAX, PROD_TOKEN_LIFETIME_CAP = 5, 1440, 15
+KEY_ROTATION_MIN, KEY_ROTATION_MAX = 1, 8760
+OKTA_SCOPE = re.compile(r"^[A-Za-z0-9._:/-]{1,100}$")
+AUDIENCE = re.compile(r"^\S{1,512}$")
 
 
 class SettingsError(Exception):
@@ -355,6 +392,15 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
             allow_wildcard_collections=allow_wildcard,
         )
     )
+    okta = _okta(
+        r,
+        values,
+        tier=tier,
+        stack=stack,
+        prefix=prefix or "aai",
+        conn_prefix=conn_prefix,
+        indexed=indexed,
+    )
     if problems:
         raise SettingsError(problems)
     return Settings(
@@ -379,7 +425,125 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
             audit_authorization_success=audit_success,
             protect_stateful_resources=protect,
             pipelines=tuple(p for _, p in indexed),
+            okta=okta,
         ),
+    )
+
+
+_OKTA_KEYS = (
+    "oktaAudience",
+    "oktaScope",
+    "oktaTokenLifetimeMinutes",
+    "oktaProdMaxTokenLifetimeMinutes",
+    "oktaKeyRotationHours",
+    "oktaKeysPrefix",
+    "atlasOrgId",
+    "atlasFederationSettingsId",
+    "atlasOrgConfigImported",
+    "atlasOtherDataAccessIdpIds",
+)
+
+
+def _integer(
+    r: _Reader,
+    values: Mapping[str, Any],
+    key: str,
+    default: int,
+    low: int,
+    high: int,
+    why: str = "",
+) -> int:
+    value = values.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool):
+        r.fail(key, f"'{value}' is not an integer")
+        return default
+    if not low <= value <= high:
+        r.fail(key, f"{value} is outside {low}..{high}{why}; use a value in that range")
+    return value
+
+
+def _okta(
+    r: _Reader,
+    values: Mapping[str, Any],
+    *,
+    tier: Tier,
+    stack: str,
+    prefix: str,
+    conn_prefix: str | None,
+    indexed: list[tuple[int, Pipeline]],
+) -> OktaSpec | None:
+    """Okta and Atlas federation settings, required exactly when a pipeline uses okta-oidc."""
+    if not any(p.auth_mode is AuthMode.OKTA_OIDC for _, p in indexed):
+        for key in _OKTA_KEYS:
+            if key in values:
+                r.fail(key, "only applies when a pipeline uses authMode okta-oidc; remove it")
+        return None
+    audience = r.string(
+        values,
+        "oktaAudience",
+        "",
+        pattern=AUDIENCE,
+        default=f"api://{prefix}-{stack}-atlas",
+        hint="use a URI without spaces",
+    )
+    scope = r.string(
+        values,
+        "oktaScope",
+        "",
+        pattern=OKTA_SCOPE,
+        default="mongodb.access",
+        hint="use letters, digits and . _ : / -",
+    )
+    cap = _integer(
+        r,
+        values,
+        "oktaProdMaxTokenLifetimeMinutes",
+        PROD_TOKEN_LIFETIME_CAP,
+        TOKEN_LIFETIME_MIN,
+        TOKEN_LIFETIME_MAX,
+    )
+    high = cap if tier is Tier.PROD else TOKEN_LIFETIME_MAX
+    why = f" for tier prod (oktaProdMaxTokenLifetimeMinutes is {cap})" if tier is Tier.PROD else ""
+    lifetime = _integer(
+        r, values, "oktaTokenLifetimeMinutes", min(60, high), TOKEN_LIFETIME_MIN, high, why
+    )
+    rotation = _integer(r, values, "oktaKeyRotationHours", 24, KEY_ROTATION_MIN, KEY_ROTATION_MAX)
+    keys_prefix = r.string(
+        values,
+        "oktaKeysPrefix",
+        "",
+        pattern=SECRETS_PREFIX,
+        default=f"airflow/{stack}/okta-keys",
+        hint="use letters, digits and / _ + = . @ -",
+    )
+    if keys_prefix and conn_prefix and keys_prefix.rstrip("/").startswith(conn_prefix.rstrip("/")):
+        r.fail(
+            "oktaKeysPrefix",
+            f"'{keys_prefix}' is inside connectionsPrefix; keys must live "
+            "apart from connection definitions (the execution role reads "
+            "those): choose another prefix",
+        )
+    hint = "use the 24-character hex id from the Atlas UI"
+    org = r.string(values, "atlasOrgId", "", pattern=ATLAS_PROJECT_ID, hint=hint)
+    federation = r.string(
+        values, "atlasFederationSettingsId", "", pattern=ATLAS_PROJECT_ID, hint=hint
+    )
+    imported = r.boolean(values, "atlasOrgConfigImported", default=False)
+    others: tuple[str, ...] = ()
+    if "atlasOtherDataAccessIdpIds" in values:
+        others = r.strings(values, "atlasOtherDataAccessIdpIds", "") or ()
+    if not (audience and scope and keys_prefix and org and federation):
+        return None
+    return OktaSpec(
+        audience=audience,
+        scope=scope,
+        token_lifetime_minutes=lifetime,
+        key_rotation_hours=rotation,
+        keys_prefix=keys_prefix.rstrip("/"),
+        atlas_org_id=org,
+        atlas_federation_settings_id=federation,
+        atlas_org_config_imported=imported,
+        atlas_other_data_access_idp_ids=others,
     )
 
 

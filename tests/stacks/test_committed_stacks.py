@@ -76,8 +76,9 @@ def test_every_aws_iam_pipeline_is_wired_end_to_end(stack: str) -> None:
     custom_roles = {c["inputs"]["roleName"]: c for c in resources(stack, CUSTOM_ROLE)}
     secrets = {s["inputs"]["name"] for s in resources(stack, SECRET)}
     role_arns = result["outputs"]["pipelineRoleArns"]
-    for pipeline in wiring.pipelines:
-        assert pipeline.auth_mode is access.AuthMode.AWS_IAM
+    iam_pipelines = [p for p in wiring.pipelines if p.auth_mode is access.AuthMode.AWS_IAM]
+    assert iam_pipelines
+    for pipeline in iam_pipelines:
         role = roles[pipeline.name]
         arn = f"arn:aws:iam::{wiring.aws_account_id}:role/{role['inputs']['name']}"
         assert role_arns[pipeline.name] == arn
@@ -123,7 +124,9 @@ def test_connection_definitions_hold_no_secret_and_match_the_contract(stack: str
         assert definition["schema"] == pipeline.default_database
         assert definition["extra"]["tls"] is True
         runtime = definition["extra"]["atlas_identity"]
+        assert runtime["auth_mode"] == pipeline.auth_mode.value
         assert runtime["role_arn"] == result["outputs"]["pipelineRoleArns"][pipeline.name]
+        assert "private_key_pem" not in json.dumps(definition)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -169,3 +172,62 @@ def test_plan_contains_nothing_that_looks_like_a_credential(stack: str) -> None:
 def test_planning_twice_gives_the_same_plan(stack: str) -> None:
     again = offline_plan.plan(offline_plan.read_stack_file(ROOT / f"Pulumi.{stack}.yaml"))
     assert again == planned(stack)
+
+
+OKTA_APP = "okta:app/oAuth:OAuth"
+IDP = "mongodbatlas:index/federatedSettingsIdentityProvider:FederatedSettingsIdentityProvider"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_okta_pipeline_is_wired_end_to_end(stack: str) -> None:
+    """Service app with private_key_jwt + JWKS, OIDC user {idp}/{client id}, one workload IdP."""
+    result = planned(stack)
+    wiring = settings(stack).wiring
+    assert wiring.okta is not None
+    okta_pipelines = [p for p in wiring.pipelines if p.auth_mode is access.AuthMode.OKTA_OIDC]
+    assert okta_pipelines
+    (server,) = resources(stack, "okta:auth/server:Server")
+    (idp,) = resources(stack, IDP)
+    assert server["inputs"]["audiences"] == [wiring.okta.audience]
+    assert idp["inputs"]["audience"] == wiring.okta.audience
+    assert (idp["inputs"]["idpType"], idp["inputs"]["protocol"]) == ("WORKLOAD", "OIDC")
+    assert (idp["inputs"]["authorizationType"], idp["inputs"]["userClaim"]) == ("USER", "sub")
+    idp_id = result["outputs"]["atlasWorkloadIdpId"]
+    assert idp["inputs"]["issuerUri"] == result["outputs"]["oktaIssuer"]
+    (rule,) = resources(stack, "okta:auth/serverPolicyRule:ServerPolicyRule")
+    assert rule["inputs"]["accessTokenLifetimeMinutes"] == wiring.okta.token_lifetime_minutes
+    assert rule["inputs"]["grantTypeWhitelists"] == ["client_credentials"]
+    assert rule["inputs"]["scopeWhitelists"] == [wiring.okta.scope]
+    apps = {a["inputs"]["label"]: a["inputs"] for a in resources(stack, OKTA_APP)}
+    users = {u["inputs"]["username"]: u["inputs"] for u in resources(stack, USER)}
+    (policy,) = resources(stack, "okta:auth/serverPolicy:ServerPolicy")
+    client_ids = result["outputs"]["oktaClientIds"]
+    assert sorted(policy["inputs"]["clientWhitelists"]) == sorted(client_ids.values())
+    for pipeline in okta_pipelines:
+        app = apps[f"{wiring.naming.base}-{pipeline.name}"]
+        assert app["tokenEndpointAuthMethod"] == "private_key_jwt"
+        assert app["grantTypes"] == ["client_credentials"]
+        assert "clientBasicSecret" not in app
+        assert [k["kty"] for k in app["jwks"]] == ["EC", "EC"]
+        user = users[f"{idp_id}/{client_ids[pipeline.name]}"]
+        assert (user["authDatabaseName"], user["oidcAuthType"]) == ("$external", "USER")
+        assert user["roles"] == [
+            {"roleName": wiring.naming.atlas_role(pipeline.name), "databaseName": "admin"}
+        ]
+        assert user["scopes"] == [{"name": pipeline.cluster, "type": "CLUSTER"}]
+        runtime = result["outputs"]["connectionDefinitions"][pipeline.connection_id]["extra"][
+            "atlas_identity"
+        ]
+        assert runtime["client_id"] == client_ids[pipeline.name]
+        assert runtime["token_url"] == result["outputs"]["oktaIssuer"] + "/v1/token"
+        assert runtime["private_key"]["secret_id"] == f"{wiring.okta.keys_prefix}/{pipeline.name}"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_signing_keys_are_secret_everywhere_in_the_plan(stack: str) -> None:
+    versions = resources(stack, "aws:secretsmanager/secretVersion:SecretVersion")
+    keys = [r for r in versions if "signing-key" in r["name"]]
+    assert keys
+    assert {k["inputs"]["secretString"] for k in keys} == {"[secret]"}
+    for key in resources(stack, "tls:index/privateKey:PrivateKey"):
+        assert set(key["inputs"]) == {"algorithm", "ecdsaCurve"}

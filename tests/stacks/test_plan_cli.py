@@ -31,6 +31,7 @@ def test_json_plan_follows_the_contract(tmp_path: Path) -> None:
         "airflow-atlas-identity:aws:AwsIdentity",
         "airflow-atlas-identity:atlas:AtlasAccess",
         "airflow-atlas-identity:airflow:AirflowConnections",
+        "airflow-atlas-identity:okta:OktaWorkloadIdentity",
     }
     versions = [
         r
@@ -45,10 +46,10 @@ def test_human_summary_shows_counts_and_the_access_matrix(
 ) -> None:
     assert offline_plan.main(["--stack", "dev"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Plan of airflow-atlas-identity/dev: 24 resources in 4 components\n")
-    assert "4      mongodbatlas:index/databaseUser:DatabaseUser" in out
+    assert out.startswith("Plan of airflow-atlas-identity/dev: 43 resources in 5 components\n")
+    assert "5      mongodbatlas:index/databaseUser:DatabaseUser" in out
     assert (
-        "orders-ingest   aws-iam  sales.orders             COLL_STATS,FIND,INSERT,LIST_INDEXES,"
+        "orders-ingest   aws-iam    sales.orders             COLL_STATS,FIND,INSERT,LIST_INDEXES,"
         "REMOVE,UPDATE  arn:aws:iam::210987654321:role/aai-dev-pipeline-orders-ingest   mongo_orders_ingest"
     ) in out
 

@@ -109,3 +109,129 @@ def test_invalid_settings_leave_the_monitor_empty(base_config: dict[str, Any]) -
             mocks=mocks,
         )
     assert captured == []
+
+
+OKTA_CONFIG: dict[str, Any] = {
+    "atlasOrgId": "5f0e1d2c3b4a596877665544",
+    "atlasFederationSettingsId": "6a1b2c3d4e5f60718293a4b5",
+    "atlasOrgConfigImported": True,
+}
+
+
+def with_okta_pipeline(config: dict[str, Any]) -> dict[str, Any]:
+    config["pipelines"][1]["authMode"] = "okta-oidc"
+    return {**config, **OKTA_CONFIG}
+
+
+class OktaPreviewMocks(PlanMocks):
+    """A preview: the Okta issuer and the Atlas IdP id are not known yet."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        resource_id, outputs = super().new_resource(args)
+        for computed in ("issuer", "idpId", "clientId"):
+            outputs.pop(computed, None)
+        return resource_id, outputs
+
+
+def test_preview_with_unknown_issuer_and_idp_id(
+    run_stack: Any, base_config: dict[str, Any]
+) -> None:
+    config = with_okta_pipeline(base_config)
+    planned = run_stack(config)
+    previewed = run_stack(config, preview=True, mocks=OktaPreviewMocks())
+    assert sorted(r.urn for r in previewed.monitor.registrations) == sorted(
+        r.urn for r in planned.monitor.registrations
+    )
+    m = previewed.monitor
+    idp = m.one(
+        "mongodbatlas:index/federatedSettingsIdentityProvider:FederatedSettingsIdentityProvider",
+        "identity-atlas-workload-idp",
+    )
+    assert mask_secrets(idp.inputs["issuerUri"]) == UNKNOWN
+    assert idp.inputs["audience"] == "api://aai-test-atlas"
+    user = m.one(USER, "identity-atlas-revenue-report-oidc-user")
+    assert mask_secrets(user.inputs["username"]) == UNKNOWN
+    assert user.inputs["oidcAuthType"] == "USER"
+
+
+def test_unlinked_org_config_warns_with_the_import_command(
+    run_stack: Any, base_config: dict[str, Any]
+) -> None:
+    config = {**with_okta_pipeline(base_config), "atlasOrgConfigImported": False}
+    run = run_stack(config)
+    assert (
+        run.monitor.by_type(
+            "mongodbatlas:index/federatedSettingsOrgConfig:FederatedSettingsOrgConfig"
+        )
+        == []
+    )
+    (warning,) = run.warnings
+    assert warning.splitlines()[-1] == (
+        "  pulumi import mongodbatlas:index/federatedSettingsOrgConfig:FederatedSettingsOrgConfig "
+        "identity-atlas-org-config 6a1b2c3d4e5f60718293a4b5-5f0e1d2c3b4a596877665544 "
+        "--parent 'identity-atlas=urn:pulumi:test::airflow-atlas-identity::airflow-atlas-identity:"
+        "index:Wiring$airflow-atlas-identity:atlas:AtlasAccess::identity-atlas' --generate-code=false"
+    )
+
+
+def test_imported_org_config_only_manages_data_access_idps(
+    run_stack: Any, base_config: dict[str, Any]
+) -> None:
+    config = {
+        **with_okta_pipeline(base_config),
+        "atlasOtherDataAccessIdpIds": ["aaaaaaaaaaaaaaaaaaaaaaaa"],
+    }
+    run = run_stack(config)
+    org = run.monitor.one(
+        "mongodbatlas:index/federatedSettingsOrgConfig:FederatedSettingsOrgConfig",
+        "identity-atlas-org-config",
+    )
+    idp_id = run.outputs["atlasWorkloadIdpId"]
+    assert org.inputs["dataAccessIdentityProviderIds"] == [idp_id, "aaaaaaaaaaaaaaaaaaaaaaaa"]
+    assert org.retain_on_delete is True
+    assert sorted(org.ignore_changes) == [
+        "domainAllowLists",
+        "domainRestrictionEnabled",
+        "identityProviderId",
+        "postAuthRoleGrants",
+    ]
+    assert run.warnings == []
+
+
+def test_okta_pipeline_role_reads_only_its_own_signing_key(
+    run_stack: Any, base_config: dict[str, Any]
+) -> None:
+    import json
+
+    run = run_stack(with_okta_pipeline(base_config))
+    policies = run.monitor.by_type("aws:iam/rolePolicy:RolePolicy")
+    assert sorted(p.name for p in policies) == [
+        "identity-aws-execution-policy",
+        "identity-aws-revenue-report-signing-key-policy",
+    ]
+    policy = run.monitor.one(
+        "aws:iam/rolePolicy:RolePolicy", "identity-aws-revenue-report-signing-key-policy"
+    )
+    assert policy.inputs["role"] == "aai-test-pipeline-revenue-report"
+    secret = run.monitor.one(
+        "aws:secretsmanager/secret:Secret", "identity-aws-revenue-report-signing-key"
+    )
+    assert secret.inputs["name"] == "airflow/test/okta-keys/revenue-report"
+    secret_arn = run.monitor.resources[secret.urn].state["arn"]
+    assert json.loads(policy.inputs["policy"]) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ReadOwnSigningKey",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": secret_arn,
+            }
+        ],
+    }
+    execution = json.loads(
+        run.monitor.one("aws:iam/rolePolicy:RolePolicy", "identity-aws-execution-policy").inputs[
+            "policy"
+        ]
+    )
+    assert "okta-keys" not in json.dumps(execution)

@@ -144,7 +144,7 @@ def test_execution_policy_grants_exactly_the_stacks_connections_and_roles(run: P
             "arn:aws:iam::123456789012:role/aai-test-pipeline-revenue-report",
         ],
     }
-    assert "DecryptConnectionDefinitions" not in by_sid
+    assert "DecryptThroughSecretsManagerOnly" not in by_sid
     assert not any("ListSecrets" in json.dumps(s) for s in by_sid.values())
 
 
@@ -188,8 +188,8 @@ def test_customer_key_adds_decrypt_through_secrets_manager_only(run_component: A
     key = "arn:aws:kms:eu-west-1:123456789012:key/4f1c2a3b-5d6e-4f70-8a9b-0c1d2e3f4a5b"
     args = AwsIdentityArgs(**{**ARGS.__dict__, "secrets_kms_key_arn": key})
     run = run_component(lambda: AwsIdentity("ids", args))
-    assert statements(run)["DecryptConnectionDefinitions"] == {
-        "Sid": "DecryptConnectionDefinitions",
+    assert statements(run)["DecryptThroughSecretsManagerOnly"] == {
+        "Sid": "DecryptThroughSecretsManagerOnly",
         "Effect": "Allow",
         "Action": "kms:Decrypt",
         "Resource": key,

@@ -233,9 +233,10 @@ def test_pipeline_shape_problems(base_config: dict[str, Any]) -> None:
 
 
 def test_auth_modes_not_wired_yet_are_refused_clearly(base_config: dict[str, Any]) -> None:
-    base_config["pipelines"][1]["authMode"] = "okta-oidc"
+    base_config["pipelines"][1]["authMode"] = "vault-dynamic"
     assert problems(base_config) == [
-        "pipelines[1].authMode: 'okta-oidc' is not available in this version yet; use one of aws-iam"
+        "pipelines[1].authMode: 'vault-dynamic' is not available in this version yet; use one of "
+        "aws-iam, okta-oidc"
     ]
 
 
@@ -267,3 +268,93 @@ def test_created_mwaa_environment_settings(base_config: dict[str, Any]) -> None:
         "dags",
         "PRIVATE_ONLY",
     )
+
+
+OKTA = {
+    "atlasOrgId": "5f0e1d2c3b4a596877665544",
+    "atlasFederationSettingsId": "6a1b2c3d4e5f60718293a4b5",
+}
+
+
+def okta_config(base_config: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    base_config["pipelines"][1]["authMode"] = "okta-oidc"
+    return {**base_config, **OKTA, **extra}
+
+
+def test_okta_defaults_depend_on_the_tier(base_config: dict[str, Any]) -> None:
+    dev = parse(okta_config(base_config)).wiring.okta
+    assert dev is not None
+    assert (dev.audience, dev.scope, dev.token_lifetime_minutes, dev.key_rotation_hours) == (
+        "api://aai-test-atlas",
+        "mongodb.access",
+        60,
+        24,
+    )
+    assert dev.keys_prefix == "airflow/test/okta-keys"
+    assert dev.atlas_org_config_imported is False
+    prod = parse({**okta_config(base_config), "tier": "prod"}).wiring.okta
+    assert prod is not None
+    assert prod.token_lifetime_minutes == 15
+
+
+@pytest.mark.parametrize(
+    ("tier", "extra", "expected"),
+    [
+        (
+            "prod",
+            {"oktaTokenLifetimeMinutes": 30},
+            "oktaTokenLifetimeMinutes: 30 is outside 5..15 for tier prod "
+            "(oktaProdMaxTokenLifetimeMinutes is 15); use a value in that range",
+        ),
+        (
+            "dev",
+            {"oktaTokenLifetimeMinutes": 2},
+            "oktaTokenLifetimeMinutes: 2 is outside 5..1440; use a value in that range",
+        ),
+        (
+            "dev",
+            {"oktaKeyRotationHours": 0},
+            "oktaKeyRotationHours: 0 is outside 1..8760; use a value in that range",
+        ),
+        (
+            "dev",
+            {"oktaKeysPrefix": "airflow/test/connections/keys"},
+            "oktaKeysPrefix: 'airflow/test/connections/keys' is inside connectionsPrefix; keys must "
+            "live apart from connection definitions (the execution role reads those): choose another "
+            "prefix",
+        ),
+        (
+            "dev",
+            {"atlasOrgId": "acme"},
+            "atlasOrgId: 'acme' is not valid; use the 24-character hex id from the Atlas UI",
+        ),
+    ],
+)
+def test_okta_problems(
+    base_config: dict[str, Any], tier: str, extra: dict[str, Any], expected: str
+) -> None:
+    assert problems({**okta_config(base_config, **extra), "tier": tier}) == [expected]
+
+
+def test_prod_token_cap_is_configurable(base_config: dict[str, Any]) -> None:
+    config = {
+        **okta_config(base_config, oktaProdMaxTokenLifetimeMinutes=30, oktaTokenLifetimeMinutes=30),
+        "tier": "prod",
+    }
+    okta = parse(config).wiring.okta
+    assert okta is not None
+    assert okta.token_lifetime_minutes == 30
+
+
+def test_okta_settings_need_an_okta_pipeline(base_config: dict[str, Any]) -> None:
+    assert problems({**base_config, "oktaScope": "x"}) == [
+        "oktaScope: only applies when a pipeline uses authMode okta-oidc; remove it"
+    ]
+
+
+def test_okta_pipelines_need_the_atlas_federation_ids(base_config: dict[str, Any]) -> None:
+    base_config["pipelines"][1]["authMode"] = "okta-oidc"
+    assert problems(base_config) == [
+        "atlasOrgId: is required; use the 24-character hex id from the Atlas UI",
+        "atlasFederationSettingsId: is required; use the 24-character hex id from the Atlas UI",
+    ]
