@@ -157,6 +157,10 @@ class Naming:
     def pipeline_role(self, pipeline: str) -> str:
         return _bounded(f"{self.base}-pipeline-{pipeline}", IAM_ROLE_NAME_MAX)
 
+    def vault_path(self, purpose: str) -> str:
+        """Mount path of a Vault engine or auth method of this stack, e.g. `aai-prod-atlas`."""
+        return f"{self.base}-{purpose}"
+
     def atlas_role(self, pipeline: str) -> str:
         # Atlas role names allow letters, digits, `_` and `-`; must not start with `xgen-`.
         return _bounded(f"{self.base}-{pipeline}".replace(".", "-"), ATLAS_ROLE_NAME_MAX)

@@ -21,6 +21,7 @@ from components.access import AuthMode, lookup_pattern
 SECRETS_MANAGER_BACKEND = (
     "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend"
 )
+VAULT_BACKEND = "airflow.providers.hashicorp.secrets.vault.VaultBackend"
 # The runtime hook pops this extra before handing the rest to MongoClient.
 RUNTIME_EXTRA_KEY = "atlas_identity"
 CONTRACT_VERSION = 1
@@ -49,6 +50,18 @@ class ConnectionSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class VaultBackendSpec:
+    """Airflow reads connection definitions from Vault KV v2 (written by the Vault component)."""
+
+    url: str
+    auth_mount: str
+    """AWS auth mount where the execution role logs in."""
+    role: str
+    kv_mount: str
+    connections_path: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class AirflowConnectionsArgs:
     stack: str
     region: str
@@ -60,6 +73,8 @@ class AirflowConnectionsArgs:
     config_prefix: str | None = None
     """None disables config lookups in the backend."""
     recovery_window_in_days: int = 7
+    vault_backend: VaultBackendSpec | None = None
+    """Set: definitions live in Vault, not Secrets Manager, and the options name VaultBackend."""
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -83,6 +98,28 @@ def connection_definition(spec: ConnectionSpec) -> dict[str, Any]:
                 **spec.runtime,
             },
         },
+    }
+
+
+def vault_backend_kwargs(
+    spec: VaultBackendSpec, *, region: str, variables_path: str | None, config_path: str | None
+) -> dict[str, Any]:
+    """`secrets.backend_kwargs` for the stock VaultBackend (AWS IAM login as the execution role).
+
+    The stock backend has no lookup pattern: every connection id Airflow resolves costs one GET
+    on Vault (a miss for ids that are not ours). Variables and config are off unless configured.
+    """
+    return {
+        "url": spec.url,
+        "auth_type": "aws_iam",
+        "auth_mount_point": spec.auth_mount,
+        "role_id": spec.role,
+        "region": region,
+        "mount_point": spec.kv_mount,
+        "kv_engine_version": 2,
+        "connections_path": spec.connections_path,
+        "variables_path": variables_path,
+        "config_path": config_path,
     }
 
 
@@ -122,19 +159,30 @@ class AirflowConnections(pulumi.ComponentResource):
             spec.connection_id: pulumi.Output.from_input(connection_definition(spec))
             for spec in args.connections
         }
-        self.secret_arns = {
-            spec.connection_id: self._create_connection(spec).arn for spec in args.connections
-        }
-        kwargs = backend_kwargs(
-            connections_prefix=args.connections_prefix,
-            connection_ids=[c.connection_id for c in args.connections],
-            region=args.region,
-            variables_prefix=args.variables_prefix,
-            config_prefix=args.config_prefix,
-        )
+        if args.vault_backend is None:
+            self.secret_arns = {
+                spec.connection_id: self._create_connection(spec).arn for spec in args.connections
+            }
+            backend = SECRETS_MANAGER_BACKEND
+            kwargs = backend_kwargs(
+                connections_prefix=args.connections_prefix,
+                connection_ids=[c.connection_id for c in args.connections],
+                region=args.region,
+                variables_prefix=args.variables_prefix,
+                config_prefix=args.config_prefix,
+            )
+        else:
+            self.secret_arns = {}
+            backend = VAULT_BACKEND
+            kwargs = vault_backend_kwargs(
+                args.vault_backend,
+                region=args.region,
+                variables_path=args.variables_prefix,
+                config_path=args.config_prefix,
+            )
         self.configuration_options = pulumi.Output.from_input(
             {
-                "secrets.backend": SECRETS_MANAGER_BACKEND,
+                "secrets.backend": backend,
                 "secrets.backend_kwargs": json.dumps(kwargs, sort_keys=True),
             }
         )

@@ -13,10 +13,13 @@ from typing import Any
 
 import pulumi
 import pulumi_mongodbatlas as atlas
+import pulumiverse_time as time_
 
 from components.access import Privilege
 
 EXTERNAL_AUTH_DB = "$external"
+# Vault's MongoDB Atlas plugin names users v-<display name>-<role>-<random>-<time>.
+VAULT_USER_PATTERN = "^v-"
 # A custom role is granted on `admin`: its privileges name their own databases/collections.
 CUSTOM_ROLE_DB = "admin"
 # Commands recorded as data access in the audit log (authCheck events).
@@ -70,6 +73,20 @@ class WorkloadIdentityProviderSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class VaultApiKeySpec:
+    """The programmatic API key Vault's database engine uses to create users for minutes."""
+
+    org_id: str
+    access_list: tuple[str, ...]
+    """Vault's egress addresses (IPs or CIDRs): the only places the key works from."""
+    rotation_days: int
+
+
+# The least Atlas role that can create and delete database users in a project.
+VAULT_API_KEY_ROLE = "GROUP_DATABASE_ACCESS_ADMIN"
+
+
+@dataclass(frozen=True, kw_only=True)
 class AtlasAccessArgs:
     stack: str
     project_id: str
@@ -80,6 +97,10 @@ class AtlasAccessArgs:
     """`protect` the auditing resource: deleting it would silently stop the audit trail."""
     workload_idp: WorkloadIdentityProviderSpec | None = None
     """Required when any pipeline has an `oidc_client_id`."""
+    vault_api_key: VaultApiKeySpec | None = None
+    """Set when Vault creates short-lived users (vault-dynamic pipelines)."""
+    audit_vault_users: bool = False
+    """Also audit the password users Vault creates (`v-` names on `admin`)."""
     labels: dict[str, str] = field(default_factory=dict)
 
 
@@ -100,25 +121,27 @@ def custom_role_actions(privileges: Sequence[Privilege]) -> list[atlas.CustomDbR
     ]
 
 
-def audit_filter(external_users: Sequence[pulumi.Input[str]]) -> pulumi.Output[str]:
-    """Atlas audit filter: authentication and data access by these `$external` users."""
+def audit_filter(
+    external_users: Sequence[pulumi.Input[str]], *, vault_users: bool = False
+) -> pulumi.Output[str]:
+    """Atlas audit filter: authentication and data access by these `$external` users and, with
+    `vault_users`, by the `v-...` password users Vault creates on `admin`."""
     users = pulumi.Output.all(*external_users)
-    return pulumi.Output.json_dumps(
+    who: list[dict[str, Any]] = [{"db": EXTERNAL_AUTH_DB, "user": {"$in": users}}]
+    if vault_users:
+        who.append({"db": CUSTOM_ROLE_DB, "user": {"$regex": VAULT_USER_PATTERN}})
+    authenticate = [
+        {"atype": "authenticate", "param.db": w["db"], "param.user": w["user"]} for w in who
+    ]
+    data_access = [
         {
-            "$or": [
-                {
-                    "atype": "authenticate",
-                    "param.db": EXTERNAL_AUTH_DB,
-                    "param.user": {"$in": users},
-                },
-                {
-                    "atype": "authCheck",
-                    "param.command": {"$in": list(AUDITED_COMMANDS)},
-                    "users": {"$elemMatch": {"db": EXTERNAL_AUTH_DB, "user": {"$in": users}}},
-                },
-            ]
+            "atype": "authCheck",
+            "param.command": {"$in": list(AUDITED_COMMANDS)},
+            "users": {"$elemMatch": w},
         }
-    )
+        for w in who
+    ]
+    return pulumi.Output.json_dumps({"$or": [*authenticate, *data_access]})
 
 
 ORG_CONFIG_TYPE = "mongodbatlas:index/federatedSettingsOrgConfig:FederatedSettingsOrgConfig"
@@ -142,6 +165,9 @@ class AtlasAccess(pulumi.ComponentResource):
     custom_role_names: dict[str, pulumi.Output[str]]
     database_usernames: dict[str, pulumi.Output[str]]
     workload_idp_id: pulumi.Output[str] | None
+    vault_public_key: pulumi.Output[str] | None
+    vault_private_key: pulumi.Output[str] | None
+    """Secret. Only ready once the key's access list is in place."""
 
     def __init__(
         self, name: str, args: AtlasAccessArgs, opts: pulumi.ResourceOptions | None = None
@@ -163,6 +189,9 @@ class AtlasAccess(pulumi.ComponentResource):
             if spec.oidc_client_id is not None:
                 user = self._create_oidc_user(spec, role, spec.oidc_client_id)
                 self.database_usernames[spec.pipeline] = user.username
+        self.vault_public_key = self.vault_private_key = None
+        if args.vault_api_key is not None:
+            self._create_vault_api_key(args.vault_api_key)
         self._create_auditing()
         self.register_outputs(
             {
@@ -263,6 +292,40 @@ class AtlasAccess(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+    def _create_vault_api_key(self, spec: VaultApiKeySpec) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        clock = time_.Rotating(
+            f"{self._name}-vault-api-key-clock", rotation_days=spec.rotation_days, opts=child
+        )
+        # Replaced when the clock ticks; the new key (and its access list) is in place and handed
+        # to Vault before Pulumi deletes the old one (create-before-delete).
+        key = atlas.ProjectApiKey(
+            f"{self._name}-vault-api-key",
+            description=f"Vault database engine ({self._args.stack}); rotated every "
+            f"{spec.rotation_days} days",
+            project_assignments=[
+                atlas.ProjectApiKeyProjectAssignmentArgs(
+                    project_id=self._args.project_id, role_names=[VAULT_API_KEY_ROLE]
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self, replacement_trigger=clock.rfc3339),
+        )
+        entries = [
+            atlas.AccessListApiKey(
+                f"{self._name}-vault-api-key-access-{index}",
+                org_id=spec.org_id,
+                api_key_id=key.api_key_id,
+                **({"cidr_block": address} if "/" in address else {"ip_address": address}),
+                opts=child,
+            )
+            for index, address in enumerate(spec.access_list)
+        ]
+        ready = pulumi.Output.all(*(entry.id for entry in entries))
+        self.vault_public_key = pulumi.Output.all(ready, key.public_key).apply(lambda v: v[1])
+        self.vault_private_key = pulumi.Output.secret(
+            pulumi.Output.all(ready, key.private_key).apply(lambda v: v[1])
+        )
+
     def _create_auditing(self) -> atlas.Auditing:
         users: list[Any] = list(self.database_usernames.values())
         return atlas.Auditing(
@@ -270,6 +333,6 @@ class AtlasAccess(pulumi.ComponentResource):
             project_id=self._args.project_id,
             enabled=True,
             audit_authorization_success=self._args.audit_authorization_success,
-            audit_filter=audit_filter(users),
+            audit_filter=audit_filter(users, vault_users=self._args.audit_vault_users),
             opts=pulumi.ResourceOptions(parent=self, protect=self._args.protect_auditing),
         )

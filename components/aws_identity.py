@@ -293,18 +293,21 @@ class AwsIdentity(pulumi.ComponentResource):
                 "NotResource": f"arn:aws:kms:*:{account}:key/*",
                 "Condition": {"StringLike": {"kms:ViaService": [f"sqs.{region}.amazonaws.com"]}},
             },
-            {
-                "Sid": "ReadThisStacksConnectionDefinitions",
-                "Effect": "Allow",
-                "Action": "secretsmanager:GetSecretValue",
-                # Secrets Manager appends a 6-character suffix to every secret ARN.
-                "Resource": [
-                    f"arn:aws:secretsmanager:{region}:{account}:secret:{secret_name}-??????"
-                    for secret_name in a.connection_secret_names
-                ],
-            },
         ]
-        if a.secrets_kms_key_arn:
+        if a.connection_secret_names:  # empty when Vault is Airflow's secrets backend
+            statements.append(
+                {
+                    "Sid": "ReadThisStacksConnectionDefinitions",
+                    "Effect": "Allow",
+                    "Action": "secretsmanager:GetSecretValue",
+                    # Secrets Manager appends a 6-character suffix to every secret ARN.
+                    "Resource": [
+                        f"arn:aws:secretsmanager:{region}:{account}:secret:{secret_name}-??????"
+                        for secret_name in a.connection_secret_names
+                    ],
+                }
+            )
+        if a.secrets_kms_key_arn and a.connection_secret_names:
             statements.append(self._decrypt_via_secrets_manager())
         if self.pipeline_role_arns:
             statements.append(

@@ -18,11 +18,13 @@ from components.airflow_connections import (
     ConnectionSpec,
     MwaaEnvironment,
     MwaaEnvironmentArgs,
+    VaultBackendSpec,
 )
 from components.atlas_access import (
     AtlasAccess,
     AtlasAccessArgs,
     AtlasPipelineSpec,
+    VaultApiKeySpec,
     WorkloadIdentityProviderSpec,
 )
 from components.aws_identity import AwsIdentity, AwsIdentityArgs, PipelineRoleSpec
@@ -31,9 +33,20 @@ from components.okta_identity import (
     OktaWorkloadIdentity,
     OktaWorkloadIdentityArgs,
 )
+from components.vault_secrets import (
+    AwsLoginSpec,
+    DatabaseEngineSpec,
+    DatabaseRoleSpec,
+    JwtLoginSpec,
+    KvSpec,
+    VaultAccess,
+    VaultAccessArgs,
+)
 
 # Auth modes this version wires end to end; settings reject the others with a clear message.
-SUPPORTED_AUTH_MODES: frozenset[AuthMode] = frozenset({AuthMode.AWS_IAM, AuthMode.OKTA_OIDC})
+SUPPORTED_AUTH_MODES: frozenset[AuthMode] = frozenset(AuthMode)
+KV_CONNECTIONS_PATH = "connections"
+KV_KEYS_PATH = "okta-keys"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,6 +77,23 @@ class OktaSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class VaultSpec:
+    """Present when a pipeline uses vault-dynamic or Vault is Airflow's secrets backend."""
+
+    address: str
+    iam_server_id_header_value: str
+    audit_type: str
+    audit_options: dict[str, str]
+    default_ttl: int
+    max_ttl: int
+    secrets_backend: bool
+    """Vault (KV v2) instead of Secrets Manager holds connection definitions and Okta keys."""
+    atlas_org_id: str
+    api_key_access_list: tuple[str, ...]
+    api_key_rotation_days: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class WiringArgs:
     """Everything the stack wires, already validated (see infra/settings.py)."""
 
@@ -86,6 +116,7 @@ class WiringArgs:
     protect_stateful_resources: bool
     pipelines: tuple[Pipeline, ...]
     okta: OktaSpec | None = None
+    vault: VaultSpec | None = None
 
 
 class Wiring(pulumi.ComponentResource):
@@ -103,6 +134,7 @@ class Wiring(pulumi.ComponentResource):
     okta_client_ids: dict[str, pulumi.Output[str]]
     okta_current_key_slots: dict[str, pulumi.Output[str]]
     atlas_workload_idp_id: pulumi.Output[str] | None
+    vault_policies: dict[str, str]
 
     def __init__(
         self, name: str, args: WiringArgs, opts: pulumi.ResourceOptions | None = None
@@ -115,6 +147,8 @@ class Wiring(pulumi.ComponentResource):
         okta_identity = self._okta(name, args, child)
         signing_keys = okta_identity.signing_keys if okta_identity else {}
         client_ids = okta_identity.client_ids if okta_identity else {}
+        vault_kv = args.vault is not None and args.vault.secrets_backend
+        dynamic = [p for p in args.pipelines if p.auth_mode is AuthMode.VAULT_DYNAMIC]
 
         aws_identity = AwsIdentity(
             f"{name}-aws",
@@ -129,15 +163,16 @@ class Wiring(pulumi.ComponentResource):
                     PipelineRoleSpec(
                         pipeline=p.name,
                         role_name=naming.pipeline_role(p.name),
-                        signing_key=signing_keys.get(p.name),
+                        # With Vault as the backend, Okta keys live in Vault KV instead.
+                        signing_key=None if vault_kv else signing_keys.get(p.name),
                     )
                     for p in args.pipelines
                 ),
                 signing_keys_prefix=args.okta.keys_prefix if args.okta else "",
                 pipeline_session_seconds=args.pipeline_session_seconds,
-                connection_secret_names=tuple(
-                    f"{args.connections_prefix}/{p.connection_id}" for p in args.pipelines
-                ),
+                connection_secret_names=()
+                if vault_kv
+                else tuple(f"{args.connections_prefix}/{p.connection_id}" for p in args.pipelines),
                 secrets_kms_key_arn=args.secrets_kms_key_arn,
             ),
             opts=child,
@@ -175,6 +210,16 @@ class Wiring(pulumi.ComponentResource):
                     if args.okta and okta_identity
                     else None
                 ),
+                vault_api_key=(
+                    VaultApiKeySpec(
+                        org_id=args.vault.atlas_org_id,
+                        access_list=args.vault.api_key_access_list,
+                        rotation_days=args.vault.api_key_rotation_days,
+                    )
+                    if args.vault and dynamic
+                    else None
+                ),
+                audit_vault_users=bool(dynamic),
             ),
             opts=child,
         )
@@ -199,9 +244,27 @@ class Wiring(pulumi.ComponentResource):
                 kms_key_arn=args.secrets_kms_key_arn,
                 variables_prefix=args.variables_prefix,
                 config_prefix=args.config_prefix,
+                vault_backend=(
+                    VaultBackendSpec(
+                        url=args.vault.address,
+                        auth_mount=naming.vault_path("aws-airflow"),
+                        role=f"{naming.base}-airflow",
+                        kv_mount=naming.vault_path("airflow"),
+                        connections_path=KV_CONNECTIONS_PATH,
+                    )
+                    if args.vault and vault_kv
+                    else None
+                ),
             ),
             opts=child,
         )
+
+        self.vault_policies = {}
+        if args.vault is not None:
+            vault_access = self._vault(
+                name, args, args.vault, aws_identity, atlas_access, airflow, okta_identity, child
+            )
+            self.vault_policies = vault_access.policies
 
         self.mwaa_environment_arn = None
         if args.mwaa is not None:
@@ -246,6 +309,82 @@ class Wiring(pulumi.ComponentResource):
         )
 
     @staticmethod
+    def _vault(
+        name: str,
+        args: WiringArgs,
+        spec: VaultSpec,
+        aws_identity: AwsIdentity,
+        atlas_access: AtlasAccess,
+        airflow: AirflowConnections,
+        okta_identity: OktaWorkloadIdentity | None,
+        opts: pulumi.ResourceOptions,
+    ) -> VaultAccess:
+        naming = args.naming
+        dynamic = [p for p in args.pipelines if p.auth_mode is AuthMode.VAULT_DYNAMIC]
+        okta_pipelines = [p for p in args.pipelines if p.auth_mode is AuthMode.OKTA_OIDC]
+        role_arns = aws_identity.pipeline_role_arns
+        database = None
+        if dynamic and atlas_access.vault_public_key and atlas_access.vault_private_key:
+            database = DatabaseEngineSpec(
+                mount=naming.vault_path("atlas"),
+                atlas_project_id=args.atlas_project_id,
+                public_key=atlas_access.vault_public_key,
+                private_key=atlas_access.vault_private_key,
+                default_ttl=spec.default_ttl,
+                max_ttl=spec.max_ttl,
+                roles=tuple(
+                    DatabaseRoleSpec(
+                        pipeline=p.name,
+                        custom_role=atlas_access.custom_role_names[p.name],
+                        cluster=p.cluster,
+                    )
+                    for p in dynamic
+                ),
+            )
+        # Okta pipelines log in with their IAM role too when their key lives in Vault.
+        aws_login_pipelines = dynamic + (okta_pipelines if spec.secrets_backend else [])
+        return VaultAccess(
+            f"{name}-vault",
+            VaultAccessArgs(
+                stack=args.stack,
+                name_prefix=naming.base,
+                audit_type=spec.audit_type,
+                audit_options=spec.audit_options,
+                aws_auth_mount=naming.vault_path("aws"),
+                iam_server_id_header_value=spec.iam_server_id_header_value,
+                token_ttl=spec.max_ttl,
+                aws_logins=tuple(
+                    AwsLoginSpec(pipeline=p.name, role_arn=role_arns[p.name])
+                    for p in aws_login_pipelines
+                ),
+                database=database,
+                jwt_auth_mount=naming.vault_path("okta"),
+                okta_issuer=okta_identity.issuer if okta_identity else None,
+                okta_audience=args.okta.audience if args.okta else "",
+                jwt_logins=tuple(
+                    JwtLoginSpec(pipeline=p.name, client_id=okta_identity.client_ids[p.name])
+                    for p in okta_pipelines
+                    if okta_identity
+                ),
+                kv=(
+                    KvSpec(
+                        mount=naming.vault_path("airflow"),
+                        connections_path=KV_CONNECTIONS_PATH,
+                        keys_path=KV_KEYS_PATH,
+                        definitions=airflow.definitions,
+                        signing_keys=okta_identity.signing_keys if okta_identity else {},
+                        execution_role_arn=aws_identity.execution_role_arn,
+                        airflow_auth_mount=naming.vault_path("aws-airflow"),
+                    )
+                    if spec.secrets_backend
+                    else None
+                ),
+                protect=args.protect_stateful_resources,
+            ),
+            opts=opts,
+        )
+
+    @staticmethod
     def _okta(
         name: str, args: WiringArgs, opts: pulumi.ResourceOptions
     ) -> OktaWorkloadIdentity | None:
@@ -284,16 +423,45 @@ class Wiring(pulumi.ComponentResource):
                 "region": args.aws_region,
                 "session_seconds": args.pipeline_session_seconds,
             }
+        naming = args.naming
+        vault = args.vault
+        if pipeline.auth_mode is AuthMode.VAULT_DYNAMIC and vault:
+            return {
+                "role_arn": role_arn,
+                "region": args.aws_region,
+                "session_seconds": args.pipeline_session_seconds,
+                "vault": {
+                    "url": vault.address,
+                    "auth_mount": naming.vault_path("aws"),
+                    "auth_role": pipeline.name,
+                    "iam_server_id_header_value": vault.iam_server_id_header_value,
+                    "db_mount": naming.vault_path("atlas"),
+                    "db_role": pipeline.name,
+                },
+            }
         if pipeline.auth_mode is AuthMode.OKTA_OIDC and okta_identity and args.okta:
+            key_location: dict[str, Any] = (
+                {
+                    "backend": "vault-kv",
+                    "url": vault.address,
+                    "mount": naming.vault_path("airflow"),
+                    "path": f"{KV_KEYS_PATH}/{pipeline.name}",
+                    "auth_mount": naming.vault_path("aws"),
+                    "auth_role": pipeline.name,
+                    "iam_server_id_header_value": vault.iam_server_id_header_value,
+                }
+                if vault and vault.secrets_backend
+                else {
+                    "backend": "aws-secrets-manager",
+                    "secret_id": aws_identity.signing_key_secret_names[pipeline.name],
+                    "region": args.aws_region,
+                }
+            )
             return {
                 "token_url": okta_identity.token_url,
                 "client_id": okta_identity.client_ids[pipeline.name],
                 "scope": args.okta.scope,
-                "private_key": {
-                    "backend": "aws-secrets-manager",
-                    "secret_id": aws_identity.signing_key_secret_names[pipeline.name],
-                    "region": args.aws_region,
-                },
+                "private_key": key_location,
                 # The key is readable by the pipeline role only: the runtime assumes it first.
                 "role_arn": role_arn,
                 "region": args.aws_region,
@@ -305,6 +473,8 @@ class Wiring(pulumi.ComponentResource):
         """How long a credential the pipeline obtains stays valid, at most."""
         if pipeline.auth_mode is AuthMode.OKTA_OIDC and args.okta:
             return args.okta.token_lifetime_minutes * 60
+        if pipeline.auth_mode is AuthMode.VAULT_DYNAMIC and args.vault:
+            return args.vault.max_ttl
         return args.pipeline_session_seconds
 
     @staticmethod
@@ -323,7 +493,12 @@ class Wiring(pulumi.ComponentResource):
                     {
                         "pipeline": p.name,
                         "authMode": p.auth_mode.value,
-                        "identity": atlas_access.database_usernames.get(p.name, ""),
+                        "identity": atlas_access.database_usernames.get(
+                            p.name,
+                            f"vault:{args.naming.vault_path('atlas')}/creds/{p.name}"
+                            if p.auth_mode is AuthMode.VAULT_DYNAMIC
+                            else "",
+                        ),
                         "customRole": atlas_access.custom_role_names[p.name],
                         "cluster": p.cluster,
                         "database": database,

@@ -41,3 +41,5 @@ if wiring.okta_issuer is not None:
     pulumi.export("oktaCurrentKeySlots", wiring.okta_current_key_slots)
 if wiring.atlas_workload_idp_id is not None:
     pulumi.export("atlasWorkloadIdpId", wiring.atlas_workload_idp_id)
+if wiring.vault_policies:
+    pulumi.export("vaultPolicies", wiring.vault_policies)

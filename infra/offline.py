@@ -229,7 +229,25 @@ def _atlas_org_config(i: dict[str, Any], name: str) -> tuple[str, dict[str, Any]
     return f"{i['federationSettingsId']}-{i['orgId']}", {}
 
 
+def _atlas_api_key(i: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
+    seed = i["__seed"]
+    api_key_id = _hex(f"api-key/{seed}")
+    return api_key_id, {
+        "apiKeyId": api_key_id,
+        "publicKey": _suffix(f"public/{seed}", 8, "abcdefghijklmnopqrstuvwxyz"),
+        # Shaped like an Atlas private key; never a real one (the plan masks it anyway).
+        "privateKey": "mock-" + _hex(f"private/{seed}", 31),
+    }
+
+
+def _atlas_access_list(i: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
+    entry = i.get("cidrBlock") or i.get("ipAddress")
+    return f"{i['orgId']}-{i['apiKeyId']}-{entry}", {}
+
+
 _COMPUTED: dict[str, Callable[[dict[str, Any], str], tuple[str, dict[str, Any]]]] = {
+    "mongodbatlas:index/projectApiKey:ProjectApiKey": _atlas_api_key,
+    "mongodbatlas:index/accessListApiKey:AccessListApiKey": _atlas_access_list,
     "okta:auth/server:Server": _okta_server,
     "okta:auth/serverScope:ServerScope": _okta_child("scp"),
     "okta:auth/serverPolicy:ServerPolicy": _okta_child("00p"),

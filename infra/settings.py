@@ -7,6 +7,7 @@ raise `SettingsError` before any resource is registered.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Mapping
@@ -19,7 +20,7 @@ from components import access
 from components.access import AuthMode, Grant, Naming, Pipeline, Problem, Tier
 
 __all__ = ["KEYS", "Problem", "Settings", "SettingsError", "decode", "load", "parse"]
-from components.wiring import SUPPORTED_AUTH_MODES, MwaaSpec, OktaSpec, WiringArgs
+from components.wiring import SUPPORTED_AUTH_MODES, MwaaSpec, OktaSpec, VaultSpec, WiringArgs
 
 ConfigType = Literal["string", "integer", "boolean", "array"]
 
@@ -119,6 +120,36 @@ KEYS: dict[str, Key] = {
     "atlasOtherDataAccessIdpIds": Key(
         type="array",
         description="Workload IdPs of other stacks in the same org, kept in the org config",
+    ),
+    "secretsBackend": Key(
+        type="string",
+        description="Where Airflow reads connection definitions: secrets-manager or vault",
+    ),
+    "vaultAddress": Key(type="string", description="https URL of Vault as workers reach it"),
+    "vaultIamServerIdHeaderValue": Key(
+        type="string",
+        description="X-Vault-AWS-IAM-Server-ID value logins must sign (default: Vault's host name)",
+    ),
+    "vaultAudit": Key(
+        type="array",
+        description="Audit device {type: file|socket|syslog, options}; required when Vault is used",
+        structured=True,
+    ),
+    "vaultDefaultTtlSeconds": Key(
+        type="integer", description="Default TTL of Vault-issued Atlas users (prod default 900)"
+    ),
+    "vaultMaxTtlSeconds": Key(
+        type="integer", description="Max TTL of Vault-issued Atlas users (prod default 3600)"
+    ),
+    "vaultTtlCeilingSeconds": Key(
+        type="integer", description="Upper bound for vaultMaxTtlSeconds (prod 3600, else 86400)"
+    ),
+    "atlasVaultApiKeyAccessList": Key(
+        type="array",
+        description="Vault egress IPs/CIDRs: the only places Vault's Atlas API key works from",
+    ),
+    "atlasApiKeyRotationDays": Key(
+        type="integer", description="Replace Vault's Atlas API key this often (default 30)"
     ),
     "pipelines": Key(
         type="array",
@@ -392,6 +423,18 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
             allow_wildcard_collections=allow_wildcard,
         )
     )
+    modes = {p.auth_mode for _, p in indexed}
+    org_id = None
+    if modes & {AuthMode.OKTA_OIDC, AuthMode.VAULT_DYNAMIC}:
+        org_id = r.string(
+            values,
+            "atlasOrgId",
+            "",
+            pattern=ATLAS_PROJECT_ID,
+            hint="use the 24-character hex id from the Atlas UI",
+        )
+    elif "atlasOrgId" in values:
+        r.fail("atlasOrgId", "only applies with okta-oidc or vault-dynamic pipelines; remove it")
     okta = _okta(
         r,
         values,
@@ -400,7 +443,9 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
         prefix=prefix or "aai",
         conn_prefix=conn_prefix,
         indexed=indexed,
+        org_id=org_id,
     )
+    vault = _vault(r, values, tier=tier, modes=modes, org_id=org_id)
     if problems:
         raise SettingsError(problems)
     return Settings(
@@ -426,6 +471,7 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
             protect_stateful_resources=protect,
             pipelines=tuple(p for _, p in indexed),
             okta=okta,
+            vault=vault,
         ),
     )
 
@@ -437,11 +483,157 @@ _OKTA_KEYS = (
     "oktaProdMaxTokenLifetimeMinutes",
     "oktaKeyRotationHours",
     "oktaKeysPrefix",
-    "atlasOrgId",
     "atlasFederationSettingsId",
     "atlasOrgConfigImported",
     "atlasOtherDataAccessIdpIds",
 )
+
+
+_VAULT_KEYS = (
+    "vaultAddress",
+    "vaultIamServerIdHeaderValue",
+    "vaultAudit",
+    "vaultDefaultTtlSeconds",
+    "vaultMaxTtlSeconds",
+    "vaultTtlCeilingSeconds",
+)
+_VAULT_DYNAMIC_KEYS = ("atlasVaultApiKeyAccessList", "atlasApiKeyRotationDays")
+SECRETS_BACKENDS = ("secrets-manager", "vault")
+AUDIT_TYPES = ("file", "socket", "syslog")
+VAULT_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:\d{1,5})?/?$")
+TTL_MIN, TTL_MAX = 60, 31 * 86400
+
+
+def _vault(
+    r: _Reader,
+    values: Mapping[str, Any],
+    *,
+    tier: Tier,
+    modes: set[AuthMode],
+    org_id: str | None,
+) -> VaultSpec | None:
+    """Vault settings: required when a pipeline is vault-dynamic or Vault is the backend."""
+    backend = r.choice(values, "secretsBackend", "", SECRETS_BACKENDS, default="secrets-manager")
+    dynamic = AuthMode.VAULT_DYNAMIC in modes
+    if not dynamic:
+        for key in _VAULT_DYNAMIC_KEYS:
+            if key in values:
+                r.fail(key, "only applies when a pipeline uses authMode vault-dynamic; remove it")
+    if backend != "vault" and not dynamic:
+        for key in _VAULT_KEYS:
+            if key in values:
+                r.fail(
+                    key,
+                    "only applies when Vault is used (a vault-dynamic pipeline or "
+                    "secretsBackend: vault); remove it",
+                )
+        return None
+    address = r.string(
+        values,
+        "vaultAddress",
+        "",
+        pattern=VAULT_URL,
+        hint="use the https URL workers reach Vault at, e.g. https://vault.acme.internal:8200",
+    )
+    host = address.split("://", 1)[1].split(":")[0].rstrip("/") if address else None
+    header = r.string(
+        values,
+        "vaultIamServerIdHeaderValue",
+        "",
+        default=host,
+        pattern=re.compile(r"^[A-Za-z0-9.-]{1,253}$"),
+        hint="use a host name",
+    )
+    audit = _vault_audit(r, values)
+    prod = tier is Tier.PROD
+    ceiling = _integer(
+        r, values, "vaultTtlCeilingSeconds", 3600 if prod else 86400, TTL_MIN, TTL_MAX
+    )
+    max_ttl = _integer(
+        r, values, "vaultMaxTtlSeconds", min(3600 if prod else 14400, ceiling), TTL_MIN, TTL_MAX
+    )
+    default_ttl = _integer(
+        r, values, "vaultDefaultTtlSeconds", min(900 if prod else 3600, max_ttl), TTL_MIN, TTL_MAX
+    )
+    if max_ttl > ceiling:
+        r.fail(
+            "vaultMaxTtlSeconds",
+            f"{max_ttl} exceeds vaultTtlCeilingSeconds ({ceiling}): lower vaultMaxTtlSeconds "
+            "or raise vaultTtlCeilingSeconds",
+        )
+    if default_ttl > max_ttl:
+        r.fail(
+            "vaultDefaultTtlSeconds",
+            f"{default_ttl} exceeds vaultMaxTtlSeconds ({max_ttl}): lower "
+            "vaultDefaultTtlSeconds or raise vaultMaxTtlSeconds",
+        )
+    access_list: tuple[str, ...] = ()
+    rotation = 30
+    if dynamic:
+        access_list = _access_list(r, values)
+        rotation = _integer(r, values, "atlasApiKeyRotationDays", 30, 1, 90)
+    if not (address and header and audit):
+        return None
+    return VaultSpec(
+        address=address.rstrip("/"),
+        iam_server_id_header_value=header,
+        audit_type=audit[0],
+        audit_options=audit[1],
+        default_ttl=default_ttl,
+        max_ttl=max_ttl,
+        secrets_backend=backend == "vault",
+        atlas_org_id=org_id or "",
+        api_key_access_list=access_list,
+        api_key_rotation_days=rotation,
+    )
+
+
+def _vault_audit(r: _Reader, values: Mapping[str, Any]) -> tuple[str, dict[str, str]] | None:
+    raw = values.get("vaultAudit")
+    if raw is None:
+        r.fail(
+            "vaultAudit",
+            "is required when Vault is used; add e.g. "
+            "{type: file, options: {file_path: /vault/audit/audit.log}}",
+        )
+        return None
+    if not isinstance(raw, dict):
+        r.fail("vaultAudit", "must be an object {type, options}")
+        return None
+    r.unknown_keys(raw, {"type", "options"}, "vaultAudit")
+    kind = r.choice(raw, "type", "vaultAudit", AUDIT_TYPES)
+    options = raw.get("options", {})
+    if not isinstance(options, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in options.items()
+    ):
+        r.fail("vaultAudit.options", "must map option names to strings")
+        return None
+    required = {"file": "file_path", "socket": "address"}.get(kind or "")
+    if required and required not in options:
+        r.fail(f"vaultAudit.options.{required}", f"is required for a {kind} audit device")
+        return None
+    return (kind, dict(options)) if kind else None
+
+
+def _access_list(r: _Reader, values: Mapping[str, Any]) -> tuple[str, ...]:
+    key = "atlasVaultApiKeyAccessList"
+    if key not in values:
+        r.fail(key, "is required with vault-dynamic pipelines: list Vault's egress IPs or CIDRs")
+        return ()
+    entries = r.strings(values, key, "")
+    if entries is None:
+        return ()
+    if not entries:
+        r.fail(key, "is empty; list Vault's egress IPs or CIDRs")
+    for index, entry in enumerate(entries):
+        try:
+            network = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            r.fail(f"{key}[{index}]", f"'{entry}' is not an IP address or CIDR")
+            continue
+        if network.prefixlen == 0:
+            r.fail(f"{key}[{index}]", f"'{entry}' allows every address; list Vault's egress")
+    return entries
 
 
 def _integer(
@@ -471,6 +663,7 @@ def _okta(
     prefix: str,
     conn_prefix: str | None,
     indexed: list[tuple[int, Pipeline]],
+    org_id: str | None,
 ) -> OktaSpec | None:
     """Okta and Atlas federation settings, required exactly when a pipeline uses okta-oidc."""
     if not any(p.auth_mode is AuthMode.OKTA_OIDC for _, p in indexed):
@@ -523,16 +716,18 @@ def _okta(
             "apart from connection definitions (the execution role reads "
             "those): choose another prefix",
         )
-    hint = "use the 24-character hex id from the Atlas UI"
-    org = r.string(values, "atlasOrgId", "", pattern=ATLAS_PROJECT_ID, hint=hint)
     federation = r.string(
-        values, "atlasFederationSettingsId", "", pattern=ATLAS_PROJECT_ID, hint=hint
+        values,
+        "atlasFederationSettingsId",
+        "",
+        pattern=ATLAS_PROJECT_ID,
+        hint="use the 24-character hex id from the Atlas UI",
     )
     imported = r.boolean(values, "atlasOrgConfigImported", default=False)
     others: tuple[str, ...] = ()
     if "atlasOtherDataAccessIdpIds" in values:
         others = r.strings(values, "atlasOtherDataAccessIdpIds", "") or ()
-    if not (audience and scope and keys_prefix and org and federation):
+    if not (audience and scope and keys_prefix and org_id and federation):
         return None
     return OktaSpec(
         audience=audience,
@@ -540,7 +735,7 @@ def _okta(
         token_lifetime_minutes=lifetime,
         key_rotation_hours=rotation,
         keys_prefix=keys_prefix.rstrip("/"),
-        atlas_org_id=org,
+        atlas_org_id=org_id,
         atlas_federation_settings_id=federation,
         atlas_org_config_imported=imported,
         atlas_other_data_access_idp_ids=others,

@@ -90,7 +90,8 @@ def test_every_aws_iam_pipeline_is_wired_end_to_end(stack: str) -> None:
         ]
         assert user["scopes"] == [{"name": pipeline.cluster, "type": "CLUSTER"}]
         assert wiring.naming.atlas_role(pipeline.name) in custom_roles
-        assert f"{wiring.connections_prefix}/{pipeline.connection_id}" in secrets
+        if wiring.vault is None or not wiring.vault.secrets_backend:
+            assert f"{wiring.connections_prefix}/{pipeline.connection_id}" in secrets
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -129,7 +130,35 @@ def test_connection_definitions_hold_no_secret_and_match_the_contract(stack: str
         assert "private_key_pem" not in json.dumps(definition)
 
 
-@pytest.mark.parametrize("stack", STACKS)
+def test_both_secrets_backends_appear_across_the_committed_stacks() -> None:
+    backends = {
+        planned(stack)["outputs"]["airflowConfigurationOptions"]["secrets.backend"]
+        for stack in STACKS
+    }
+    assert backends == {
+        "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend",
+        "airflow.providers.hashicorp.secrets.vault.VaultBackend",
+    }
+
+
+def test_vault_backend_reads_only_through_the_execution_role_login() -> None:
+    options = planned("prod")["outputs"]["airflowConfigurationOptions"]
+    assert json.loads(options["secrets.backend_kwargs"]) == {
+        "url": "https://vault.acme.internal:8200",
+        "auth_type": "aws_iam",
+        "auth_mount_point": "aai-prod-aws-airflow",
+        "role_id": "aai-prod-airflow",
+        "region": "eu-west-1",
+        "mount_point": "aai-prod-airflow",
+        "kv_engine_version": 2,
+        "connections_path": "connections",
+        "variables_path": None,
+        "config_path": None,
+    }
+    assert resources("prod", SECRET) == []  # nothing in Secrets Manager: Vault holds it all
+
+
+@pytest.mark.parametrize("stack", ["dev"])
 def test_lookup_pattern_matches_exactly_the_stacks_connection_ids(stack: str) -> None:
     options = planned(stack)["outputs"]["airflowConfigurationOptions"]
     kwargs = json.loads(options["secrets.backend_kwargs"])
@@ -148,7 +177,13 @@ def test_prod_protects_state_that_would_lose_history(stack: str) -> None:
         assert protected == {
             "mongodbatlas:index/auditing:Auditing",
             "aws:mwaa/environment:Environment",
+            "vault:index/mount:Mount",
+            "vault:index/authBackend:AuthBackend",
+            "vault:jwt/authBackend:AuthBackend",
+            "vault:index/audit:Audit",
         }
+        mounts = resources(stack, "vault:index/mount:Mount")
+        assert {m["inputs"]["type"] for m in mounts if m["protect"]} == {"database", "kv"}
     else:
         assert protected == set()
 
@@ -220,14 +255,81 @@ def test_every_okta_pipeline_is_wired_end_to_end(stack: str) -> None:
         ]
         assert runtime["client_id"] == client_ids[pipeline.name]
         assert runtime["token_url"] == result["outputs"]["oktaIssuer"] + "/v1/token"
-        assert runtime["private_key"]["secret_id"] == f"{wiring.okta.keys_prefix}/{pipeline.name}"
+        if wiring.vault and wiring.vault.secrets_backend:
+            assert runtime["private_key"]["backend"] == "vault-kv"
+            assert runtime["private_key"]["path"] == f"okta-keys/{pipeline.name}"
+        else:
+            assert (
+                runtime["private_key"]["secret_id"] == f"{wiring.okta.keys_prefix}/{pipeline.name}"
+            )
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_signing_keys_are_secret_everywhere_in_the_plan(stack: str) -> None:
     versions = resources(stack, "aws:secretsmanager/secretVersion:SecretVersion")
-    keys = [r for r in versions if "signing-key" in r["name"]]
+    kv_entries = resources(stack, "vault:kv/secretV2:SecretV2")
+    keys = [r["inputs"].get("secretString") for r in versions if "signing-key" in r["name"]]
+    keys += [r["inputs"]["dataJson"] for r in kv_entries if "signing-key" in r["name"]]
     assert keys
-    assert {k["inputs"]["secretString"] for k in keys} == {"[secret]"}
+    assert set(keys) == {"[secret]"}
     for key in resources(stack, "tls:index/privateKey:PrivateKey"):
         assert set(key["inputs"]) == {"algorithm", "ecdsaCurve"}
+
+
+DB_ROLE = "vault:database/secretBackendRole:SecretBackendRole"
+AWS_LOGIN = "vault:aws/authBackendRole:AuthBackendRole"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_vault_dynamic_pipeline_has_its_role_login_and_policy(stack: str) -> None:
+    result = planned(stack)
+    wiring = settings(stack).wiring
+    assert wiring.vault is not None
+    dynamic = [p for p in wiring.pipelines if p.auth_mode is access.AuthMode.VAULT_DYNAMIC]
+    assert dynamic
+    db_roles = {r["inputs"]["name"]: r["inputs"] for r in resources(stack, DB_ROLE)}
+    logins = {r["inputs"]["role"]: r["inputs"] for r in resources(stack, AWS_LOGIN)}
+    policies = result["outputs"]["vaultPolicies"]
+    for pipeline in dynamic:
+        role = db_roles[pipeline.name]
+        assert [json.loads(c) for c in role["creationStatements"]] == [
+            {
+                "database_name": "admin",
+                "roles": [
+                    {"databaseName": "admin", "roleName": wiring.naming.atlas_role(pipeline.name)}
+                ],
+                "scopes": [{"name": pipeline.cluster, "type": "CLUSTER"}],
+            }
+        ]
+        assert (role["defaultTtl"], role["maxTtl"]) == (
+            wiring.vault.default_ttl,
+            wiring.vault.max_ttl,
+        )
+        assert role["defaultTtl"] <= role["maxTtl"]
+        login = logins[pipeline.name]
+        assert login["boundIamPrincipalArns"] == [
+            result["outputs"]["pipelineRoleArns"][pipeline.name]
+        ]
+        assert login["tokenPolicies"] == [f"{wiring.naming.base}-{pipeline.name}"]
+        # A dynamic credential dies with the token that requested it.
+        assert login["tokenTtl"] >= role["maxTtl"]
+        assert login["tokenMaxTtl"] >= role["maxTtl"]
+        assert (
+            f'path "{wiring.naming.base}-atlas/creds/{pipeline.name}"'
+            in policies[login["tokenPolicies"][0]]
+        )
+    audits = resources(stack, "vault:index/audit:Audit")
+    assert len(audits) == 1
+    (key,) = resources(stack, "mongodbatlas:index/projectApiKey:ProjectApiKey")
+    assert key["inputs"]["projectAssignments"] == [
+        {"projectId": wiring.atlas_project_id, "roleNames": ["GROUP_DATABASE_ACCESS_ADMIN"]}
+    ]
+    access_list = resources(stack, "mongodbatlas:index/accessListApiKey:AccessListApiKey")
+    assert sorted(
+        e["inputs"].get("ipAddress") or e["inputs"]["cidrBlock"] for e in access_list
+    ) == sorted(wiring.vault.api_key_access_list)
+    (connection,) = resources(
+        stack, "vault:database/secretBackendConnection:SecretBackendConnection"
+    )
+    assert connection["inputs"]["mongodbatlas"] == "[secret]"
+    assert connection["inputs"]["allowedRoles"] == [p.name for p in dynamic]

@@ -32,6 +32,7 @@ def test_json_plan_follows_the_contract(tmp_path: Path) -> None:
         "airflow-atlas-identity:atlas:AtlasAccess",
         "airflow-atlas-identity:airflow:AirflowConnections",
         "airflow-atlas-identity:okta:OktaWorkloadIdentity",
+        "airflow-atlas-identity:vault:VaultAccess",
     }
     versions = [
         r
@@ -46,12 +47,25 @@ def test_human_summary_shows_counts_and_the_access_matrix(
 ) -> None:
     assert offline_plan.main(["--stack", "dev"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Plan of airflow-atlas-identity/dev: 43 resources in 5 components\n")
+    assert out.startswith("Plan of airflow-atlas-identity/dev: 60 resources in 6 components\n")
     assert "5      mongodbatlas:index/databaseUser:DatabaseUser" in out
-    assert (
-        "orders-ingest   aws-iam    sales.orders             COLL_STATS,FIND,INSERT,LIST_INDEXES,"
-        "REMOVE,UPDATE  arn:aws:iam::210987654321:role/aai-dev-pipeline-orders-ingest   mongo_orders_ingest"
-    ) in out
+    rows = [line.split() for line in out.splitlines()]
+    assert [
+        "orders-ingest",
+        "aws-iam",
+        "sales.orders",
+        "COLL_STATS,FIND,INSERT,LIST_INDEXES,REMOVE,UPDATE",
+        "arn:aws:iam::210987654321:role/aai-dev-pipeline-orders-ingest",
+        "mongo_orders_ingest",
+    ] in rows
+    assert [
+        "finance-reconcile",
+        "vault-dynamic",
+        "finance.ledger",
+        "COLL_STATS,FIND,INSERT,LIST_INDEXES,REMOVE,UPDATE",
+        "vault:aai-dev-atlas/creds/finance-reconcile",
+        "mongo_finance_reconcile",
+    ] in rows
 
 
 def write_stack(tmp_path: Path, change: dict[str, Any]) -> Path:

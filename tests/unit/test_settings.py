@@ -232,14 +232,6 @@ def test_pipeline_shape_problems(base_config: dict[str, Any]) -> None:
     ]
 
 
-def test_auth_modes_not_wired_yet_are_refused_clearly(base_config: dict[str, Any]) -> None:
-    base_config["pipelines"][1]["authMode"] = "vault-dynamic"
-    assert problems(base_config) == [
-        "pipelines[1].authMode: 'vault-dynamic' is not available in this version yet; use one of "
-        "aws-iam, okta-oidc"
-    ]
-
-
 def test_created_mwaa_environment_needs_its_network(base_config: dict[str, Any]) -> None:
     config = {
         **base_config,

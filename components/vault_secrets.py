@@ -1,0 +1,363 @@
+"""Vault: short-lived Atlas users, pipeline logins, least-privilege policies, audit, and KV.
+
+- Database secrets engine with the MongoDB Atlas plugin: one role per `vault-dynamic` pipeline,
+  whose single creation statement binds exactly that pipeline's custom role and cluster.
+- AWS IAM auth: one role per pipeline bound to exactly its IAM role ARN. The stock Airflow
+  `VaultBackend` cannot send the `X-Vault-AWS-IAM-Server-ID` header, so the execution role logs in
+  on a mount of its own that reads nothing but connection definitions.
+- JWT auth trusting the stack's Okta issuer: a role per okta-oidc pipeline, bound to its client id.
+- One policy per pipeline (own creds, own connection definition, own Okta key) and one for the
+  execution role (connection definitions only), rendered as HCL from data.
+- An audit device, and a KV v2 mount with the connection definitions when Vault is Airflow's
+  secrets backend.
+Vault Enterprise-only options (namespaces, rotation schedules/windows) are not used.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_vault as vault
+
+CONNECTION_NAME = "atlas"
+READ = ("read",)
+UPDATE = ("update",)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseRoleSpec:
+    pipeline: str
+    custom_role: pulumi.Input[str]
+    """The pipeline's Atlas custom role: the only role the users Vault creates will hold."""
+    cluster: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseEngineSpec:
+    mount: str
+    atlas_project_id: str
+    public_key: pulumi.Input[str]
+    private_key: pulumi.Input[str]
+    """Secret: the Atlas API key, rotated by the Atlas component."""
+    default_ttl: int
+    max_ttl: int
+    roles: tuple[DatabaseRoleSpec, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AwsLoginSpec:
+    pipeline: str
+    role_arn: pulumi.Input[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class JwtLoginSpec:
+    pipeline: str
+    client_id: pulumi.Input[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class KvSpec:
+    """Vault as Airflow's secrets backend: connection definitions (and Okta keys) in KV v2."""
+
+    mount: str
+    connections_path: str
+    keys_path: str
+    definitions: Mapping[str, pulumi.Input[Mapping[str, Any]]]
+    """Connection id -> definition (no secret)."""
+    signing_keys: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Pipeline -> secret signing-key JSON (okta-oidc pipelines)."""
+    execution_role_arn: pulumi.Input[str] = ""
+    airflow_auth_mount: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class VaultAccessArgs:
+    stack: str
+    name_prefix: str
+    """Prefix of policy and role names, e.g. `aai-prod`."""
+    audit_type: str
+    audit_options: Mapping[str, str]
+    aws_auth_mount: str
+    iam_server_id_header_value: str
+    token_ttl: int
+    """Token lifetime of pipeline logins; covers the credentials' max TTL."""
+    aws_logins: tuple[AwsLoginSpec, ...]
+    database: DatabaseEngineSpec | None = None
+    jwt_auth_mount: str = ""
+    okta_issuer: pulumi.Input[str] | None = None
+    okta_audience: str = ""
+    jwt_logins: tuple[JwtLoginSpec, ...] = ()
+    kv: KvSpec | None = None
+    protect: bool = False
+    """`protect` mounts and the audit device: deleting them revokes access or loses history."""
+
+
+def hcl_policy(rules: Sequence[tuple[str, Sequence[str]]]) -> str:
+    """Render `path "<p>" { capabilities = [...] }` blocks; JSON strings are valid HCL strings."""
+    return "\n".join(
+        f"path {json.dumps(path)} {{\n  capabilities = {json.dumps(list(capabilities))}\n}}\n"
+        for path, capabilities in rules
+    )
+
+
+class VaultAccess(pulumi.ComponentResource):
+    """Everything one stack needs in Vault."""
+
+    policies: dict[str, str]
+    """Policy name -> HCL, as written to Vault (for review and the OpenBao tests)."""
+    database_mount: str | None
+    execution_login_role: str | None
+
+    def __init__(
+        self, name: str, args: VaultAccessArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("airflow-atlas-identity:vault:VaultAccess", name, None, opts)
+        self._name = name
+        self._args = args
+        self._audit()
+        self.policies = self._policy_documents()
+        self._policy_resources = {
+            policy_name: vault.Policy(
+                f"{name}-policy-{policy_name.removeprefix(args.name_prefix + '-')}",
+                name=policy_name,
+                policy=document,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for policy_name, document in self.policies.items()
+        }
+        self.database_mount = self._database(args.database) if args.database else None
+        self._aws_auth()
+        if args.jwt_logins:
+            self._jwt_auth()
+        self.execution_login_role = self._kv(args.kv) if args.kv else None
+        self.register_outputs({"policies": self.policies})
+
+    # -- names ---------------------------------------------------------------------------------
+
+    def policy_name(self, pipeline: str) -> str:
+        return f"{self._args.name_prefix}-{pipeline}"
+
+    @property
+    def execution_policy_name(self) -> str:
+        return f"{self._args.name_prefix}-airflow-connections"
+
+    # -- policies ------------------------------------------------------------------------------
+
+    def _policy_documents(self) -> dict[str, str]:
+        a = self._args
+        pipelines = sorted(
+            {login.pipeline for login in a.aws_logins} | {login.pipeline for login in a.jwt_logins}
+        )
+        documents: dict[str, str] = {}
+        for pipeline in pipelines:
+            rules: list[tuple[str, Sequence[str]]] = []
+            if a.database and any(r.pipeline == pipeline for r in a.database.roles):
+                creds = f"{a.database.mount}/creds/{pipeline}"
+                rules += [
+                    (creds, READ),
+                    # Renew or revoke only leases issued under its own creds path.
+                    (f"sys/leases/renew/{creds}/*", UPDATE),
+                    (f"sys/leases/revoke/{creds}/*", UPDATE),
+                ]
+            if a.kv:
+                connection_id = "mongo_" + pipeline.replace("-", "_")
+                if connection_id in a.kv.definitions:
+                    rules.append(
+                        (f"{a.kv.mount}/data/{a.kv.connections_path}/{connection_id}", READ)
+                    )
+                if pipeline in a.kv.signing_keys:
+                    rules.append((f"{a.kv.mount}/data/{a.kv.keys_path}/{pipeline}", READ))
+            if rules:
+                documents[self.policy_name(pipeline)] = hcl_policy(rules)
+        if a.kv:
+            documents[self.execution_policy_name] = hcl_policy(
+                [
+                    (f"{a.kv.mount}/data/{a.kv.connections_path}/{connection_id}", READ)
+                    for connection_id in sorted(a.kv.definitions)
+                ]
+            )
+        return documents
+
+    def _policies_of(self, pipeline: str) -> list[pulumi.Output[str]]:
+        policy = self._policy_resources.get(self.policy_name(pipeline))
+        return [policy.name] if policy else []
+
+    # -- resources -----------------------------------------------------------------------------
+
+    def _opts(self, *, protect: bool = False) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, protect=protect and self._args.protect)
+
+    def _audit(self) -> None:
+        a = self._args
+        vault.Audit(
+            f"{self._name}-audit",
+            type=a.audit_type,
+            path=f"{a.name_prefix}-{a.audit_type}",
+            description=f"Audit trail of stack {a.stack}",
+            options=dict(a.audit_options),
+            opts=self._opts(protect=True),
+        )
+
+    def _database(self, database: DatabaseEngineSpec) -> str:
+        a = self._args
+        mount = vault.Mount(
+            f"{self._name}-database",
+            path=database.mount,
+            type="database",
+            description=f"Short-lived MongoDB Atlas users ({a.stack})",
+            default_lease_ttl_seconds=database.default_ttl,
+            max_lease_ttl_seconds=database.max_ttl,
+            opts=self._opts(protect=True),
+        )
+        roles = [r.pipeline for r in database.roles]
+        connection = vault.database.SecretBackendConnection(
+            f"{self._name}-atlas-connection",
+            backend=mount.path,
+            name=CONNECTION_NAME,
+            plugin_name="mongodbatlas-database-plugin",
+            allowed_roles=roles,
+            verify_connection=True,
+            mongodbatlas=vault.database.SecretBackendConnectionMongodbatlasArgs(
+                project_id=database.atlas_project_id,
+                public_key=database.public_key,
+                private_key=database.private_key,
+            ),
+            opts=self._opts(),
+        )
+        for role in database.roles:
+            vault.database.SecretBackendRole(
+                f"{self._name}-{role.pipeline}-db-role",
+                backend=mount.path,
+                name=role.pipeline,
+                db_name=connection.name,
+                creation_statements=[creation_statement(role.custom_role, role.cluster)],
+                default_ttl=database.default_ttl,
+                max_ttl=database.max_ttl,
+                opts=self._opts(),
+            )
+        return database.mount
+
+    def _aws_auth(self) -> None:
+        a = self._args
+        if not a.aws_logins:
+            return
+        backend = vault.AuthBackend(
+            f"{self._name}-aws-auth",
+            type="aws",
+            path=a.aws_auth_mount,
+            description=f"Pipeline roles of stack {a.stack}",
+            opts=self._opts(protect=True),
+        )
+        vault.aws.AuthBackendClient(
+            f"{self._name}-aws-auth-client",
+            backend=backend.path,
+            # Signed logins must name this Vault: a captured request cannot be replayed elsewhere.
+            iam_server_id_header_value=a.iam_server_id_header_value,
+            opts=self._opts(),
+        )
+        for login in a.aws_logins:
+            vault.aws.AuthBackendRole(
+                f"{self._name}-{login.pipeline}-aws-login",
+                backend=backend.path,
+                role=login.pipeline,
+                auth_type="iam",
+                bound_iam_principal_arns=[login.role_arn],
+                resolve_aws_unique_ids=True,
+                token_policies=self._policies_of(login.pipeline),
+                token_ttl=a.token_ttl,
+                token_max_ttl=a.token_ttl,
+                token_no_default_policy=False,
+                opts=self._opts(),
+            )
+
+    def _jwt_auth(self) -> None:
+        a = self._args
+        backend = vault.jwt.AuthBackend(
+            f"{self._name}-okta-auth",
+            path=a.jwt_auth_mount,
+            type="jwt",
+            description=f"Okta workload tokens of stack {a.stack}",
+            oidc_discovery_url=a.okta_issuer,
+            bound_issuer=a.okta_issuer,
+            opts=self._opts(protect=True),
+        )
+        for login in a.jwt_logins:
+            vault.jwt.AuthBackendRole(
+                f"{self._name}-{login.pipeline}-okta-login",
+                backend=backend.path,
+                role_name=login.pipeline,
+                role_type="jwt",
+                user_claim="sub",
+                bound_audiences=[a.okta_audience],
+                bound_subject=login.client_id,
+                token_policies=self._policies_of(login.pipeline),
+                token_ttl=a.token_ttl,
+                token_max_ttl=a.token_ttl,
+                opts=self._opts(),
+            )
+
+    def _kv(self, kv: KvSpec) -> str:
+        a = self._args
+        mount = vault.Mount(
+            f"{self._name}-kv",
+            path=kv.mount,
+            type="kv",
+            options={"version": "2"},
+            description=f"Airflow connection definitions ({a.stack}), versioned",
+            opts=self._opts(protect=True),
+        )
+        for connection_id, definition in sorted(kv.definitions.items()):
+            vault.kv.SecretV2(
+                f"{self._name}-{connection_id}",
+                mount=mount.path,
+                name=f"{kv.connections_path}/{connection_id}",
+                data_json=pulumi.Output.json_dumps(definition),
+                opts=self._opts(),
+            )
+        for pipeline, signing_key in sorted(kv.signing_keys.items()):
+            vault.kv.SecretV2(
+                f"{self._name}-{pipeline}-signing-key",
+                mount=mount.path,
+                name=f"{kv.keys_path}/{pipeline}",
+                data_json=pulumi.Output.secret(signing_key),
+                opts=self._opts(),
+            )
+        # The stock VaultBackend cannot send the server-id header: a mount of its own, whose only
+        # role is bound to the execution role and may read connection definitions only.
+        backend = vault.AuthBackend(
+            f"{self._name}-airflow-auth",
+            type="aws",
+            path=kv.airflow_auth_mount,
+            description=f"MWAA execution role of stack {a.stack} (connection definitions only)",
+            opts=self._opts(protect=True),
+        )
+        role = f"{a.name_prefix}-airflow"
+        vault.aws.AuthBackendRole(
+            f"{self._name}-airflow-login",
+            backend=backend.path,
+            role=role,
+            auth_type="iam",
+            bound_iam_principal_arns=[kv.execution_role_arn],
+            resolve_aws_unique_ids=True,
+            token_policies=[self._policy_resources[self.execution_policy_name].name],
+            token_ttl=a.token_ttl,
+            token_max_ttl=a.token_ttl,
+            opts=self._opts(),
+        )
+        return role
+
+
+def creation_statement(custom_role: pulumi.Input[str], cluster: str) -> pulumi.Output[str]:
+    """The single creation statement of a role: exactly one custom role, exactly one cluster."""
+    return pulumi.Output.json_dumps(
+        {
+            "database_name": "admin",
+            "roles": [{"databaseName": "admin", "roleName": custom_role}],
+            "scopes": [{"name": cluster, "type": "CLUSTER"}],
+        }
+    )
