@@ -225,7 +225,8 @@ class VaultAccess(pulumi.ComponentResource):
             mongodbatlas=vault.database.SecretBackendConnectionMongodbatlasArgs(
                 project_id=database.atlas_project_id,
                 public_key=database.public_key,
-                private_key=database.private_key,
+                # Secret even if a caller forgot to mark it: it is the one long-lived credential.
+                private_key=pulumi.Output.secret(database.private_key),
             ),
             opts=self._opts(),
         )

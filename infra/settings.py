@@ -543,6 +543,8 @@ def _vault(
         default=host,
         pattern=re.compile(r"^[A-Za-z0-9.-]{1,253}$"),
         hint="use a host name",
+        # Without a valid vaultAddress there is no default; that problem is reported already.
+        required=host is not None,
     )
     audit = _vault_audit(r, values)
     prod = tier is Tier.PROD

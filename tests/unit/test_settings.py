@@ -350,3 +350,122 @@ def test_okta_pipelines_need_the_atlas_federation_ids(base_config: dict[str, Any
         "atlasOrgId: is required; use the 24-character hex id from the Atlas UI",
         "atlasFederationSettingsId: is required; use the 24-character hex id from the Atlas UI",
     ]
+
+
+VAULT = {
+    "vaultAddress": "https://vault.acme.internal:8200",
+    "vaultAudit": {"type": "file", "options": {"file_path": "/vault/audit/audit.log"}},
+    "atlasOrgId": "5f0e1d2c3b4a596877665544",
+    "atlasVaultApiKeyAccessList": ["10.0.0.0/24", "192.0.2.10"],
+}
+
+
+def vault_config(base_config: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    base_config["pipelines"][1]["authMode"] = "vault-dynamic"
+    return {**base_config, **VAULT, **extra}
+
+
+def test_vault_defaults_depend_on_the_tier(base_config: dict[str, Any]) -> None:
+    dev = parse(vault_config(base_config)).wiring.vault
+    assert dev is not None
+    assert (dev.default_ttl, dev.max_ttl) == (3600, 14400)
+    assert dev.iam_server_id_header_value == "vault.acme.internal"
+    assert dev.secrets_backend is False
+    assert dev.api_key_access_list == ("10.0.0.0/24", "192.0.2.10")
+    assert dev.api_key_rotation_days == 30
+    prod = parse({**vault_config(base_config), "tier": "prod"}).wiring.vault
+    assert prod is not None
+    assert (prod.default_ttl, prod.max_ttl) == (900, 3600)
+
+
+def test_vault_as_backend_without_dynamic_pipelines(base_config: dict[str, Any]) -> None:
+    config = {
+        **base_config,
+        "secretsBackend": "vault",
+        "vaultAddress": VAULT["vaultAddress"],
+        "vaultAudit": VAULT["vaultAudit"],
+    }
+    vault = parse(config).wiring.vault
+    assert vault is not None
+    assert vault.secrets_backend is True
+    assert vault.api_key_access_list == ()
+
+
+@pytest.mark.parametrize(
+    ("tier", "change", "expected"),
+    [
+        (
+            "dev",
+            {"vaultDefaultTtlSeconds": 7200, "vaultMaxTtlSeconds": 3600},
+            [
+                "vaultDefaultTtlSeconds: 7200 exceeds vaultMaxTtlSeconds (3600): lower "
+                "vaultDefaultTtlSeconds or raise vaultMaxTtlSeconds"
+            ],
+        ),
+        (
+            "prod",
+            {"vaultMaxTtlSeconds": 7200},
+            [
+                "vaultMaxTtlSeconds: 7200 exceeds vaultTtlCeilingSeconds (3600): lower "
+                "vaultMaxTtlSeconds or raise vaultTtlCeilingSeconds"
+            ],
+        ),
+        (
+            "dev",
+            {"vaultAudit": None},
+            [
+                "vaultAudit: is required when Vault is used; add e.g. {type: file, options: "
+                "{file_path: /vault/audit/audit.log}}"
+            ],
+        ),
+        (
+            "dev",
+            {"vaultAudit": {"type": "socket", "options": {}}},
+            ["vaultAudit.options.address: is required for a socket audit device"],
+        ),
+        (
+            "dev",
+            {"vaultAddress": "http://vault:8200"},
+            [
+                "vaultAddress: 'http://vault:8200' is not valid; use the https URL workers reach Vault "
+                "at, e.g. https://vault.acme.internal:8200"
+            ],
+        ),
+        (
+            "dev",
+            {"atlasVaultApiKeyAccessList": ["0.0.0.0/0", "vault"]},
+            [
+                "atlasVaultApiKeyAccessList[0]: '0.0.0.0/0' allows every address; list Vault's egress",
+                "atlasVaultApiKeyAccessList[1]: 'vault' is not an IP address or CIDR",
+            ],
+        ),
+        (
+            "dev",
+            {"atlasVaultApiKeyAccessList": None},
+            [
+                "atlasVaultApiKeyAccessList: is required with vault-dynamic pipelines: list Vault's "
+                "egress IPs or CIDRs"
+            ],
+        ),
+        (
+            "dev",
+            {"secretsBackend": "ssm"},
+            ["secretsBackend: 'ssm' is not valid; use one of secrets-manager, vault"],
+        ),
+    ],
+)
+def test_vault_problems(
+    base_config: dict[str, Any], tier: str, change: dict[str, Any], expected: list[str]
+) -> None:
+    config = {**vault_config(base_config), "tier": tier, **change}
+    assert problems({k: v for k, v in config.items() if v is not None}) == expected
+
+
+def test_vault_settings_need_vault_in_use(base_config: dict[str, Any]) -> None:
+    assert problems(
+        {**base_config, "vaultAddress": VAULT["vaultAddress"], "atlasApiKeyRotationDays": 7}
+    ) == [
+        "atlasApiKeyRotationDays: only applies when a pipeline uses authMode vault-dynamic; remove it",
+        "vaultAddress: only applies when Vault is used (a vault-dynamic pipeline or secretsBackend: "
+        "vault); remove it",
+    ]

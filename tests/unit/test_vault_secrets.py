@@ -1,0 +1,253 @@
+"""VaultAccess: exact engine, roles, logins, policies, audit and KV entries."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pulumi.runtime import rpc
+
+from components.vault_secrets import (
+    AwsLoginSpec,
+    DatabaseEngineSpec,
+    DatabaseRoleSpec,
+    JwtLoginSpec,
+    KvSpec,
+    VaultAccess,
+    VaultAccessArgs,
+    hcl_policy,
+)
+from infra.offline import ProgramRun
+
+ROLE_ARN = "arn:aws:iam::123456789012:role/aai-test-pipeline-finance"
+EXEC_ARN = "arn:aws:iam::123456789012:role/aai-test-mwaa-exec"
+DEFINITION = {"conn_type": "mongo", "host": "core.ab1cd.mongodb.net", "schema": "finance"}
+
+
+def args(*, kv: bool = True, protect: bool = True) -> VaultAccessArgs:
+    return VaultAccessArgs(
+        stack="test",
+        name_prefix="aai-test",
+        audit_type="file",
+        audit_options={"file_path": "/vault/audit/audit.log"},
+        aws_auth_mount="aai-test-aws",
+        iam_server_id_header_value="vault.acme.internal",
+        token_ttl=3600,
+        aws_logins=(AwsLoginSpec(pipeline="finance", role_arn=ROLE_ARN),),
+        database=DatabaseEngineSpec(
+            mount="aai-test-atlas",
+            atlas_project_id="0123456789abcdef01234567",
+            public_key="abcdefgh",
+            private_key="mock-private",
+            default_ttl=900,
+            max_ttl=3600,
+            roles=(
+                DatabaseRoleSpec(
+                    pipeline="finance", custom_role="aai-test-finance", cluster="core"
+                ),
+            ),
+        ),
+        jwt_auth_mount="aai-test-okta",
+        okta_issuer="https://acme.okta.com/oauth2/aus123",
+        okta_audience="api://aai-test-atlas",
+        jwt_logins=(JwtLoginSpec(pipeline="partner", client_id="0oa123"),),
+        kv=KvSpec(
+            mount="aai-test-airflow",
+            connections_path="connections",
+            keys_path="okta-keys",
+            definitions={"mongo_finance": DEFINITION, "mongo_partner": DEFINITION},
+            signing_keys={"partner": '{"kid": "k", "alg": "ES256", "private_key_pem": "x"}'},
+            execution_role_arn=EXEC_ARN,
+            airflow_auth_mount="aai-test-aws-airflow",
+        )
+        if kv
+        else None,
+        protect=protect,
+    )
+
+
+@pytest.fixture
+def run(run_component: Any) -> ProgramRun:
+    return run_component(lambda: VaultAccess("vault", args()))  # type: ignore[no-any-return]
+
+
+def inputs(run: ProgramRun, type_token: str, name: str) -> dict[str, Any]:
+    return run.monitor.one(type_token, name).inputs
+
+
+def test_hcl_policy_is_rendered_from_data_with_quoted_paths() -> None:
+    assert hcl_policy([("a/b", ("read",)), ('odd"path', ("update",))]) == (
+        'path "a/b" {\n  capabilities = ["read"]\n}\n\n'
+        'path "odd\\"path" {\n  capabilities = ["update"]\n}\n'
+    )
+
+
+def test_policies_are_least_privilege_per_pipeline_and_for_airflow(run: ProgramRun) -> None:
+    policies = {
+        r.inputs["name"]: r.inputs["policy"]
+        for r in run.monitor.by_type("vault:index/policy:Policy")
+    }
+    assert policies == {
+        "aai-test-finance": hcl_policy(
+            [
+                ("aai-test-atlas/creds/finance", ["read"]),
+                ("sys/leases/renew/aai-test-atlas/creds/finance/*", ["update"]),
+                ("sys/leases/revoke/aai-test-atlas/creds/finance/*", ["update"]),
+                ("aai-test-airflow/data/connections/mongo_finance", ["read"]),
+            ]
+        ),
+        "aai-test-partner": hcl_policy(
+            [
+                ("aai-test-airflow/data/connections/mongo_partner", ["read"]),
+                ("aai-test-airflow/data/okta-keys/partner", ["read"]),
+            ]
+        ),
+        "aai-test-airflow-connections": hcl_policy(
+            [
+                ("aai-test-airflow/data/connections/mongo_finance", ["read"]),
+                ("aai-test-airflow/data/connections/mongo_partner", ["read"]),
+            ]
+        ),
+    }
+
+
+def test_database_engine_role_binds_exactly_the_custom_role_and_cluster(run: ProgramRun) -> None:
+    mount = inputs(run, "vault:index/mount:Mount", "vault-database")
+    assert mount == {
+        "path": "aai-test-atlas",
+        "type": "database",
+        "description": "Short-lived MongoDB Atlas users (test)",
+        "defaultLeaseTtlSeconds": 900,
+        "maxLeaseTtlSeconds": 3600,
+    }
+    connection = run.monitor.one(
+        "vault:database/secretBackendConnection:SecretBackendConnection", "vault-atlas-connection"
+    ).inputs
+    assert connection["pluginName"] == "mongodbatlas-database-plugin"
+    assert connection["allowedRoles"] == ["finance"]
+    assert rpc.is_rpc_secret(connection["mongodbatlas"])
+    assert rpc.unwrap_rpc_secret(connection["mongodbatlas"]) == {
+        "projectId": "0123456789abcdef01234567",
+        "publicKey": "abcdefgh",
+        "privateKey": "mock-private",
+    }
+    role = inputs(
+        run, "vault:database/secretBackendRole:SecretBackendRole", "vault-finance-db-role"
+    )
+    assert role == {
+        "backend": "aai-test-atlas",
+        "name": "finance",
+        "dbName": "atlas",
+        "creationStatements": [
+            json.dumps(
+                {
+                    "database_name": "admin",
+                    "roles": [{"databaseName": "admin", "roleName": "aai-test-finance"}],
+                    "scopes": [{"name": "core", "type": "CLUSTER"}],
+                }
+            )
+        ],
+        "defaultTtl": 900,
+        "maxTtl": 3600,
+    }
+
+
+def test_aws_logins_are_bound_to_exact_principals_with_replay_protection(run: ProgramRun) -> None:
+    assert inputs(
+        run, "vault:aws/authBackendClient:AuthBackendClient", "vault-aws-auth-client"
+    ) == {
+        "backend": "aai-test-aws",
+        "iamServerIdHeaderValue": "vault.acme.internal",
+    }
+    assert inputs(run, "vault:aws/authBackendRole:AuthBackendRole", "vault-finance-aws-login") == {
+        "backend": "aai-test-aws",
+        "role": "finance",
+        "authType": "iam",
+        "boundIamPrincipalArns": [ROLE_ARN],
+        "resolveAwsUniqueIds": True,
+        "tokenPolicies": ["aai-test-finance"],
+        "tokenTtl": 3600,
+        "tokenMaxTtl": 3600,
+        "tokenNoDefaultPolicy": False,
+    }
+    assert inputs(run, "vault:aws/authBackendRole:AuthBackendRole", "vault-airflow-login") == {
+        "backend": "aai-test-aws-airflow",
+        "role": "aai-test-airflow",
+        "authType": "iam",
+        "boundIamPrincipalArns": [EXEC_ARN],
+        "resolveAwsUniqueIds": True,
+        "tokenPolicies": ["aai-test-airflow-connections"],
+        "tokenTtl": 3600,
+        "tokenMaxTtl": 3600,
+    }
+
+
+def test_jwt_login_trusts_the_okta_issuer_audience_and_client(run: ProgramRun) -> None:
+    assert inputs(run, "vault:jwt/authBackend:AuthBackend", "vault-okta-auth") == {
+        "path": "aai-test-okta",
+        "type": "jwt",
+        "description": "Okta workload tokens of stack test",
+        "oidcDiscoveryUrl": "https://acme.okta.com/oauth2/aus123",
+        "boundIssuer": "https://acme.okta.com/oauth2/aus123",
+    }
+    assert inputs(run, "vault:jwt/authBackendRole:AuthBackendRole", "vault-partner-okta-login") == {
+        "backend": "aai-test-okta",
+        "roleName": "partner",
+        "roleType": "jwt",
+        "userClaim": "sub",
+        "boundAudiences": ["api://aai-test-atlas"],
+        "boundSubject": "0oa123",
+        "tokenPolicies": ["aai-test-partner"],
+        "tokenTtl": 3600,
+        "tokenMaxTtl": 3600,
+    }
+
+
+def test_kv_holds_versioned_definitions_and_secret_keys(run: ProgramRun) -> None:
+    assert inputs(run, "vault:index/mount:Mount", "vault-kv") == {
+        "path": "aai-test-airflow",
+        "type": "kv",
+        "options": {"version": "2"},
+        "description": "Airflow connection definitions (test), versioned",
+    }
+    entry = inputs(run, "vault:kv/secretV2:SecretV2", "vault-mongo_finance")
+    assert (entry["mount"], entry["name"]) == ("aai-test-airflow", "connections/mongo_finance")
+    assert json.loads(rpc.unwrap_rpc_secret(entry["dataJson"])) == DEFINITION
+    key = inputs(run, "vault:kv/secretV2:SecretV2", "vault-partner-signing-key")
+    assert key["name"] == "okta-keys/partner"
+    assert rpc.is_rpc_secret(key["dataJson"])
+
+
+def test_audit_device_and_protection(run: ProgramRun) -> None:
+    audit = run.monitor.one("vault:index/audit:Audit", "vault-audit")
+    assert audit.inputs == {
+        "type": "file",
+        "path": "aai-test-file",
+        "description": "Audit trail of stack test",
+        "options": {"file_path": "/vault/audit/audit.log"},
+    }
+    protected = sorted(r.name for r in run.monitor.registrations if r.protect)
+    assert protected == [
+        "vault-airflow-auth",
+        "vault-audit",
+        "vault-aws-auth",
+        "vault-database",
+        "vault-kv",
+        "vault-okta-auth",
+    ]
+
+
+def test_nothing_is_protected_outside_prod(run_component: Any) -> None:
+    run = run_component(lambda: VaultAccess("vault", args(protect=False)))
+    assert [r.name for r in run.monitor.registrations if r.protect] == []
+
+
+def test_without_kv_there_is_no_execution_role_access(run_component: Any) -> None:
+    run = run_component(lambda: VaultAccess("vault", args(kv=False)))
+    names = {r.name for r in run.monitor.registrations}
+    assert "vault-kv" not in names
+    assert "vault-airflow-login" not in names
+    policies = {r.inputs["name"] for r in run.monitor.by_type("vault:index/policy:Policy")}
+    # The JWT-only pipeline has nothing to read without KV, so it gets no policy at all.
+    assert policies == {"aai-test-finance"}
