@@ -184,10 +184,27 @@ class AtlasAccess(pulumi.ComponentResource):
             role = self._create_custom_role(spec)
             self.custom_role_names[spec.pipeline] = role.role_name
             if spec.iam_role_arn is not None:
-                user = self._create_iam_user(spec, role, spec.iam_role_arn)
+                user = self._create_external_user(
+                    spec,
+                    role,
+                    kind="iam",
+                    username=spec.iam_role_arn,
+                    via="its IAM role",
+                    aws_iam_type="ROLE",
+                )
                 self.database_usernames[spec.pipeline] = user.username
             if spec.oidc_client_id is not None:
-                user = self._create_oidc_user(spec, role, spec.oidc_client_id)
+                if self.workload_idp_id is None:
+                    raise ValueError(f"pipeline {spec.pipeline}: OIDC users need workload_idp")
+                user = self._create_external_user(
+                    spec,
+                    role,
+                    kind="oidc",
+                    # A client-credentials token's `sub` is the app's client id.
+                    username=pulumi.Output.concat(self.workload_idp_id, "/", spec.oidc_client_id),
+                    via="its Okta app",
+                    oidc_auth_type="USER",
+                )
                 self.database_usernames[spec.pipeline] = user.username
         self.vault_public_key = self.vault_private_key = None
         if args.vault_api_key is not None:
@@ -213,21 +230,31 @@ class AtlasAccess(pulumi.ComponentResource):
         labels = {**self._args.labels, "stack": self._args.stack, "pipeline": spec.pipeline}
         return [atlas.DatabaseUserLabelArgs(key=k, value=v) for k, v in sorted(labels.items())]
 
-    def _create_iam_user(
-        self, spec: AtlasPipelineSpec, role: atlas.CustomDbRole, iam_role_arn: pulumi.Input[str]
+    def _create_external_user(
+        self,
+        spec: AtlasPipelineSpec,
+        role: atlas.CustomDbRole,
+        *,
+        kind: str,
+        username: pulumi.Input[str],
+        via: str,
+        aws_iam_type: str | None = None,
+        oidc_auth_type: str | None = None,
     ) -> atlas.DatabaseUser:
+        """A passwordless `$external` user holding only the pipeline's role, on one cluster."""
         return atlas.DatabaseUser(
-            f"{self._name}-{spec.pipeline}-iam-user",
+            f"{self._name}-{spec.pipeline}-{kind}-user",
             project_id=self._args.project_id,
-            username=iam_role_arn,
+            username=username,
             auth_database_name=EXTERNAL_AUTH_DB,
-            aws_iam_type="ROLE",
+            aws_iam_type=aws_iam_type,
+            oidc_auth_type=oidc_auth_type,
             roles=[
                 atlas.DatabaseUserRoleArgs(role_name=role.role_name, database_name=CUSTOM_ROLE_DB)
             ],
             scopes=[atlas.DatabaseUserScopeArgs(name=spec.cluster, type="CLUSTER")],
             labels=self._labels(spec),
-            description=f"pipeline {spec.pipeline} ({self._args.stack}) via its IAM role",
+            description=f"pipeline {spec.pipeline} ({self._args.stack}) via {via}",
             opts=pulumi.ResourceOptions(parent=self),
         )
 
@@ -270,27 +297,6 @@ class AtlasAccess(pulumi.ComponentResource):
         else:
             self.urn.apply(lambda urn: pulumi.log.warn(_import_hint(spec, f"{self._name}", urn)))
         return idp.idp_id
-
-    def _create_oidc_user(
-        self, spec: AtlasPipelineSpec, role: atlas.CustomDbRole, client_id: pulumi.Input[str]
-    ) -> atlas.DatabaseUser:
-        if self.workload_idp_id is None:
-            raise ValueError(f"pipeline {spec.pipeline}: OIDC users need workload_idp")
-        return atlas.DatabaseUser(
-            f"{self._name}-{spec.pipeline}-oidc-user",
-            project_id=self._args.project_id,
-            # A client-credentials token's `sub` is the app's client id.
-            username=pulumi.Output.concat(self.workload_idp_id, "/", client_id),
-            auth_database_name=EXTERNAL_AUTH_DB,
-            oidc_auth_type="USER",
-            roles=[
-                atlas.DatabaseUserRoleArgs(role_name=role.role_name, database_name=CUSTOM_ROLE_DB)
-            ],
-            scopes=[atlas.DatabaseUserScopeArgs(name=spec.cluster, type="CLUSTER")],
-            labels=self._labels(spec),
-            description=f"pipeline {spec.pipeline} ({self._args.stack}) via its Okta app",
-            opts=pulumi.ResourceOptions(parent=self),
-        )
 
     def _create_vault_api_key(self, spec: VaultApiKeySpec) -> None:
         child = pulumi.ResourceOptions(parent=self)

@@ -262,18 +262,12 @@ class VaultAccess(pulumi.ComponentResource):
             opts=self._opts(),
         )
         for login in a.aws_logins:
-            vault.aws.AuthBackendRole(
+            self._aws_login(
                 f"{self._name}-{login.pipeline}-aws-login",
-                backend=backend.path,
+                backend.path,
                 role=login.pipeline,
-                auth_type="iam",
-                bound_iam_principal_arns=[login.role_arn],
-                resolve_aws_unique_ids=True,
-                token_policies=self._policies_of(login.pipeline),
-                token_ttl=a.token_ttl,
-                token_max_ttl=a.token_ttl,
-                token_no_default_policy=False,
-                opts=self._opts(),
+                principal=login.role_arn,
+                policies=self._policies_of(login.pipeline),
             )
 
     def _jwt_auth(self) -> None:
@@ -338,19 +332,37 @@ class VaultAccess(pulumi.ComponentResource):
             opts=self._opts(protect=True),
         )
         role = f"{a.name_prefix}-airflow"
-        vault.aws.AuthBackendRole(
+        self._aws_login(
             f"{self._name}-airflow-login",
-            backend=backend.path,
+            backend.path,
             role=role,
-            auth_type="iam",
-            bound_iam_principal_arns=[kv.execution_role_arn],
-            resolve_aws_unique_ids=True,
-            token_policies=[self._policy_resources[self.execution_policy_name].name],
-            token_ttl=a.token_ttl,
-            token_max_ttl=a.token_ttl,
-            opts=self._opts(),
+            principal=kv.execution_role_arn,
+            policies=[self._policy_resources[self.execution_policy_name].name],
         )
         return role
+
+    def _aws_login(
+        self,
+        resource_name: str,
+        backend: pulumi.Input[str],
+        *,
+        role: str,
+        principal: pulumi.Input[str],
+        policies: Sequence[pulumi.Input[str]],
+    ) -> vault.aws.AuthBackendRole:
+        """An IAM login role bound to exactly one principal (its unique id, not just its name)."""
+        return vault.aws.AuthBackendRole(
+            resource_name,
+            backend=backend,
+            role=role,
+            auth_type="iam",
+            bound_iam_principal_arns=[principal],
+            resolve_aws_unique_ids=True,
+            token_policies=list(policies),
+            token_ttl=self._args.token_ttl,
+            token_max_ttl=self._args.token_ttl,
+            opts=self._opts(),
+        )
 
 
 def creation_statement(custom_role: pulumi.Input[str], cluster: str) -> pulumi.Output[str]:

@@ -169,7 +169,6 @@ def test_aws_logins_are_bound_to_exact_principals_with_replay_protection(run: Pr
         "tokenPolicies": ["aai-test-finance"],
         "tokenTtl": 3600,
         "tokenMaxTtl": 3600,
-        "tokenNoDefaultPolicy": False,
     }
     assert inputs(run, "vault:aws/authBackendRole:AuthBackendRole", "vault-airflow-login") == {
         "backend": "aai-test-aws-airflow",
