@@ -1,0 +1,256 @@
+"""Typed, validated stack settings. The only reader of `pulumi.Config` in the program.
+
+`load()` reads every key declared in `KEYS` (and in `Pulumi.yaml`), `parse()` turns the raw values
+into frozen `Settings`, collecting every problem with its key path and the fix. Invalid settings
+raise `SettingsError` before any resource is registered. One module per part of the stack file:
+`pipelines` (clusters, pipelines, grants), `mwaa`, `okta`, `vault`; `reader` does the typed reads.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from components import access
+from components.access import AuthMode, Naming, Problem, Tier
+from components.wiring import WiringArgs
+from infra.settings import mwaa, okta, pipelines, vault
+from infra.settings.keys import KEYS, Key
+from infra.settings.reader import (
+    ATLAS_ID,
+    ATLAS_ID_HINT,
+    SECRETS_PREFIX,
+    SECRETS_PREFIX_HINT,
+    Reader,
+    integer,
+    present,
+)
+
+__all__ = ["KEYS", "Key", "Problem", "Settings", "SettingsError", "decode", "load", "parse"]
+
+_TRUE_FALSE = {"true": True, "false": False}
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+S3_BUCKET_ARN = re.compile(r"^arn:aws:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+KMS_KEY_ARN = re.compile(r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$")
+MWAA_NAME = re.compile(r"^[a-zA-Z][0-9a-zA-Z_-]{0,79}$")
+NAME_PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,11}$")
+SESSION_MIN, SESSION_MAX, PROD_SESSION_MAX = 900, 43200, 3600
+
+
+class SettingsError(Exception):
+    """Invalid stack settings: every problem, each naming its config key path."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """A validated stack: its tier and everything the Wiring component needs."""
+
+    project: str
+    stack: str
+    tier: Tier
+    wiring: WiringArgs
+
+
+def load(config: pulumi.Config | None = None) -> Settings:
+    """Read the current stack's config and return validated settings (or raise SettingsError)."""
+    config = config or pulumi.Config()
+    raw = {key: config.get(key) for key in KEYS}
+    return parse(
+        {k: v for k, v in raw.items() if v is not None},
+        project=pulumi.get_project(),
+        stack=pulumi.get_stack(),
+    )
+
+
+def decode(key: str, text: str) -> Any:
+    """A config value as Pulumi hands it to the program (a string) turned into its declared type."""
+    if key not in KEYS:
+        return text  # reported as an unknown key by parse()
+    kind = KEYS[key].type
+    if kind == "string":
+        return text
+    if kind == "boolean":
+        return _TRUE_FALSE.get(text.lower(), text)
+    if kind == "integer":
+        try:
+            return int(text)
+        except ValueError:
+            return text
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
+    """Validate raw config values (bare keys, decoded) into Settings, or raise SettingsError."""
+    problems: list[Problem] = []
+    r = Reader(problems)
+    values = {
+        key: decode(key, value) if isinstance(value, str) else value
+        for key, value in values.items()
+    }
+    r.unknown_keys(values, set(KEYS), "")
+
+    tier_name = r.choice(values, "tier", "", tuple(t.value for t in Tier))
+    tier = Tier(tier_name) if tier_name else Tier.PROD  # strictest while reporting
+    prod = tier is Tier.PROD
+
+    prefix = r.string(
+        values,
+        "namePrefix",
+        "",
+        pattern=NAME_PREFIX,
+        default="aai",
+        hint="use 1-12 lowercase letters, digits or '-', starting with a letter",
+    )
+    account = r.string(
+        values,
+        "awsAccountId",
+        "",
+        pattern=ACCOUNT_ID,
+        hint="use the 12-digit account id, e.g. 123456789012",
+    )
+    region = r.string(values, "awsRegion", "", pattern=REGION, hint="use e.g. eu-west-1")
+    env_name = r.string(
+        values,
+        "mwaaEnvironmentName",
+        "",
+        pattern=MWAA_NAME,
+        hint="use letters, digits, '-' or '_', starting with a letter",
+    )
+    bucket = r.string(
+        values,
+        "mwaaSourceBucketArn",
+        "",
+        pattern=S3_BUCKET_ARN,
+        hint="use the bucket ARN, e.g. arn:aws:s3:::my-mwaa-dags",
+    )
+    mwaa_spec = mwaa.mwaa_environment(r, values)
+    session = integer(
+        r,
+        values,
+        "pipelineSessionSeconds",
+        PROD_SESSION_MAX,
+        SESSION_MIN,
+        PROD_SESSION_MAX if prod else SESSION_MAX,
+        f" for tier {tier.value}",
+    )
+    kms = r.string(
+        values,
+        "secretsKmsKeyArn",
+        "",
+        pattern=KMS_KEY_ARN,
+        required=False,
+        hint="use a key ARN, e.g. arn:aws:kms:eu-west-1:123456789012:key/<uuid>",
+    )
+    conn_prefix = r.string(
+        values,
+        "connectionsPrefix",
+        "",
+        pattern=SECRETS_PREFIX,
+        default=f"airflow/{stack}/connections",
+        hint=SECRETS_PREFIX_HINT,
+    )
+    var_prefix = r.string(
+        values,
+        "variablesPrefix",
+        "",
+        pattern=SECRETS_PREFIX,
+        required=False,
+        hint=SECRETS_PREFIX_HINT,
+    )
+    cfg_prefix = r.string(
+        values, "configPrefix", "", pattern=SECRETS_PREFIX, required=False, hint=SECRETS_PREFIX_HINT
+    )
+
+    project_id = r.string(
+        values,
+        "atlasProjectId",
+        "",
+        pattern=ATLAS_ID,
+        hint="use the 24-character hex project id from the Atlas UI",
+    )
+    clusters = pipelines.clusters(r, values)
+
+    audit_success = r.boolean(values, "auditAuthorizationSuccess", default=prod)
+    allow_wildcard = r.boolean(values, "allowWildcardCollections", default=not prod)
+    protect = r.boolean(values, "protectStatefulResources", default=prod)
+
+    indexed = pipelines.pipelines(r, values)
+    # Check references against every declared cluster name, valid or not: an invalid cluster is
+    # reported once, at its own key, not again at every pipeline that names it.
+    raw_clusters = values.get("atlasClusters")
+    declared = (
+        {c["name"] for c in raw_clusters if isinstance(c, dict) and isinstance(c.get("name"), str)}
+        if isinstance(raw_clusters, list)
+        else set()
+    )
+    problems.extend(
+        access.check_pipelines(
+            indexed,
+            clusters=declared,
+            allow_wildcard_collections=allow_wildcard,
+        )
+    )
+    modes = {p.auth_mode for _, p in indexed}
+    org_id = None
+    if modes & {AuthMode.OKTA_OIDC, AuthMode.VAULT_DYNAMIC}:
+        org_id = r.string(
+            values,
+            "atlasOrgId",
+            "",
+            pattern=ATLAS_ID,
+            hint=ATLAS_ID_HINT,
+        )
+    elif "atlasOrgId" in values:
+        r.fail("atlasOrgId", "only applies with okta-oidc or vault-dynamic pipelines; remove it")
+    okta_spec = okta.okta(
+        r,
+        values,
+        tier=tier,
+        stack=stack,
+        prefix=prefix or "aai",
+        conn_prefix=conn_prefix,
+        indexed=indexed,
+        org_id=org_id,
+    )
+    vault_spec = vault.vault(r, values, tier=tier, modes=modes, org_id=org_id)
+    if problems:
+        raise SettingsError(problems)
+    return Settings(
+        project=project,
+        stack=stack,
+        tier=tier,
+        wiring=WiringArgs(
+            stack=stack,
+            naming=Naming(prefix=present(prefix), stack=stack),
+            aws_account_id=present(account),
+            aws_region=present(region),
+            mwaa_environment_name=present(env_name),
+            mwaa_source_bucket_arn=present(bucket),
+            mwaa=mwaa_spec,
+            pipeline_session_seconds=session,
+            secrets_kms_key_arn=kms,
+            connections_prefix=present(conn_prefix).rstrip("/"),
+            variables_prefix=var_prefix,
+            config_prefix=cfg_prefix,
+            atlas_project_id=present(project_id),
+            cluster_hosts=clusters,
+            audit_authorization_success=audit_success,
+            protect_stateful_resources=protect,
+            pipelines=tuple(p for _, p in indexed),
+            okta=okta_spec,
+            vault=vault_spec,
+        ),
+    )

@@ -1,0 +1,60 @@
+"""The MWAA environment the program creates when `mwaaCreateEnvironment` is true."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from components.wiring import MwaaSpec
+from infra.settings.reader import Reader
+
+ENVIRONMENT_CLASSES = ("mw1.micro", "mw1.small", "mw1.medium", "mw1.large", "mw1.xlarge")
+ACCESS_MODES = ("PRIVATE_ONLY", "PUBLIC_ONLY")
+
+
+def mwaa_environment(r: Reader, values: Mapping[str, Any]) -> MwaaSpec | None:
+    create = r.boolean(values, "mwaaCreateEnvironment", default=False)
+    env_keys = (
+        "mwaaAirflowVersion",
+        "mwaaEnvironmentClass",
+        "mwaaDagS3Path",
+        "mwaaSubnetIds",
+        "mwaaSecurityGroupIds",
+        "mwaaWebserverAccessMode",
+    )
+    if not create:
+        for key in env_keys:
+            if key in values:
+                r.fail(
+                    key,
+                    "only applies when mwaaCreateEnvironment is true; remove it or "
+                    "set mwaaCreateEnvironment: true",
+                )
+        return None
+    version = r.string(
+        values,
+        "mwaaAirflowVersion",
+        "",
+        pattern=re.compile(r"^\d+\.\d+\.\d+$"),
+        hint="use an MWAA-supported version such as 3.0.6",
+    )
+    env_class = r.choice(
+        values, "mwaaEnvironmentClass", "", ENVIRONMENT_CLASSES, default="mw1.small"
+    )
+    dag_path = r.string(values, "mwaaDagS3Path", "", default="dags")
+    subnets = r.strings(values, "mwaaSubnetIds", "")
+    if subnets is not None and len(subnets) != 2:
+        r.fail("mwaaSubnetIds", f"MWAA needs exactly 2 private subnets, got {len(subnets)}")
+    groups = r.strings(values, "mwaaSecurityGroupIds", "")
+    mode = r.choice(values, "mwaaWebserverAccessMode", "", ACCESS_MODES, default="PRIVATE_ONLY")
+    if not (version and env_class and dag_path and subnets and groups and mode):
+        return None
+    return MwaaSpec(
+        airflow_version=version,
+        environment_class=env_class,
+        dag_s3_path=dag_path,
+        subnet_ids=subnets,
+        security_group_ids=groups,
+        webserver_access_mode=mode,
+    )

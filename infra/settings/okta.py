@@ -1,0 +1,123 @@
+"""Okta workload identity and Atlas federation settings (okta-oidc pipelines)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from components.access import AuthMode, Pipeline, Tier
+from components.wiring import OktaSpec
+from infra.settings.reader import (
+    ATLAS_ID,
+    ATLAS_ID_HINT,
+    SECRETS_PREFIX,
+    SECRETS_PREFIX_HINT,
+    Reader,
+    integer,
+)
+
+TOKEN_LIFETIME_MIN, TOKEN_LIFETIME_MAX, PROD_TOKEN_LIFETIME_CAP = 5, 1440, 15
+KEY_ROTATION_MIN, KEY_ROTATION_MAX = 1, 8760
+OKTA_SCOPE = re.compile(r"^[A-Za-z0-9._:/-]{1,100}$")
+AUDIENCE = re.compile(r"^\S{1,512}$")
+
+_OKTA_KEYS = (
+    "oktaAudience",
+    "oktaScope",
+    "oktaTokenLifetimeMinutes",
+    "oktaProdMaxTokenLifetimeMinutes",
+    "oktaKeyRotationHours",
+    "oktaKeysPrefix",
+    "atlasFederationSettingsId",
+    "atlasOrgConfigImported",
+    "atlasOtherDataAccessIdpIds",
+)
+
+
+def okta(
+    r: Reader,
+    values: Mapping[str, Any],
+    *,
+    tier: Tier,
+    stack: str,
+    prefix: str,
+    conn_prefix: str | None,
+    indexed: list[tuple[int, Pipeline]],
+    org_id: str | None,
+) -> OktaSpec | None:
+    """Okta and Atlas federation settings, required exactly when a pipeline uses okta-oidc."""
+    if not any(p.auth_mode is AuthMode.OKTA_OIDC for _, p in indexed):
+        for key in _OKTA_KEYS:
+            if key in values:
+                r.fail(key, "only applies when a pipeline uses authMode okta-oidc; remove it")
+        return None
+    audience = r.string(
+        values,
+        "oktaAudience",
+        "",
+        pattern=AUDIENCE,
+        default=f"api://{prefix}-{stack}-atlas",
+        hint="use a URI without spaces",
+    )
+    scope = r.string(
+        values,
+        "oktaScope",
+        "",
+        pattern=OKTA_SCOPE,
+        default="mongodb.access",
+        hint="use letters, digits and . _ : / -",
+    )
+    cap = integer(
+        r,
+        values,
+        "oktaProdMaxTokenLifetimeMinutes",
+        PROD_TOKEN_LIFETIME_CAP,
+        TOKEN_LIFETIME_MIN,
+        TOKEN_LIFETIME_MAX,
+    )
+    high = cap if tier is Tier.PROD else TOKEN_LIFETIME_MAX
+    why = f" for tier prod (oktaProdMaxTokenLifetimeMinutes is {cap})" if tier is Tier.PROD else ""
+    lifetime = integer(
+        r, values, "oktaTokenLifetimeMinutes", min(60, high), TOKEN_LIFETIME_MIN, high, why
+    )
+    rotation = integer(r, values, "oktaKeyRotationHours", 24, KEY_ROTATION_MIN, KEY_ROTATION_MAX)
+    keys_prefix = r.string(
+        values,
+        "oktaKeysPrefix",
+        "",
+        pattern=SECRETS_PREFIX,
+        default=f"airflow/{stack}/okta-keys",
+        hint=SECRETS_PREFIX_HINT,
+    )
+    if keys_prefix and conn_prefix and keys_prefix.rstrip("/").startswith(conn_prefix.rstrip("/")):
+        r.fail(
+            "oktaKeysPrefix",
+            f"'{keys_prefix}' is inside connectionsPrefix; keys must live "
+            "apart from connection definitions (the execution role reads "
+            "those): choose another prefix",
+        )
+    federation = r.string(
+        values,
+        "atlasFederationSettingsId",
+        "",
+        pattern=ATLAS_ID,
+        hint=ATLAS_ID_HINT,
+    )
+    imported = r.boolean(values, "atlasOrgConfigImported", default=False)
+    others: tuple[str, ...] = ()
+    if "atlasOtherDataAccessIdpIds" in values:
+        others = r.strings(values, "atlasOtherDataAccessIdpIds", "") or ()
+    if not (audience and scope and keys_prefix and org_id and federation):
+        return None
+    return OktaSpec(
+        audience=audience,
+        scope=scope,
+        token_lifetime_minutes=lifetime,
+        key_rotation_hours=rotation,
+        keys_prefix=keys_prefix.rstrip("/"),
+        atlas_org_id=org_id,
+        atlas_federation_settings_id=federation,
+        atlas_org_config_imported=imported,
+        atlas_other_data_access_idp_ids=others,
+    )

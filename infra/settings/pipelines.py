@@ -1,0 +1,196 @@
+"""Atlas clusters and pipelines with their grants: the access model as the stack file states it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from components import access
+from components.access import AuthMode, Grant, Pipeline
+from components.wiring import SUPPORTED_AUTH_MODES
+from infra.settings.reader import Reader
+
+SRV_HOST = re.compile(r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)+\.mongodb\.net$")
+
+
+def clusters(r: Reader, values: Mapping[str, Any]) -> dict[str, str]:
+    """Cluster name -> SRV host."""
+    clusters: dict[str, str] = {}
+    raw = r.objects(values, "atlasClusters", "")
+    if "atlasClusters" in values and not raw and isinstance(values["atlasClusters"], list):
+        r.fail("atlasClusters", "must list at least one cluster: [{name, srvHost}]")
+    for index, item in enumerate(raw):
+        at = f"atlasClusters[{index}]"
+        r.unknown_keys(item, {"name", "srvHost"}, at)
+        name = r.string(
+            item,
+            "name",
+            at,
+            pattern=re.compile(r"^[A-Za-z0-9-]{1,64}$"),
+            hint="use the Atlas cluster name (letters, digits, '-')",
+        )
+        host = r.string(
+            item,
+            "srvHost",
+            at,
+            pattern=SRV_HOST,
+            hint="use the SRV host from the Atlas connect dialog, e.g. core.ab1cd.mongodb.net",
+        )
+        if name and name in clusters:
+            r.fail(f"{at}.name", f"duplicate cluster '{name}'; list each cluster once")
+        elif name and host:
+            clusters[name] = host
+    return clusters
+
+
+_PIPELINE_KEYS = {"name", "authMode", "cluster", "defaultDatabase", "grants", "description"}
+_GRANT_KEYS = {"database", "collections", "access", "actions"}
+
+
+def pipelines(r: Reader, values: Mapping[str, Any]) -> list[tuple[int, Pipeline]]:
+    result: list[tuple[int, Pipeline]] = []
+    raw = r.objects(values, "pipelines", "")
+    if "pipelines" in values and not raw and isinstance(values["pipelines"], list):
+        r.fail("pipelines", "must list at least one pipeline")
+    clusters = values.get("atlasClusters")
+    only_cluster = (
+        clusters[0].get("name")
+        if isinstance(clusters, list) and len(clusters) == 1 and isinstance(clusters[0], dict)
+        else None
+    )
+    for index, item in enumerate(raw):
+        at = f"pipelines[{index}]"
+        before = len(r.problems)
+        r.unknown_keys(item, _PIPELINE_KEYS, at)
+        name = r.string(
+            item,
+            "name",
+            at,
+            pattern=access.PIPELINE_NAME_PATTERN,
+            hint="use lowercase letters, digits, '-' or '_', starting with a letter",
+        )
+        if name and len(name) > access.PIPELINE_NAME_MAX:
+            r.fail(
+                f"{at}.name",
+                f"'{name}' is longer than {access.PIPELINE_NAME_MAX} characters; shorten it",
+            )
+        mode = r.choice(item, "authMode", at, tuple(m.value for m in AuthMode))
+        if mode and AuthMode(mode) not in SUPPORTED_AUTH_MODES:
+            r.fail(
+                f"{at}.authMode",
+                f"'{mode}' is not available in this version yet; use one of "
+                f"{', '.join(sorted(m.value for m in SUPPORTED_AUTH_MODES))}",
+            )
+        cluster = r.string(
+            item,
+            "cluster",
+            at,
+            default=only_cluster,
+            hint="name one of atlasClusters (required when there are several)",
+        )
+        grants = [
+            grant
+            for g_index, g in enumerate(r.objects(item, "grants", at))
+            if (grant := _grant(r, g, f"{at}.grants[{g_index}]")) is not None
+        ]
+        if isinstance(item.get("grants"), list) and not item["grants"]:
+            r.fail(
+                f"{at}.grants",
+                "is empty; a pipeline needs at least one grant (database, collections, access)",
+            )
+        default_db = r.string(
+            item,
+            "defaultDatabase",
+            at,
+            default=grants[0].database if grants else None,
+            required=False,
+        )
+        description = item.get("description", "")
+        if not isinstance(description, str):
+            r.fail(f"{at}.description", "must be a string")
+        if len(r.problems) == before and name and mode and cluster and default_db:
+            result.append(
+                (
+                    index,
+                    Pipeline(
+                        name=name,
+                        auth_mode=AuthMode(mode),
+                        cluster=cluster,
+                        grants=tuple(grants),
+                        default_database=default_db,
+                        description=str(description),
+                    ),
+                )
+            )
+    return result
+
+
+def _grant(r: Reader, item: Mapping[str, Any], at: str) -> Grant | None:
+    before = len(r.problems)
+    r.unknown_keys(item, _GRANT_KEYS, at)
+    database = r.string(
+        item,
+        "database",
+        at,
+        pattern=access.DATABASE_NAME_PATTERN,
+        hint='use a MongoDB database name (no / \\ . space " $)',
+    )
+    if database in access.RESERVED_DATABASES:
+        r.fail(
+            f"{at}.database",
+            f"'{database}' is reserved by MongoDB and cannot be granted; "
+            "grant an application database",
+        )
+    collections = r.strings(item, "collections", at)
+    if collections is not None:
+        if not collections:
+            r.fail(f"{at}.collections", "is empty; list the collections, or '*' for all")
+        for c_index, name in enumerate(collections):
+            if name != access.WILDCARD and not access.COLLECTION_NAME_PATTERN.match(name):
+                r.fail(
+                    f"{at}.collections[{c_index}]",
+                    f"'{name}' is not a valid collection name (no '$', not system.*)",
+                )
+        if access.WILDCARD in collections and len(collections) > 1:
+            r.fail(f"{at}.collections", "'*' already means every collection; list '*' alone")
+    actions = _grant_actions(r, item, at)
+    if len(r.problems) > before or not (database and collections and actions):
+        return None
+    return Grant(database=database, collections=tuple(collections), actions=actions)
+
+
+def _grant_actions(r: Reader, item: Mapping[str, Any], at: str) -> tuple[str, ...] | None:
+    has_access, has_actions = "access" in item, "actions" in item
+    presets = ", ".join(access.PRESETS)
+    if has_access == has_actions:
+        r.fail(
+            at,
+            f"set exactly one of access (a preset: {presets}) or actions (explicit Atlas actions)",
+        )
+        return None
+    if has_access:
+        preset = item["access"]
+        if preset not in access.PRESETS:
+            r.fail(
+                f"{at}.access",
+                f"'{preset}' is not a preset; use one of {presets}, or list explicit actions",
+            )
+            return None
+        return access.resolve_actions(preset)
+    actions = r.strings(item, "actions", at)
+    if actions is None:
+        return None
+    if not actions:
+        r.fail(f"{at}.actions", "is empty; list at least one action")
+        return None
+    ok = True
+    for a_index, action in enumerate(actions):
+        if action not in access.KNOWN_ACTIONS:
+            ok = False
+            r.fail(
+                f"{at}.actions[{a_index}]",
+                f"'{action}' is not a grantable Atlas action; use one of "
+                f"{', '.join(sorted(access.KNOWN_ACTIONS))}",
+            )
+    return tuple(dict.fromkeys(actions)) if ok else None
