@@ -7,14 +7,18 @@ is then checked with the `default` policy attached, as real logins get it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import hvac
 import pytest
+from hvac.exceptions import Forbidden, InvalidRequest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import ROOT
 from tests.integration.vault.conftest import STACKS, PlannedStack, TokenFactory, capabilities
 from tests.integration.vault.expected import DENY, LEASE, READ, UPDATE, StackExpectations
+from tests.services.openbao import OpenBaoServer
 
 pytestmark = pytest.mark.integration
 
@@ -215,4 +219,62 @@ def test_random_paths_near_the_mounts_are_denied_unless_the_settings_grant_them(
     token = token_with([expected.policy_name(pipeline)], False)
     assert capabilities(root_client, token, paths) == {
         path: granted(expected, pipeline, path) for path in paths
+    }
+
+
+def acl_outcome(call: Callable[[], object]) -> str:
+    """`denied` if the ACL refused the request; `allowed` if it reached the lease handler (which,
+    for a lease id that was never issued, answers 400 "lease not found" or 204 for a revoke)."""
+    try:
+        call()
+    except Forbidden:
+        return "denied"
+    except InvalidRequest as error:
+        return "allowed" if "lease not found" in str(error) else f"error: {error}"
+    return "allowed"
+
+
+@DEFAULT_POLICY
+@pytest.mark.parametrize(
+    ("stack", "pipeline"),
+    [(s, p) for s, p in POLICY_HOLDERS if EXPECTED[s].pipelines[p] == "vault-dynamic"],
+)
+def test_real_lease_requests_as_hvac_sends_them_and_in_the_url_form(
+    loaded: dict[str, PlannedStack],
+    openbao: OpenBaoServer,
+    token_with: TokenFactory,
+    stack: str,
+    pipeline: str,
+    default_policy: bool,
+) -> None:
+    """Real requests, not sys/capabilities: hvac's `renew_lease`/`revoke_lease` (what the runtime
+    calls) put the lease id in the body; the URL form names the creds path the policy grants."""
+    expected = loaded[stack].expected
+    client = openbao.client(token_with([expected.policy_name(pipeline)], default_policy))
+    lease = f"{expected.creds(pipeline)}/{LEASE}"
+    others = [p for p in expected.pipelines if p != pipeline]
+    other_lease = f"{expected.creds(others[0])}/{LEASE}"
+    outcomes = {
+        "hvac renew_lease": acl_outcome(lambda: client.sys.renew_lease(lease_id=lease)),
+        "hvac revoke_lease": acl_outcome(lambda: client.sys.revoke_lease(lease_id=lease)),
+        "PUT sys/leases/renew/<lease>": acl_outcome(
+            lambda: client.adapter.put(f"/v1/sys/leases/renew/{lease}")
+        ),
+        "PUT sys/leases/revoke/<lease>": acl_outcome(
+            lambda: client.adapter.put(f"/v1/sys/leases/revoke/{lease}")
+        ),
+        "PUT sys/leases/renew/<other pipeline's lease>": acl_outcome(
+            lambda: client.adapter.put(f"/v1/sys/leases/renew/{other_lease}")
+        ),
+        "PUT sys/leases/revoke/<other pipeline's lease>": acl_outcome(
+            lambda: client.adapter.put(f"/v1/sys/leases/revoke/{other_lease}")
+        ),
+    }
+    assert outcomes == {
+        "hvac renew_lease": "allowed" if default_policy else "denied",
+        "hvac revoke_lease": "denied",
+        "PUT sys/leases/renew/<lease>": "allowed",
+        "PUT sys/leases/revoke/<lease>": "allowed",
+        "PUT sys/leases/renew/<other pipeline's lease>": "denied",
+        "PUT sys/leases/revoke/<other pipeline's lease>": "denied",
     }
