@@ -64,6 +64,7 @@ class OpenBaoServer:
         return hvac.Client(url=self.url, token=token or self.root_token, session=session)
 
     def output(self) -> str:
+        """What the server has logged so far (the log is removed by `stop()`)."""
         if not self._log.closed:
             self._log.flush()
         return self.log_path.read_text(errors="replace")
@@ -77,6 +78,7 @@ class OpenBaoServer:
                 self.process.kill()
                 self.process.wait(timeout=10)
         self._log.close()
+        shutil.rmtree(self.log_path.parent, ignore_errors=True)
 
 
 def start_openbao(
@@ -129,6 +131,7 @@ def start_openbao(
             pass
         time.sleep(0.1)
     exit_code = process.poll()
+    output = server.output()
     server.stop()
     state = f"exited with code {exit_code}" if exit_code is not None else f"no answer in {timeout}s"
-    raise OpenBaoStartError(f"OpenBao at {url} {state}; its output:\n{server.output()}")
+    raise OpenBaoStartError(f"OpenBao at {url} {state}; its output:\n{output}")
