@@ -24,6 +24,7 @@ import pulumi
 import pulumi_vault as vault
 
 CONNECTION_NAME = "atlas"
+JWT_CLOCK_SKEW_SECONDS = 10
 READ = ("read",)
 UPDATE = ("update",)
 
@@ -132,7 +133,9 @@ class VaultAccess(pulumi.ComponentResource):
         }
         self.database_mount = self._database(args.database) if args.database else None
         self._aws_auth()
-        if args.jwt_logins:
+        # A JWT login is only worth having when it grants something (Vault KV holds the
+        # pipeline's definitions): a login that yields a default-only token is attack surface.
+        if args.jwt_logins and args.kv:
             self._jwt_auth()
         self.execution_login_role = self._kv(args.kv) if args.kv else None
         self.register_outputs({"policies": self.policies})
@@ -175,11 +178,12 @@ class VaultAccess(pulumi.ComponentResource):
             if rules:
                 documents[self.policy_name(pipeline)] = hcl_policy(rules)
         if a.kv:
+            # Every id under the connections path, not only ours: the stock VaultBackend has no
+            # lookup pattern, so Airflow asks for aws_default & co. too, and a 403 there makes it
+            # re-login and raise instead of returning "not found". The path holds only this
+            # stack's definitions; Okta keys live beside it, out of reach.
             documents[self.execution_policy_name] = hcl_policy(
-                [
-                    (f"{a.kv.mount}/data/{a.kv.connections_path}/{connection_id}", READ)
-                    for connection_id in sorted(a.kv.definitions)
-                ]
+                [(f"{a.kv.mount}/data/{a.kv.connections_path}/*", READ)]
             )
         return documents
 
@@ -293,6 +297,10 @@ class VaultAccess(pulumi.ComponentResource):
                 token_policies=self._policies_of(login.pipeline),
                 token_ttl=a.token_ttl,
                 token_max_ttl=a.token_ttl,
+                # Vault's defaults accept a token ~150 s after `exp` (+60 s skew): take `exp` as
+                # Okta states it, with a small allowance for clock skew only.
+                expiration_leeway=-1,
+                clock_skew_leeway=JWT_CLOCK_SKEW_SECONDS,
                 opts=self._opts(),
             )
 

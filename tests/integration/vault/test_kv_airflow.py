@@ -17,7 +17,7 @@ from typing import Any
 
 import hvac
 import pytest
-from hvac.exceptions import Forbidden, VaultError
+from hvac.exceptions import Forbidden
 from pymongo import MongoClient
 from pymongo.auth_oidc import OIDCCallback, OIDCCallbackContext, OIDCCallbackResult
 
@@ -163,14 +163,6 @@ def test_stock_vault_backend_returns_none_for_an_id_not_in_kv(
         assert backend.get_connection(conn_id) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=VaultError,
-    reason="the execution-role policy reads only the listed ids: any other id (aws_default...) "
-    "is 403, which the stock VaultBackend takes for an expired token: it logs in again, "
-    "retries, and raises VaultError instead of returning None (VaultBackend has no "
-    "connections_lookup_pattern, so every connection lookup in prod reaches Vault)",
-)
 def test_execution_role_backend_returns_none_for_an_id_it_does_not_own(
     prod: PlannedStack,
     kv: dict[str, dict[str, Any]],
