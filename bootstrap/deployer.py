@@ -29,7 +29,10 @@ GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
 STS_AUDIENCE = "sts.amazonaws.com"
 # Pulumi's DIY backend keeps stacks under `.pulumi/`; a preview only takes (and drops) a lock.
 STATE_LOCKS_PREFIX = ".pulumi/locks/"
+# A first `up` of prod creates an MWAA environment (20-40 minutes) before the Vault and Atlas
+# resources that depend on it: deploy sessions (AWS role, Vault token) last two hours.
 SESSION_SECONDS = 3600
+DEPLOY_SESSION_SECONDS = 7200
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,7 +45,8 @@ class VaultCiArgs:
     """The `aud` the workflows request for Vault (vault-action `jwtGithubAudience`)."""
     stack_prefix: str
     """`<namePrefix>-<environment>`: every mount, auth path and policy the program manages."""
-    token_ttl: int = SESSION_SECONDS
+    deploy_token_ttl: int = DEPLOY_SESSION_SECONDS
+    preview_token_ttl: int = SESSION_SECONDS
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -160,7 +164,9 @@ class Deployer(pulumi.ComponentResource):
         )
         return provider.arn
 
-    def _role(self, suffix: str, subjects: Sequence[str], description: str) -> aws.iam.Role:
+    def _role(
+        self, suffix: str, subjects: Sequence[str], description: str, session_seconds: int
+    ) -> aws.iam.Role:
         a = self._args
         return aws.iam.Role(
             f"{self._name}-{suffix}-role",
@@ -169,7 +175,7 @@ class Deployer(pulumi.ComponentResource):
             assume_role_policy=pulumi.Output.json_dumps(
                 github_trust(self.oidc_provider_arn, subjects)
             ),
-            max_session_duration=SESSION_SECONDS,
+            max_session_duration=session_seconds,
             tags={**a.tags, "environment": a.environment, "purpose": f"github-{suffix}"},
             opts=self._child(),
         )
@@ -346,6 +352,7 @@ class Deployer(pulumi.ComponentResource):
             a.subjects(),
             f"pulumi up of {a.environment} from {a.repository} "
             f"(GitHub environments {', '.join(a.github_environments)})",
+            DEPLOY_SESSION_SECONDS,
         )
         statements = [
             *self._state_statements(bucket, key, write_all=True),
@@ -483,6 +490,7 @@ class Deployer(pulumi.ComponentResource):
             "preview",
             [a.pull_request_subject],
             f"pulumi preview of {a.environment} on pull requests of {a.repository}; read-only",
+            SESSION_SECONDS,
         )
         aws.iam.RolePolicy(
             f"{self._name}-preview-policy",
@@ -528,6 +536,7 @@ class Deployer(pulumi.ComponentResource):
         if a.create_preview_role:
             logins.append(("preview", a.pull_request_subject, "preview"))
         for role_name, subject, purpose in logins:
+            ttl = v.deploy_token_ttl if purpose == "deploy" else v.preview_token_ttl
             vault.jwt.AuthBackendRole(
                 f"{self._name}-vault-ci-{role_name}",
                 backend=backend.path,
@@ -546,8 +555,8 @@ class Deployer(pulumi.ComponentResource):
                     "actor": "actor",
                 },
                 token_policies=[created[purpose].name],
-                token_ttl=v.token_ttl,
-                token_max_ttl=v.token_ttl,
+                token_ttl=ttl,
+                token_max_ttl=ttl,
                 opts=self._child(),
             )
 

@@ -89,7 +89,8 @@ def test_deploy_role_trusts_exactly_this_repository_in_the_listed_environments(
 ) -> None:
     role = prod.monitor.one(ROLE, "deployer-deploy-role")
     assert role.inputs["name"] == "aai-prod-github-deploy"
-    assert role.inputs["maxSessionDuration"] == 3600
+    assert role.inputs["maxSessionDuration"] == 7200
+    assert prod.monitor.one(ROLE, "deployer-preview-role").inputs["maxSessionDuration"] == 3600
     assert trust(prod, "deployer-deploy-role") == {
         "Version": "2012-10-17",
         "Statement": [
@@ -255,9 +256,11 @@ def test_vault_logins_bind_exact_subjects_audience_and_policies(prod: ProgramRun
     }
     assert roles["ci-deploy-prod"]["tokenPolicies"] == ["aai-prod-ci-deploy"]
     assert roles["ci-preview"]["tokenPolicies"] == ["aai-prod-ci-preview"]
-    for inputs in roles.values():
+    for name, inputs in roles.items():
         assert inputs["boundAudiences"] == ["https://vault.acme.internal"]
-        assert inputs["tokenTtl"] == 3600
+        assert (
+            inputs["tokenTtl"] == inputs["tokenMaxTtl"] == (3600 if name == "ci-preview" else 7200)
+        )
 
 
 def test_preview_vault_policy_never_reads_okta_keys_or_writes() -> None:
