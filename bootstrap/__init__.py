@@ -1,0 +1,1 @@
+"""Bootstrap program: the keyless deployer of one environment (run once per AWS account)."""

@@ -1,0 +1,152 @@
+"""Typed, validated settings of the bootstrap stack; the only reader of its `pulumi.Config`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from bootstrap.deployer import DeployerArgs, VaultCiArgs
+
+PROJECT = "airflow-atlas-identity-bootstrap"
+KEYS = (
+    "githubRepository",
+    "environment",
+    "githubEnvironments",
+    "awsAccountId",
+    "awsRegion",
+    "namePrefix",
+    "stateBucketName",
+    "managedSecretPrefixes",
+    "providerSecretsPrefix",
+    "existingOidcProviderArn",
+    "createPreviewRole",
+    "vaultCiMount",
+    "vaultCiAudience",
+)
+_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_PREFIX = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+_OIDC_ARN = re.compile(
+    r"^arn:aws:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
+)
+
+
+class SettingsError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True, kw_only=True)
+class BootstrapSettings:
+    deployer: DeployerArgs
+
+
+def parse(values: Mapping[str, Any]) -> BootstrapSettings:
+    """Every problem at once, each naming its key and the fix."""
+    problems: list[str] = []
+
+    def text(key: str, pattern: re.Pattern[str], fix: str, default: str | None = None) -> str:
+        value = values.get(key, default)
+        if not isinstance(value, str) or not pattern.match(value):
+            shown = "missing" if value is None else f"{value!r} is not valid"
+            problems.append(f"{key}: {shown}; {fix}")
+            return ""
+        return value
+
+    unknown = sorted(set(values) - set(KEYS))
+    for key in unknown:
+        problems.append(f"{key}: unknown key; use one of {', '.join(KEYS)}")
+    repository = text(
+        "githubRepository", _REPO, "use exactly owner/repo, e.g. acme/airflow-atlas-identity"
+    )
+    environment = text("environment", _NAME, "use the main program's stack name, e.g. dev")
+    account = text("awsAccountId", re.compile(r"^\d{12}$"), "use the 12-digit account id")
+    region = text("awsRegion", re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$"), "e.g. eu-west-1")
+    prefix = text(
+        "namePrefix", _PREFIX, "1-12 lowercase letters/digits, as in the main stack", "aai"
+    )
+    bucket = text("stateBucketName", _BUCKET, "3-63 lowercase letters, digits, '.' or '-'")
+    github_environments = values.get("githubEnvironments", [environment] if environment else [])
+    if (
+        not isinstance(github_environments, list)
+        or not github_environments
+        or not all(isinstance(e, str) and _NAME.match(e) for e in github_environments)
+    ):
+        problems.append(
+            "githubEnvironments: list GitHub environment names (letters, digits, '.', '_', '-'; "
+            "no wildcards), e.g. [prod, prod-rotation]"
+        )
+        github_environments = []
+    managed = values.get("managedSecretPrefixes", [f"airflow/{environment}/"])
+    if not isinstance(managed, list) or not all(
+        isinstance(m, str) and m.strip("/") and "*" not in m for m in managed
+    ):
+        problems.append(
+            "managedSecretPrefixes: list the Secrets Manager prefixes the stack writes, without "
+            "wildcards, e.g. [airflow/prod/]"
+        )
+        managed = []
+    provider_prefix = values.get(
+        "providerSecretsPrefix", f"ci/airflow-atlas-identity/{environment}"
+    )
+    if not isinstance(provider_prefix, str) or not provider_prefix.strip("/"):
+        problems.append("providerSecretsPrefix: use a Secrets Manager prefix, e.g. ci/<app>/prod")
+        provider_prefix = ""
+    existing = values.get("existingOidcProviderArn")
+    if existing is not None and (not isinstance(existing, str) or not _OIDC_ARN.match(existing)):
+        problems.append(
+            "existingOidcProviderArn: use arn:aws:iam::<account>:oidc-provider/"
+            "token.actions.githubusercontent.com, or remove the key to create the provider"
+        )
+    preview = values.get("createPreviewRole", True)
+    if not isinstance(preview, bool):
+        problems.append("createPreviewRole: use true or false")
+    mount, audience = values.get("vaultCiMount"), values.get("vaultCiAudience")
+    vault_ci = None
+    if (mount is None) != (audience is None):
+        problems.append(
+            "vaultCiMount/vaultCiAudience: set both (Vault JWT login for GitHub) or neither"
+        )
+    elif isinstance(mount, str) and isinstance(audience, str):
+        vault_ci = VaultCiArgs(
+            mount=mount, audience=audience, stack_prefix=f"{prefix}-{environment}"
+        )
+    if problems:
+        raise SettingsError(problems)
+    return BootstrapSettings(
+        deployer=DeployerArgs(
+            repository=repository,
+            environment=environment,
+            github_environments=tuple(github_environments),
+            account_id=account,
+            region=region,
+            name_prefix=prefix,
+            state_bucket_name=bucket,
+            managed_secret_prefixes=tuple(managed),
+            provider_secrets_prefix=provider_prefix.rstrip("/"),
+            existing_oidc_provider_arn=existing,
+            create_preview_role=bool(preview),
+            vault_ci=vault_ci,
+            tags={"managed-by": "pulumi", "project": PROJECT},
+        )
+    )
+
+
+_STRUCTURED = ("githubEnvironments", "managedSecretPrefixes", "createPreviewRole")
+
+
+def load() -> BootstrapSettings:
+    config = pulumi.Config()
+    values: dict[str, Any] = {}
+    for key in KEYS:
+        if config.get(key) is None:
+            continue
+        # Lists and booleans arrive as JSON text; everything else is a plain string.
+        values[key] = config.get_object(key) if key in _STRUCTURED else config.get(key)
+    return parse(values)

@@ -1,0 +1,324 @@
+"""Bootstrap program: exact trust policies, scoped permissions, state bucket, settings errors."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+
+from bootstrap import settings as bootstrap_settings
+from bootstrap.deployer import vault_ci_policies
+from infra.offline import PlanMocks, ProgramRun, run_program, to_config_strings
+from tests.conftest import ROOT
+
+PROJECT = "airflow-atlas-identity-bootstrap"
+ROLE = "aws:iam/role:Role"
+POLICY = "aws:iam/rolePolicy:RolePolicy"
+OIDC = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
+PROD_ACCOUNT = "987654321098"
+PROVIDER_ARN = f"arn:aws:iam::{PROD_ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+KEY_ARN = f"arn:aws:kms:eu-west-1:{PROD_ACCOUNT}:key/deployer-secrets-key"
+BUCKET_ARN = "arn:aws:s3:::acme-aai-pulumi-state-prod"
+
+
+class BootstrapMocks(PlanMocks):
+    """PlanMocks plus the ARNs of the resource types only the bootstrap declares."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        resource_id, outputs = super().new_resource(args)
+        inputs = args.inputs
+        if args.typ == OIDC:
+            host = inputs["url"].removeprefix("https://")
+            outputs["arn"] = f"arn:aws:iam::{self.account_id}:oidc-provider/{host}"
+        elif args.typ == "aws:kms/key:Key":
+            outputs |= {
+                "arn": f"arn:aws:kms:{self.region}:{self.account_id}:key/{args.name}",
+                "keyId": args.name,
+            }
+        elif args.typ == "aws:s3/bucket:Bucket":
+            outputs |= {"arn": f"arn:aws:s3:::{inputs['bucket']}", "bucket": inputs["bucket"]}
+        return resource_id, outputs
+
+
+def stack_values(stack: str) -> dict[str, Any]:
+    document = yaml.safe_load((ROOT / "bootstrap" / f"Pulumi.{stack}.yaml").read_text())
+    prefix = f"{PROJECT}:"
+    return {k.removeprefix(prefix): v for k, v in document["config"].items()}
+
+
+def run_bootstrap(values: dict[str, Any], account: str = PROD_ACCOUNT) -> ProgramRun:
+    return run_program(
+        project=PROJECT,
+        stack="test",
+        config=to_config_strings(PROJECT, values),
+        mocks=BootstrapMocks(account_id=account, region="eu-west-1"),
+        program=lambda: runpy.run_path(
+            str(ROOT / "bootstrap" / "__main__.py"), run_name="__main__"
+        ),
+    )
+
+
+@pytest.fixture(scope="module")
+def prod() -> ProgramRun:
+    return run_bootstrap(stack_values("prod"))
+
+
+def trust(run: ProgramRun, name: str) -> dict[str, Any]:
+    return json.loads(run.monitor.one(ROLE, name).inputs["assumeRolePolicy"])  # type: ignore[no-any-return]
+
+
+def statements(run: ProgramRun, name: str) -> dict[str, dict[str, Any]]:
+    document = json.loads(run.monitor.one(POLICY, name).inputs["policy"])
+    return {s["Sid"]: s for s in document["Statement"]}
+
+
+def test_oidc_provider_is_githubs_with_the_sts_audience(prod: ProgramRun) -> None:
+    provider = prod.monitor.one(OIDC, "deployer-github-oidc")
+    assert provider.inputs["url"] == "https://token.actions.githubusercontent.com"
+    assert provider.inputs["clientIdLists"] == ["sts.amazonaws.com"]
+    assert "thumbprintLists" not in provider.inputs
+
+
+def test_deploy_role_trusts_exactly_this_repository_in_the_listed_environments(
+    prod: ProgramRun,
+) -> None:
+    role = prod.monitor.one(ROLE, "deployer-deploy-role")
+    assert role.inputs["name"] == "aai-prod-github-deploy"
+    assert role.inputs["maxSessionDuration"] == 7200
+    assert prod.monitor.one(ROLE, "deployer-preview-role").inputs["maxSessionDuration"] == 3600
+    assert trust(prod, "deployer-deploy-role") == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "GitHubActionsOidc",
+                "Effect": "Allow",
+                "Principal": {"Federated": PROVIDER_ARN},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                        "token.actions.githubusercontent.com:sub": [
+                            "repo:acme/airflow-atlas-identity:environment:prod",
+                            "repo:acme/airflow-atlas-identity:environment:prod-rotation",
+                        ],
+                    }
+                },
+            }
+        ],
+    }
+
+
+def test_preview_role_trusts_only_pull_requests_of_this_repository(prod: ProgramRun) -> None:
+    condition = trust(prod, "deployer-preview-role")["Statement"][0]["Condition"]
+    assert condition == {
+        "StringEquals": {
+            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+            "token.actions.githubusercontent.com:sub": [
+                "repo:acme/airflow-atlas-identity:pull_request"
+            ],
+        }
+    }
+    # No wildcard, and no StringLike anywhere in either trust policy.
+    for name in ("deployer-deploy-role", "deployer-preview-role"):
+        text = json.dumps(trust(prod, name))
+        assert "*" not in text
+        assert "StringLike" not in text
+
+
+def test_preview_role_reads_state_and_writes_only_locks(prod: ProgramRun) -> None:
+    found = statements(prod, "deployer-preview-policy")
+    assert set(found) == {
+        "ListState",
+        "ReadState",
+        "TakeStateLocks",
+        "UseSecretsKey",
+        "ReadReadOnlyProviderCredentials",
+    }
+    assert found["TakeStateLocks"]["Resource"] == f"{BUCKET_ARN}/.pulumi/locks/*"
+    assert found["UseSecretsKey"]["Action"] == [
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:GenerateDataKey",
+    ]
+    assert found["UseSecretsKey"]["Resource"] == KEY_ARN
+    prefix = f"arn:aws:secretsmanager:eu-west-1:{PROD_ACCOUNT}:secret:"
+    assert [
+        r.split("secret:")[1][:-7] for r in found["ReadReadOnlyProviderCredentials"]["Resource"]
+    ] == [
+        "ci/airflow-atlas-identity/prod/preview/atlas",
+        "ci/airflow-atlas-identity/prod/preview/okta",
+    ]
+    assert all(r.startswith(prefix) for r in found["ReadReadOnlyProviderCredentials"]["Resource"])
+
+
+def test_deploy_policy_is_scoped_to_this_stacks_names(prod: ProgramRun) -> None:
+    found = statements(prod, "deployer-deploy-policy")
+    assert found["WriteStateOrLocks"]["Resource"] == f"{BUCKET_ARN}/*"
+    assert (
+        found["ManageThisStacksRoles"]["Resource"] == f"arn:aws:iam::{PROD_ACCOUNT}:role/aai-prod-*"
+    )
+    assert found["PassExecutionRoleToMwaaOnly"]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "airflow.amazonaws.com"}
+    }
+    assert found["ManageThisStacksSecrets"]["Resource"] == [
+        f"arn:aws:secretsmanager:eu-west-1:{PROD_ACCOUNT}:secret:airflow/prod/*"
+    ]
+    assert [n.split("secret:")[1][:-7] for n in found["ReadProviderCredentials"]["Resource"]] == [
+        "ci/airflow-atlas-identity/prod/deploy/atlas",
+        "ci/airflow-atlas-identity/prod/deploy/okta",
+    ]
+    # No wildcard actions; "*" resources only where AWS has no resource-level permissions.
+    for sid, statement in found.items():
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        assert all("*" not in action for action in actions), sid
+        if statement["Resource"] == "*":
+            assert sid in {"DescribeNetworkForMwaa", "MwaaVpcEndpointsAndInterfaces"}, sid
+
+
+def test_state_bucket_is_versioned_encrypted_private_and_tls_only(prod: ProgramRun) -> None:
+    m = prod.monitor
+    bucket = m.one("aws:s3/bucket:Bucket", "deployer-state")
+    assert bucket.inputs["bucket"] == "acme-aai-pulumi-state-prod"
+    assert bucket.protect
+    versioning = m.one("aws:s3/bucketVersioning:BucketVersioning", "deployer-state-versioning")
+    assert versioning.inputs["versioningConfiguration"] == {"status": "Enabled"}
+    sse = m.one(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "deployer-state-encryption",
+    )
+    assert sse.inputs["rules"] == [
+        {
+            "applyServerSideEncryptionByDefault": {
+                "sseAlgorithm": "aws:kms",
+                "kmsMasterKeyId": KEY_ARN,
+            },
+            "bucketKeyEnabled": True,
+        }
+    ]
+    block = m.one(
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "deployer-state-public-access"
+    )
+    assert {k: v for k, v in block.inputs.items() if k != "bucket"} == {
+        "blockPublicAcls": True,
+        "blockPublicPolicy": True,
+        "ignorePublicAcls": True,
+        "restrictPublicBuckets": True,
+    }
+    policy = json.loads(
+        m.one("aws:s3/bucketPolicy:BucketPolicy", "deployer-state-policy").inputs["policy"]
+    )
+    assert policy["Statement"][0]["Effect"] == "Deny"
+    assert policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    key = m.one("aws:kms/key:Key", "deployer-secrets-key")
+    assert key.inputs["enableKeyRotation"] is True
+    assert key.protect
+    alias = m.one("aws:kms/alias:Alias", "deployer-secrets-key-alias")
+    assert alias.inputs["name"] == "alias/aai-prod-pulumi"
+
+
+def test_outputs_are_what_the_workflows_take_as_variables(prod: ProgramRun) -> None:
+    outputs = prod.outputs
+    assert outputs["deployRoleArn"] == f"arn:aws:iam::{PROD_ACCOUNT}:role/aai-prod-github-deploy"
+    assert outputs["previewRoleArn"] == f"arn:aws:iam::{PROD_ACCOUNT}:role/aai-prod-github-preview"
+    assert outputs["pulumiBackendUrl"] == "s3://acme-aai-pulumi-state-prod?region=eu-west-1"
+    assert outputs["secretsProvider"] == "awskms://alias/aai-prod-pulumi?region=eu-west-1"
+
+
+def test_every_child_is_parented_to_the_deployer(prod: ProgramRun) -> None:
+    component = prod.monitor.one("airflow-atlas-identity-bootstrap:index:Deployer", "deployer")
+    for child in prod.monitor.registrations:
+        if child.name not in {"deployer", "aws"}:  # the component and the pinned provider
+            assert child.parent == component.urn, child.name
+
+
+def test_vault_logins_bind_exact_subjects_audience_and_policies(prod: ProgramRun) -> None:
+    m = prod.monitor
+    backend = m.one("vault:jwt/authBackend:AuthBackend", "deployer-vault-github")
+    assert backend.inputs["oidcDiscoveryUrl"] == "https://token.actions.githubusercontent.com"
+    assert backend.inputs["boundIssuer"] == "https://token.actions.githubusercontent.com"
+    roles = {
+        r.inputs["roleName"]: r.inputs
+        for r in m.by_type("vault:jwt/authBackendRole:AuthBackendRole")
+    }
+    assert set(roles) == {"ci-deploy-prod", "ci-deploy-prod-rotation", "ci-preview"}
+    assert roles["ci-deploy-prod"]["boundClaims"] == {
+        "sub": "repo:acme/airflow-atlas-identity:environment:prod"
+    }
+    assert roles["ci-preview"]["boundClaims"] == {
+        "sub": "repo:acme/airflow-atlas-identity:pull_request"
+    }
+    assert roles["ci-deploy-prod"]["tokenPolicies"] == ["aai-prod-ci-deploy"]
+    assert roles["ci-preview"]["tokenPolicies"] == ["aai-prod-ci-preview"]
+    for name, inputs in roles.items():
+        assert inputs["boundAudiences"] == ["https://vault.acme.internal"]
+        assert (
+            inputs["tokenTtl"] == inputs["tokenMaxTtl"] == (3600 if name == "ci-preview" else 7200)
+        )
+
+
+def test_preview_vault_policy_never_reads_okta_keys_or_writes() -> None:
+    preview = vault_ci_policies("aai-prod")["preview"]
+    assert 'path "aai-prod-airflow/data/okta-keys/*" {\n  capabilities = ["deny"]\n}' in preview
+    capabilities = {
+        line.split("=", 1)[1].strip() for line in preview.splitlines() if "capabilities" in line
+    }
+    assert capabilities == {'["read"]', '["read", "list"]', '["deny"]', '["update"]'}
+    # The only update is the provider's child token.
+    assert preview.count('["update"]') == 1
+    assert 'path "auth/token/create" {\n  capabilities = ["update"]\n}' in preview
+
+
+def test_dev_stack_file_plans_with_one_environment() -> None:
+    run = run_bootstrap(stack_values("dev"), account="210987654321")
+    condition = trust(run, "deployer-deploy-role")["Statement"][0]["Condition"]
+    assert condition["StringEquals"]["token.actions.githubusercontent.com:sub"] == [
+        "repo:acme/airflow-atlas-identity:environment:dev"
+    ]
+
+
+def test_existing_oidc_provider_is_reused_not_created() -> None:
+    values = stack_values("prod") | {"existingOidcProviderArn": PROVIDER_ARN}
+    run = run_bootstrap(values)
+    assert run.monitor.by_type(OIDC) == []
+    assert trust(run, "deployer-deploy-role")["Statement"][0]["Principal"] == {
+        "Federated": PROVIDER_ARN
+    }
+
+
+def test_bad_settings_are_all_reported_with_the_fix() -> None:
+    with pytest.raises(bootstrap_settings.SettingsError) as raised:
+        bootstrap_settings.parse(
+            {
+                "githubRepository": "acme/*",
+                "environment": "prod",
+                "githubEnvironments": ["prod*"],
+                "awsAccountId": "98765",
+                "awsRegion": "eu-west-1",
+                "stateBucketName": "Bad_Bucket",
+                "vaultCiMount": "github-actions",
+                "typo": 1,
+            }
+        )
+    assert [p.split(":")[0] for p in raised.value.problems] == [
+        "typo",
+        "githubRepository",
+        "awsAccountId",
+        "stateBucketName",
+        "githubEnvironments",
+        "vaultCiMount/vaultCiAudience",
+    ]
+    assert "use exactly owner/repo" in raised.value.problems[1]
+
+
+def test_bootstrap_project_file_uses_the_shared_venv() -> None:
+    document = yaml.safe_load((ROOT / "bootstrap" / "Pulumi.yaml").read_text())
+    assert document["name"] == PROJECT
+    assert document["runtime"]["options"]["virtualenv"] == "../.venv"
+    assert Path(ROOT / "bootstrap" / "__main__.py").is_file()
