@@ -395,11 +395,11 @@ def check_atlas_user_scoped(r: ResourceView, _: Mapping[str, Any]) -> Iterator[s
     if document is None:
         yield "the creation statement is not a JSON object; Vault's Atlas plugin expects one"
         return
-    yield from _scope_problems(document.get("scopes"), "the users Vault creates")
+    yield from _scope_problems(document.get("scopes"), "each user Vault creates")
     roles = _as_list(document.get("roles"))
     if not roles:
         yield "the creation statement grants no role; grant the pipeline's custom role"
-    yield from _role_problems(roles, "the users Vault creates")
+    yield from _role_problems(roles, "each user Vault creates")
 
 
 def check_atlas_auditing(stack: StackView, _: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
