@@ -3,6 +3,7 @@
     python -m infra.plan --stack dev                 # human summary and access matrix
     python -m infra.plan --stack prod --json out.json
     python -m infra.plan --config-file path/Pulumi.test.yaml
+    python -m infra.plan --stack prod --report prod.access.md   # access report (infra/report.py)
 
 Needs no Pulumi CLI, cloud account or network. Exit codes: 0 planned, 2 invalid settings (one
 line per problem on stderr, naming the key path) and nothing planned. Contract in DESIGN.md.
@@ -152,6 +153,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     source.add_argument("--stack", help="plan Pulumi.<STACK>.yaml from the project root")
     source.add_argument("--config-file", type=Path, help="plan this stack file instead")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the plan as JSON here")
+    parser.add_argument(
+        "--report", type=Path, metavar="PATH", help="write the Markdown access report here"
+    )
     args = parser.parse_args(argv)
 
     path = args.config_file or ROOT / f"Pulumi.{args.stack}.yaml"
@@ -163,10 +167,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in error.problems:
             print(problem, file=sys.stderr)
         return EXIT_INVALID_SETTINGS
+    if args.report:
+        from infra.report import access_report
+
+        args.report.write_text(access_report(result))
+        print(f"wrote {args.report}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
         print(f"wrote {args.json} ({len(result['resources'])} resources)")
-    else:
+    elif not args.report:
         print(summary(result))
     return 0
 
