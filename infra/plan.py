@@ -24,6 +24,7 @@ import yaml
 
 from infra import settings as stack_settings
 from infra.offline import PlanMocks, mask_secrets, run_program, to_config_strings
+from infra.perf import gc_paused
 
 ROOT = Path(__file__).resolve().parent.parent
 EXIT_INVALID_SETTINGS = 2
@@ -78,14 +79,15 @@ def plan(stack_file: StackFile) -> dict[str, Any]:
     settings = stack_settings.parse(
         stack_file.project_values(), project=stack_file.project, stack=stack_file.stack
     )
-    run = run_program(
-        project=stack_file.project,
-        stack=stack_file.stack,
-        config=to_config_strings(stack_file.project, stack_file.config),
-        mocks=PlanMocks(
-            account_id=settings.wiring.aws_account_id, region=settings.wiring.aws_region
-        ),
-    )
+    with gc_paused():  # keeps planning linear in the pipeline count (infra/perf.py)
+        run = run_program(
+            project=stack_file.project,
+            stack=stack_file.stack,
+            config=to_config_strings(stack_file.project, stack_file.config),
+            mocks=PlanMocks(
+                account_id=settings.wiring.aws_account_id, region=settings.wiring.aws_region
+            ),
+        )
     resources = [
         {
             "urn": r.urn,
