@@ -62,6 +62,7 @@ def _unencryptable(config: Mapping[str, Any]) -> list[str]:
     return sorted(k for k, v in config.items() if isinstance(v, dict) and set(v) == {"secure"})
 
 
+@gc_paused()  # keeps planning linear in the pipeline count (infra/perf.py)
 def plan(stack_file: StackFile) -> dict[str, Any]:
     """Validate and plan one stack. Raises SettingsError before anything is registered."""
     encrypted = _unencryptable(stack_file.config)
@@ -79,15 +80,14 @@ def plan(stack_file: StackFile) -> dict[str, Any]:
     settings = stack_settings.parse(
         stack_file.project_values(), project=stack_file.project, stack=stack_file.stack
     )
-    with gc_paused():  # keeps planning linear in the pipeline count (infra/perf.py)
-        run = run_program(
-            project=stack_file.project,
-            stack=stack_file.stack,
-            config=to_config_strings(stack_file.project, stack_file.config),
-            mocks=PlanMocks(
-                account_id=settings.wiring.aws_account_id, region=settings.wiring.aws_region
-            ),
-        )
+    run = run_program(
+        project=stack_file.project,
+        stack=stack_file.stack,
+        config=to_config_strings(stack_file.project, stack_file.config),
+        mocks=PlanMocks(
+            account_id=settings.wiring.aws_account_id, region=settings.wiring.aws_region
+        ),
+    )
     resources = [
         {
             "urn": r.urn,
@@ -155,9 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     source.add_argument("--stack", help="plan Pulumi.<STACK>.yaml from the project root")
     source.add_argument("--config-file", type=Path, help="plan this stack file instead")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the plan as JSON here")
-    parser.add_argument(
-        "--report", type=Path, metavar="PATH", help="write the Markdown access report here"
-    )
+    parser.add_argument("--report", type=Path, metavar="PATH", help="write the access report here")
     args = parser.parse_args(argv)
 
     path = args.config_file or ROOT / f"Pulumi.{args.stack}.yaml"
@@ -169,16 +167,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in error.problems:
             print(problem, file=sys.stderr)
         return EXIT_INVALID_SETTINGS
-    if args.report:
-        from infra.report import access_report
-
-        args.report.write_text(access_report(result))
-        print(f"wrote {args.report}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
         print(f"wrote {args.json} ({len(result['resources'])} resources)")
     elif not args.report:
         print(summary(result))
+    if args.report:
+        from infra.report import access_report
+
+        args.report.write_text(access_report(result))
+        print(f"wrote {args.report}")
     return 0
 
 
