@@ -2,6 +2,7 @@
 
     python -m policy.check plan.json [more.json ...] [--config policy-config.json]
     python -m policy.check --stack dev --stack prod     # plan the committed stacks, then check
+                                                        # (with policy/<stack>.json if present)
 
 Same validators and messages as `pulumi preview --policy-pack policy/`. `--config` takes the file
 `pulumi preview --policy-pack-config` takes (`{"<rule>": {"<setting>": value, "enforcementLevel":
@@ -29,6 +30,7 @@ from policy.rules import (
 )
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT = 0, 1, 2
+POLICY_DIR = Path(__file__).resolve().parent
 ENFORCEMENT_LEVELS = ("mandatory", "advisory", "disabled", "remediate")
 
 
@@ -83,6 +85,14 @@ def parse_config(raw: Mapping[str, Any]) -> PackConfig:
     return PackConfig(settings=settings, levels=levels)
 
 
+def stack_config(stack: str) -> PackConfig | None:
+    """`policy/<stack>.json`, the pack config `pulumi preview` uses for that stack, if any."""
+    path = POLICY_DIR / f"{stack}.json"
+    if not stack or not path.is_file():
+        return None
+    return parse_config(json.loads(path.read_text()))
+
+
 def check_plan(plan: Mapping[str, Any], config: PackConfig | None = None) -> list[Violation]:
     """Violations of every enabled rule (any enforcement level)."""
     config = config or PackConfig(settings={}, levels={})
@@ -118,7 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = parse_config(json.loads(args.config.read_text())) if args.config else None
         plans = _load_plans(args.plans, args.stack)
-        results = [(label, check_plan(plan, config)) for label, plan in plans]
+        results = [
+            (label, check_plan(plan, config or stack_config(label if label in args.stack else "")))
+            for label, plan in plans
+        ]
     except (OSError, ValueError, KeyError) as error:
         print(f"policy.check: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -70,6 +70,16 @@ ADMIN_BUILTIN_ROLES = frozenset(
         "directShardOperations",
     }
 )
+# Backends that accept `connections_lookup_pattern` (apache-airflow-providers-amazon 9.39.0).
+# The HashiCorp VaultBackend (providers-hashicorp 4.8.4) has no such option: with it, connections
+# must come from a dedicated mount and path, and Variable/config lookups must be off.
+LOOKUP_PATTERN_BACKENDS = frozenset(
+    {
+        "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend",
+        "airflow.providers.amazon.aws.secrets.systems_manager.SystemsManagerParameterStoreBackend",
+    }
+)
+VAULT_BACKEND = "airflow.providers.hashicorp.secrets.vault.VaultBackend"
 # Connection ids no lookup pattern may match: a pattern matching these lets every id through.
 LOOKUP_PROBE_IDS = ("aws_default", "__policy_probe_any_connection__")
 # backend_kwargs keys that would put a static credential into the MWAA configuration.
@@ -698,6 +708,39 @@ def airflow_options_problems(options: Any) -> list[str]:
             "connections_lookup_pattern"
         )
         return problems
+    if backend == VAULT_BACKEND:
+        problems.extend(_vault_backend_problems(kwargs))
+    else:
+        problems.extend(_lookup_pattern_problems(kwargs))
+    for key in sorted(STATIC_CREDENTIAL_KWARGS & set(kwargs)):
+        problems.append(
+            f"`secrets.backend_kwargs` carries a static credential ({key}); authenticate "
+            "the backend with the execution role (aws_iam) instead"
+        )
+    return problems
+
+
+def _vault_backend_problems(kwargs: Mapping[str, Any]) -> list[str]:
+    """VaultBackend cannot filter ids: scope it to one mount and path, lookups of nothing else."""
+    problems = []
+    for key in ("mount_point", "connections_path"):
+        value = kwargs.get(key)
+        if not isinstance(value, str) or not value.strip():
+            problems.append(
+                f"VaultBackend `{key}` is not set; read connections from this stack's own "
+                "KV mount and path"
+            )
+    for key in ("variables_path", "config_path"):
+        if kwargs.get(key) is not None:
+            problems.append(
+                f"VaultBackend `{key}` is set, so every Variable/config lookup also reaches "
+                f"Vault; set {key} to null"
+            )
+    return problems
+
+
+def _lookup_pattern_problems(kwargs: Mapping[str, Any]) -> list[str]:
+    problems: list[str] = []
     pattern = kwargs.get("connections_lookup_pattern")
     if not isinstance(pattern, str) or not pattern:
         problems.append(
@@ -716,11 +759,6 @@ def airflow_options_problems(options: Any) -> list[str]:
                     f"connections_lookup_pattern {pattern!r} also matches {loose[0]!r}; "
                     "anchor it to exactly this stack's connection ids (^(...)$)"
                 )
-    for key in sorted(STATIC_CREDENTIAL_KWARGS & set(kwargs)):
-        problems.append(
-            f"`secrets.backend_kwargs` carries a static credential ({key}); authenticate "
-            "the backend with the execution role (aws_iam) instead"
-        )
     return problems
 
 
@@ -868,7 +906,8 @@ RULES: tuple[Rule, ...] = (
     StackRule(
         name="mwaa-secrets-backend",
         description="MWAA's Airflow options name a secrets backend and a connections lookup "
-        "pattern, and carry no static credential.",
+        "pattern (VaultBackend, which has none: one mount and path, no other lookups), and "
+        "carry no static credential.",
         check=check_mwaa_secrets_backend,
     ),
     StackRule(

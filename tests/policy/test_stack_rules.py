@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -257,4 +258,51 @@ def test_protected_types_are_configurable() -> None:
             "aws:mwaa/environment:Environment is not `protect`ed in a prod stack; deleting it "
             "revokes access or loses history: set ResourceOptions(protect=True)",
         )
+    ]
+
+
+# VaultBackend (providers-hashicorp 4.8.4) has no connections_lookup_pattern option.
+VAULT_BACKEND_KWARGS: dict[str, Any] = {
+    "auth_mount_point": "aai-prod-aws-airflow",
+    "auth_type": "aws_iam",
+    "config_path": None,
+    "connections_path": "connections",
+    "kv_engine_version": 2,
+    "mount_point": "aai-prod-airflow",
+    "region": "eu-west-1",
+    "role_id": "aai-prod-airflow",
+    "url": "https://vault.acme.internal:8200",
+    "variables_path": None,
+}
+
+
+def vault_options(**overrides: Any) -> dict[str, str]:
+    kwargs = {**VAULT_BACKEND_KWARGS, **overrides}
+    return {
+        "secrets.backend": "airflow.providers.hashicorp.secrets.vault.VaultBackend",
+        "secrets.backend_kwargs": json.dumps({k: v for k, v in kwargs.items() if v != "DROP"}),
+    }
+
+
+def test_vault_backend_scoped_to_one_mount_needs_no_lookup_pattern() -> None:
+    assert airflow_options_problems(vault_options()) == []
+
+
+def test_vault_backend_with_other_lookups_or_unscoped() -> None:
+    options = vault_options(variables_path="variables", mount_point="DROP", token="s.abc")
+    assert airflow_options_problems(options) == [
+        "VaultBackend `mount_point` is not set; read connections from this stack's own KV mount "
+        "and path",
+        "VaultBackend `variables_path` is set, so every Variable/config lookup also reaches Vault; "
+        "set variables_path to null",
+        "`secrets.backend_kwargs` carries a static credential (token); authenticate the backend "
+        "with the execution role (aws_iam) instead",
+    ]
+
+
+def test_unknown_backends_need_a_lookup_pattern() -> None:
+    options = {"secrets.backend": "my.Backend", "secrets.backend_kwargs": "{}"}
+    assert airflow_options_problems(options) == [
+        "`secrets.backend_kwargs` has no connections_lookup_pattern, so every connection lookup "
+        "reaches the backend; set a pattern matching exactly this stack's ids"
     ]
