@@ -130,6 +130,29 @@ def _arn_name(arn: str) -> str:
     return arn.rsplit("/", 1)[-1] if arn.startswith("arn:") else arn
 
 
+VAULT_AWS_LOGIN = "vault:aws/authBackendRole:AuthBackendRole"
+VAULT_JWT_LOGIN = "vault:jwt/authBackendRole:AuthBackendRole"
+VAULT_DB_ROLE = "vault:database/secretBackendRole:SecretBackendRole"
+
+
+def _vault_chain(plan: Mapping[str, Any], pipeline: str) -> dict[str, str]:
+    """The pipeline's Vault login and database role (Vault role names are pipeline names)."""
+    found: dict[str, str] = {}
+    for resource in plan.get("resources", []):
+        inputs = resource.get("inputs") or {}
+        backend = str(inputs.get("backend", ""))
+        if resource.get("type") == VAULT_AWS_LOGIN and inputs.get("role") == pipeline:
+            principals = inputs.get("boundIamPrincipalArns") or []
+            found.setdefault("iam", str(principals[0]) if principals else "")
+            found.setdefault("login", f"auth/{backend} role {pipeline}")
+        elif resource.get("type") == VAULT_JWT_LOGIN and inputs.get("roleName") == pipeline:
+            found.setdefault("subject", str(inputs.get("boundSubject") or ""))
+            found.setdefault("login", f"auth/{backend} role {pipeline}")
+        elif resource.get("type") == VAULT_DB_ROLE and inputs.get("name") == pipeline:
+            found["database"] = f"Vault {backend}/creds/{pipeline}"
+    return found
+
+
 def mermaid(plan: Mapping[str, Any], rows: Sequence[AccessRow]) -> list[str]:
     """flowchart LR: Airflow -> identity (-> Vault / Okta) -> Atlas user -> custom role -> data."""
     outputs = plan.get("outputs", {})
@@ -158,13 +181,17 @@ def mermaid(plan: Mapping[str, Any], rows: Sequence[AccessRow]) -> list[str]:
                 (f"{p}_user", _label("Atlas OIDC user ($external)", first.identity)),
             ]
         elif first.auth_mode == "vault-dynamic":
-            role_arn = str(first.extra.get("roleArn") or "")
-            vault_role = str(first.extra.get("vaultRole") or pipeline)
+            vault = _vault_chain(plan, pipeline)
+            role_arn = str(first.extra.get("roleArn") or vault.get("iam") or "")
             if role_arn:
                 chain.append((f"{p}_iam", _label("IAM role", _arn_name(role_arn))))
+            elif vault.get("subject"):
+                chain.append((f"{p}_app", _label("Okta service app", f"client {vault['subject']}")))
+            login = vault.get("login") or str(first.extra.get("vaultRole") or pipeline)
+            database = vault.get("database") or "Vault database role"
             chain += [
-                (f"{p}_vault", _label("Vault auth role", vault_role)),
-                (f"{p}_lease", _label("Vault database role", f"lease ≤ {life}")),
+                (f"{p}_vault", _label("Vault login role", login)),
+                (f"{p}_lease", _label(database, f"lease ≤ {life}")),
                 (f"{p}_user", _label("dynamic Atlas user", "deleted when the lease ends")),
             ]
         else:

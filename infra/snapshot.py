@@ -114,9 +114,9 @@ def urn_message(stack: str, vanished: Sequence[str]) -> str:
         "gone):\n"
         + "".join(f"  - {urn}\n" for urn in vanished)
         + "If this is a rename or a move, give the new resource "
-        "`opts=ResourceOptions(aliases=[pulumi.Alias(name=..., parent=...)])`, check that "
-        "`pulumi preview` shows no replacement, then run "
-        f"`{REGENERATE} --accept-urn-changes`."
+        "`opts=ResourceOptions(aliases=[pulumi.Alias(name=..., parent=...)])` and check that "
+        "`pulumi preview` shows no replacement; if the deletion is intended, say so in the pull "
+        f"request. Then run `{REGENERATE} --accept-urn-changes`."
     )
 
 

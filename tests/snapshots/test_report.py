@@ -163,7 +163,7 @@ def test_okta_and_vault_chains() -> None:
         "  p0_role --> p0_ns0",
         '  subgraph p1_box["reports · vault-dynamic"]',
         '    p1_iam["IAM role<br/>aai-s-pipeline-reports"]',
-        '    p1_vault["Vault auth role<br/>reports"]',
+        '    p1_vault["Vault login role<br/>reports"]',
         '    p1_lease["Vault database role<br/>lease ≤ 5 min"]',
         '    p1_user["dynamic Atlas user<br/>deleted when the lease ends"]',
         '    p1_role["custom role<br/>role-reports<br/>core"]',
@@ -212,3 +212,53 @@ def test_plan_cli_writes_the_report(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert offline_plan.main(["--stack", "dev", "--report", str(out)]) == 0
     assert capsys.readouterr().out == f"wrote {out}\n"
     assert out.read_text() == (ROOT / "snapshots" / "dev.access.md").read_text()
+
+
+def test_vault_chain_is_read_from_the_vault_resources() -> None:
+    """Vault role names are pipeline names: the AWS login names the IAM role, the database role
+    its mount."""
+
+    def res(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        return {"urn": f"urn:x::{name}", "type": type_, "name": name, "inputs": inputs}
+
+    plan = {
+        "resources": [
+            res(
+                "vault:aws/authBackendRole:AuthBackendRole",
+                "login",
+                {
+                    "backend": "aai-aws",
+                    "role": "recon",
+                    "boundIamPrincipalArns": ["arn:aws:iam::1:role/p-recon"],
+                },
+            ),
+            res(
+                "vault:database/secretBackendRole:SecretBackendRole",
+                "db",
+                {"backend": "aai-atlas", "name": "recon", "maxTtl": 3600},
+            ),
+        ],
+        "outputs": {"executionRoleArn": "arn:aws:iam::1:role/exec"},
+    }
+    rows, _ = access_rows({**plan, "outputs": {}})
+    assert rows == []
+    from infra.report import AccessRow
+
+    row = AccessRow(
+        pipeline="recon",
+        auth_mode="vault-dynamic",
+        identity="vault:aai-atlas/creds/recon",
+        custom_role="r",
+        cluster="core",
+        database="fin",
+        collection="ledger",
+        actions=("FIND",),
+        lifetime_seconds=3600,
+        extra={},
+    )
+    assert mermaid(plan, [row])[4:8] == [
+        '    p0_iam["IAM role<br/>p-recon"]',
+        '    p0_vault["Vault login role<br/>auth/aai-aws role recon"]',
+        '    p0_lease["Vault aai-atlas/creds/recon<br/>lease ≤ 1 h"]',
+        '    p0_user["dynamic Atlas user<br/>deleted when the lease ends"]',
+    ]

@@ -110,7 +110,7 @@ def test_a_renamed_resource_is_reported_as_a_replacement(tmp_path: Path) -> None
     message = snapshot.urn_message("dev", vanished)
     assert message.startswith("dev: 1 resource URN(s) disappear from the plan; `pulumi up` would")
     assert "aliases=[pulumi.Alias(" in message
-    assert message.endswith("then run `python -m infra.snapshot --accept-urn-changes`.")
+    assert message.endswith("Then run `python -m infra.snapshot --accept-urn-changes`.")
 
 
 def test_check_command_is_clean_on_the_committed_tree(capsys: pytest.CaptureFixture[str]) -> None:
