@@ -208,3 +208,25 @@ def test_pulumi_policy_yaml() -> None:
     document = yaml.safe_load((ROOT / "policy" / "PulumiPolicy.yaml").read_text())
     assert document["runtime"] == {"name": "python", "options": {"virtualenv": "../.venv"}}
     assert document["version"] == "0.1.0"
+
+
+def test_the_pack_starts_and_serves(tmp_path: Path) -> None:
+    """Run policy/__main__.py as the policy host would: it must construct the PolicyPack (which
+    validates every policy) and print the port it serves on. Then stop it."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(  # noqa: S603 (our own interpreter and file)
+        [sys.executable, str(ROOT / "policy" / "__main__.py")],
+        cwd=ROOT / "policy",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        port = process.stdout.readline().strip()
+        assert port.isdigit(), process.stderr.read() if process.stderr else port
+    finally:
+        process.kill()
+        process.wait(timeout=10)
