@@ -12,9 +12,10 @@ For each size it reports, each measured in a fresh process (so peak RSS is per r
   under the same mocks and post-processed the same way;
 - the ratio plan/bare, the per-pipeline cost, the resource count and peak RSS of both.
 Auth modes are mixed round-robin over the modes the program supports (today only `aws-iam`;
-okta-oidc and vault-dynamic join automatically when settings accept them). Resource types the
-bare baseline does not know are declared as raw `pulumi.CustomResource`s with the inputs the
-program gave them, so the two sides always declare the same set.
+okta-oidc and vault-dynamic join automatically when settings accept them, with the settings
+they need). The bare baseline declares the aws-iam shape with typed SDK calls; whatever else the
+program declares (other modes, Okta, Vault) is declared as raw `pulumi.CustomResource`s with the
+program's inputs, so both sides register the same number of resources of every type.
 Targets: 1000 pipelines in < 60 s, ratio <= 1.3, per-pipeline cost flat from 100 to 1000.
 """
 
@@ -26,6 +27,7 @@ import multiprocessing
 import resource
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -54,26 +56,45 @@ from infra.perf import gc_paused
 
 PROJECT = "airflow-atlas-identity"
 ACCOUNT, REGION = "123456789012", "eu-west-1"
-KNOWN_BARE_TYPES = frozenset(
-    {
-        "pulumi:providers:aws",
-        "aws:iam/role:Role",
-        "aws:iam/rolePolicy:RolePolicy",
-        "aws:secretsmanager/secret:Secret",
-        "aws:secretsmanager/secretVersion:SecretVersion",
-        "aws:mwaa/environment:Environment",
-        "mongodbatlas:index/customDbRole:CustomDbRole",
-        "mongodbatlas:index/databaseUser:DatabaseUser",
-        "mongodbatlas:index/auditing:Auditing",
-    }
-)
+
+
+# Settings the okta-oidc and vault-dynamic modes need (as in the committed dev stack). Only keys
+# the program declares (infra.settings.KEYS) are used, so the synthetic stack stays valid for the
+# program as it is: without those modes, none of these is added.
+MODE_SETTINGS: dict[str, dict[str, Any]] = {
+    "okta-oidc": {
+        "atlasOrgId": "5f0e1d2c3b4a596877665544",
+        "atlasFederationSettingsId": "6a1b2c3d4e5f60718293a4b5",
+        "atlasOrgConfigImported": True,
+        "oktaKeyRotationHours": 24,
+    },
+    "vault-dynamic": {
+        "vaultAddress": "https://vault.bench.internal:8200",
+        "vaultAudit": {"type": "file", "options": {"file_path": "/vault/audit/audit.log"}},
+        "atlasVaultApiKeyAccessList": ["10.20.0.0/24"],
+    },
+}
+PROVIDER_SETTINGS: dict[str, dict[str, Any]] = {
+    "okta-oidc": {"okta:orgName": "acme-bench", "okta:baseUrl": "oktapreview.com"},
+}
+
+
+def _modes() -> list[str]:
+    return sorted(m.value for m in SUPPORTED_AUTH_MODES)
 
 
 def synthetic_values(pipelines: int) -> dict[str, Any]:
     """A valid stack (bare keys) with `pipelines` pipelines over 3 clusters, modes round-robin."""
-    modes = sorted(m.value for m in SUPPORTED_AUTH_MODES)
+    modes = _modes()
     clusters = [f"core-{c}" for c in range(3)]
+    extra = {
+        key: value
+        for mode in modes
+        for key, value in MODE_SETTINGS.get(mode, {}).items()
+        if key in stack_settings.KEYS
+    }
     return {
+        **extra,
         "tier": "staging",
         "awsAccountId": ACCOUNT,
         "awsRegion": REGION,
@@ -107,10 +128,11 @@ def synthetic_values(pipelines: int) -> dict[str, Any]:
 
 def stack_file(pipelines: int) -> offline_plan.StackFile:
     values = synthetic_values(pipelines)
+    providers = {k: v for mode in _modes() for k, v in PROVIDER_SETTINGS.get(mode, {}).items()}
     return offline_plan.StackFile(
         project=PROJECT,
         stack="bench",
-        config={f"{PROJECT}:{k}": v for k, v in values.items()},
+        config={**providers, **{f"{PROJECT}:{k}": v for k, v in values.items()}},
     )
 
 
@@ -120,14 +142,30 @@ def _post_process(registrations: list[Registration]) -> int:
     return len(resources)
 
 
-def bare_program(pipelines: int, replay: list[Registration]) -> Callable[[], None]:
-    """The program's resources as flat SDK calls: no settings, Wiring or components."""
+def bare_program(pipelines: int, recorded: list[Registration]) -> Callable[[], None]:
+    """The program's resources as flat SDK calls: no settings, Wiring or components.
+
+    `recorded` is what the program declared for the same stack. The typed calls below cover the
+    aws-iam shape; each type is declared at most as often as the program declared it, and what
+    remains (other auth modes, Okta and Vault resources) is declared as raw CustomResources with
+    the program's inputs, so both sides register the same number of resources of every type.
+    """
     settings = stack_settings.parse(synthetic_values(pipelines), project=PROJECT, stack="bench")
     w = settings.wiring
     naming = Naming(prefix="aai", stack="bench")
+    customs = [r for r in recorded if r.custom]
 
     def program() -> None:
+        budget = Counter(r.type for r in customs)
+
+        def take(type_: str) -> bool:
+            if budget[type_] <= 0:
+                return False
+            budget[type_] -= 1
+            return True
+
         provider = aws.Provider("aws", region=REGION, allowed_account_ids=[ACCOUNT])
+        take("pulumi:providers:aws")
         opts = pulumi.ResourceOptions(provider=provider)
         env_arn = f"arn:aws:airflow:{REGION}:{ACCOUNT}:environment/{w.mwaa_environment_name}"
         trust = {
@@ -144,6 +182,7 @@ def bare_program(pipelines: int, replay: list[Registration]) -> Callable[[], Non
                 }
             ],
         }
+        take("aws:iam/role:Role")
         execution = aws.iam.Role(
             "execution-role",
             name=naming.execution_role(),
@@ -154,6 +193,8 @@ def bare_program(pipelines: int, replay: list[Registration]) -> Callable[[], Non
         role_arns: list[pulumi.Output[str]] = []
         users: list[pulumi.Output[str]] = []
         for p in w.pipelines:
+            if not take("aws:iam/role:Role"):
+                continue
             role = aws.iam.Role(
                 f"{p.name}-role",
                 name=naming.pipeline_role(p.name),
@@ -185,12 +226,16 @@ def bare_program(pipelines: int, replay: list[Registration]) -> Callable[[], Non
                 opts=opts,
             )
             role_arns.append(role.arn)
+            if not take("mongodbatlas:index/customDbRole:CustomDbRole"):
+                continue
             custom = atlas.CustomDbRole(
                 f"{p.name}-custom-role",
                 project_id=w.atlas_project_id,
                 role_name=naming.atlas_role(p.name),
                 actions=custom_role_actions(privileges(p)),
             )
+            if not take("mongodbatlas:index/databaseUser:DatabaseUser"):
+                continue
             user = atlas.DatabaseUser(
                 f"{p.name}-iam-user",
                 project_id=w.atlas_project_id,
@@ -216,18 +261,23 @@ def bare_program(pipelines: int, replay: list[Registration]) -> Callable[[], Non
                     runtime={"role_arn": role.arn, "region": REGION},
                 )
             )
+            if not take("aws:secretsmanager/secret:Secret"):
+                continue
             secret = aws.secretsmanager.Secret(
                 f"{p.name}-connection",
                 name=f"{w.connections_prefix}/{p.connection_id}",
                 recovery_window_in_days=7,
                 opts=opts,
             )
+            if not take("aws:secretsmanager/secretVersion:SecretVersion"):
+                continue
             aws.secretsmanager.SecretVersion(
                 f"{p.name}-connection-version",
                 secret_id=secret.id,
                 secret_string=pulumi.Output.json_dumps(definition),
                 opts=opts,
             )
+        take("aws:iam/rolePolicy:RolePolicy")
         aws.iam.RolePolicy(
             "execution-policy",
             role=execution.id,
@@ -241,13 +291,14 @@ def bare_program(pipelines: int, replay: list[Registration]) -> Callable[[], Non
             ),
             opts=opts,
         )
+        take("mongodbatlas:index/auditing:Auditing")
         atlas.Auditing(
             "auditing",
             project_id=w.atlas_project_id,
             enabled=True,
             audit_filter=audit_filter(users),
         )
-        if w.mwaa is not None:
+        if w.mwaa is not None and take("aws:mwaa/environment:Environment"):
             kwargs = backend_kwargs(
                 connections_prefix=w.connections_prefix,
                 connection_ids=[connection_id(p.name) for p in w.pipelines],
@@ -273,9 +324,12 @@ def bare_program(pipelines: int, replay: list[Registration]) -> Callable[[], Non
                 },
                 opts=opts,
             )
-        # Types the flat version above does not know (new systems): same type, name and inputs.
-        for r in replay:
-            pulumi.CustomResource(r.type, f"bare-{r.name}", dict(r.inputs))
+        # What the typed calls above do not cover: the program's own type, name and inputs.
+        remaining = dict(budget)
+        for r in reversed(customs):
+            if remaining.get(r.type, 0) > 0:
+                remaining[r.type] -= 1
+                pulumi.CustomResource(r.type, f"bare-{r.name}", dict(r.inputs))
 
     return program
 
@@ -293,15 +347,15 @@ def _measure(kind: str, pipelines: int) -> Sample:
         result = offline_plan.plan(stack_file(pipelines))
         count = sum(1 for r in result["resources"] if r["custom"])
     else:
-        replay = _unknown_types(pipelines) if kind == "bare" else []
-        start = time.perf_counter()  # the replay list is input data, not part of the baseline
+        recorded = program_registrations(pipelines)
+        start = time.perf_counter()  # the recording is input data, not part of the baseline
         with gc_paused():  # exactly as infra.plan.plan() runs the program
             run = run_program(
                 project=PROJECT,
                 stack="bench",
                 config=to_config_strings(PROJECT, {}),
                 mocks=PlanMocks(account_id=ACCOUNT, region=REGION),
-                program=bare_program(pipelines, replay),
+                program=bare_program(pipelines, recorded),
             )
         _post_process(run.monitor.registrations)
         count = sum(1 for r in run.monitor.registrations if r.custom)
@@ -310,14 +364,15 @@ def _measure(kind: str, pipelines: int) -> Sample:
     return Sample(seconds=seconds, resources=count, peak_rss_mb=peak)
 
 
-def _unknown_types(pipelines: int) -> list[Registration]:
+def program_registrations(pipelines: int) -> list[Registration]:
+    """What the program declares for the synthetic stack (input of the bare baseline)."""
     run = run_program(
         project=PROJECT,
         stack="bench",
         config=to_config_strings(PROJECT, synthetic_values(pipelines)),
         mocks=PlanMocks(account_id=ACCOUNT, region=REGION),
     )
-    return [r for r in run.monitor.registrations if r.custom and r.type not in KNOWN_BARE_TYPES]
+    return list(run.monitor.registrations)
 
 
 def _child(kind: str, pipelines: int, queue: Any) -> None:

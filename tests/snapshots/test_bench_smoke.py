@@ -17,7 +17,7 @@ def test_bare_baseline_declares_the_same_resource_types_and_counts() -> None:
         stack="bench",
         config=to_config_strings(plan_scale.PROJECT, {}),
         mocks=PlanMocks(account_id=plan_scale.ACCOUNT, region=plan_scale.REGION),
-        program=plan_scale.bare_program(4, plan_scale._unknown_types(4)),
+        program=plan_scale.bare_program(4, plan_scale.program_registrations(4)),
     )
     bare = Counter(r.type for r in run.monitor.registrations if r.custom)
     assert bare == program
