@@ -126,10 +126,14 @@ def _disable_auditing(plan: dict[str, Any]) -> None:
     _resource(plan, "mongodbatlas:index/auditing:Auditing")["inputs"]["enabled"] = False
 
 
-def _loose_lookup_pattern(plan: dict[str, Any]) -> None:
+def _widen_backend_lookups(plan: dict[str, Any]) -> None:
+    """Let lookups other than this stack's connections reach the backend, whichever it is."""
     options = plan["outputs"]["airflowConfigurationOptions"]
     kwargs = json.loads(options["secrets.backend_kwargs"])
-    kwargs["connections_lookup_pattern"] = ".*"
+    if "connections_lookup_pattern" in kwargs:
+        kwargs["connections_lookup_pattern"] = ".*"
+    else:
+        kwargs["variables_path"] = "variables"
     options["secrets.backend_kwargs"] = json.dumps(kwargs)
 
 
@@ -150,7 +154,7 @@ def _loose_lookup_pattern(plan: dict[str, Any]) -> None:
             _disable_auditing,
             [["atlas-auditing-enabled", ""], ["atlas-auditing-enabled", "identity-atlas-auditing"]],
         ),
-        (_loose_lookup_pattern, [["mwaa-secrets-backend", "identity-mwaa-environment"]]),
+        (_widen_backend_lookups, [["mwaa-secrets-backend", "identity-mwaa-environment"]]),
     ],
 )
 def test_breaking_the_prod_plan_is_caught(mutate: Any, expected: list[list[str]]) -> None:

@@ -216,7 +216,7 @@ def test_the_pack_starts_and_serves(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    process = subprocess.Popen(  # noqa: S603 (our own interpreter and file)
+    process = subprocess.Popen(  # noqa: S603, RUF100 (our own interpreter and file)
         [sys.executable, str(ROOT / "policy" / "__main__.py")],
         cwd=ROOT / "policy",
         stdout=subprocess.PIPE,

@@ -21,7 +21,7 @@ def test_bare_baseline_declares_the_same_resource_types_and_counts() -> None:
     )
     bare = Counter(r.type for r in run.monitor.registrations if r.custom)
     assert bare == program
-    assert program["mongodbatlas:index/databaseUser:DatabaseUser"] == 4
+    assert program["mongodbatlas:index/customDbRole:CustomDbRole"] == 4  # one per pipeline
 
 
 def test_synthetic_stack_mixes_every_supported_mode() -> None:
