@@ -31,6 +31,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 if __package__ in (None, ""):
@@ -83,13 +84,19 @@ def _modes() -> list[str]:
     return sorted(m.value for m in SUPPORTED_AUTH_MODES)
 
 
+def _modes_used(pipelines: int) -> list[str]:
+    """Settings refuse keys of a mode no pipeline uses, so only those modes' settings are added."""
+    modes = _modes()
+    return modes[: min(pipelines, len(modes))]
+
+
 def synthetic_values(pipelines: int) -> dict[str, Any]:
     """A valid stack (bare keys) with `pipelines` pipelines over 3 clusters, modes round-robin."""
     modes = _modes()
     clusters = [f"core-{c}" for c in range(3)]
     extra = {
         key: value
-        for mode in modes
+        for mode in _modes_used(pipelines)
         for key, value in MODE_SETTINGS.get(mode, {}).items()
         if key in stack_settings.KEYS
     }
@@ -128,7 +135,9 @@ def synthetic_values(pipelines: int) -> dict[str, Any]:
 
 def stack_file(pipelines: int) -> offline_plan.StackFile:
     values = synthetic_values(pipelines)
-    providers = {k: v for mode in _modes() for k, v in PROVIDER_SETTINGS.get(mode, {}).items()}
+    providers = {
+        k: v for mode in _modes_used(pipelines) for k, v in PROVIDER_SETTINGS.get(mode, {}).items()
+    }
     return offline_plan.StackFile(
         project=PROJECT,
         stack="bench",
@@ -389,9 +398,18 @@ def measure(kind: str, pipelines: int, *, fork: bool) -> Sample:
     queue = context.Queue()
     process = context.Process(target=_child, args=(kind, pipelines, queue))
     process.start()
-    sample = Sample(**queue.get())
+    while True:
+        try:
+            result = queue.get(timeout=1)
+            break
+        except Empty:
+            if not process.is_alive():
+                raise RuntimeError(
+                    f"the {kind} run of {pipelines} pipelines failed (exit code "
+                    f"{process.exitcode}); its traceback is above"
+                ) from None
     process.join()
-    return sample
+    return Sample(**result)
 
 
 def main(argv: list[str] | None = None) -> int:
