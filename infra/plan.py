@@ -3,6 +3,7 @@
     python -m infra.plan --stack dev                 # human summary and access matrix
     python -m infra.plan --stack prod --json out.json
     python -m infra.plan --config-file path/Pulumi.test.yaml
+    python -m infra.plan --stack prod --report prod.access.md   # access report (infra/report.py)
 
 Needs no Pulumi CLI, cloud account or network. Exit codes: 0 planned, 2 invalid settings (one
 line per problem on stderr, naming the key path) and nothing planned. Contract in DESIGN.md.
@@ -23,6 +24,7 @@ import yaml
 
 from infra import settings as stack_settings
 from infra.offline import PlanMocks, mask_secrets, run_program, to_config_strings
+from infra.perf import gc_paused
 
 ROOT = Path(__file__).resolve().parent.parent
 EXIT_INVALID_SETTINGS = 2
@@ -65,6 +67,7 @@ def _unencryptable(config: Mapping[str, Any]) -> list[str]:
     return sorted(k for k, v in config.items() if isinstance(v, dict) and set(v) == {"secure"})
 
 
+@gc_paused()  # keeps planning linear in the pipeline count (infra/perf.py)
 def plan(stack_file: StackFile, warnings: list[str] | None = None) -> dict[str, Any]:
     """Validate and plan one stack. Raises SettingsError before anything is registered.
 
@@ -164,6 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     source.add_argument("--stack", help="plan Pulumi.<STACK>.yaml from the project root")
     source.add_argument("--config-file", type=Path, help="plan this stack file instead")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the plan as JSON here")
+    parser.add_argument("--report", type=Path, metavar="PATH", help="write the access report here")
     args = parser.parse_args(argv)
 
     path = args.config_file or ROOT / f"Pulumi.{args.stack}.yaml"
@@ -181,8 +185,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
         print(f"wrote {args.json} ({len(result['resources'])} resources)")
-    else:
+    elif not args.report:
         print(summary(result))
+    if args.report:
+        from infra.report import access_report
+
+        args.report.write_text(access_report(result))
+        print(f"wrote {args.report}")
     return 0
 
 

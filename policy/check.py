@@ -1,0 +1,149 @@
+"""Offline policy check: the pack's rules over plan JSON, no cloud credentials needed.
+
+    python -m policy.check plan.json [more.json ...] [--config policy-config.json]
+    python -m policy.check --stack dev --stack prod     # plan the committed stacks, then check
+                                                        # (with policy/<stack>.json if present)
+
+Same validators and messages as `pulumi preview --policy-pack policy/`. `--config` takes the file
+`pulumi preview --policy-pack-config` takes (`{"<rule>": {"<setting>": value, "enforcementLevel":
+"advisory"}}` or `{"<rule>": "disabled"}`). Exit codes: 0 no mandatory violation, 1 at least one,
+2 unreadable input or bad config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from policy.rules import (
+    RULES_BY_NAME,
+    ConfigError,
+    ResourceView,
+    StackView,
+    Violation,
+    evaluate,
+)
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT = 0, 1, 2
+POLICY_DIR = Path(__file__).resolve().parent
+ENFORCEMENT_LEVELS = ("mandatory", "advisory", "disabled", "remediate")
+
+
+def stack_view(plan: Mapping[str, Any]) -> StackView:
+    """The plan JSON (DESIGN.md contract) as the rules see a stack."""
+    resources = [
+        ResourceView(
+            type=str(r["type"]),
+            urn=str(r["urn"]),
+            name=str(r["name"]),
+            props=r.get("inputs") or {},
+            protect=bool(r.get("protect", False)),
+        )
+        for r in plan.get("resources", [])
+    ]
+    return StackView(resources=resources, outputs=plan.get("outputs") or {})
+
+
+@dataclass(frozen=True, kw_only=True)
+class PackConfig:
+    """Policy-pack config split into per-rule settings and enforcement levels."""
+
+    settings: dict[str, dict[str, Any]]
+    levels: dict[str, str]
+
+    def level(self, rule: str) -> str:
+        return self.levels.get(rule, self.levels.get("all", "mandatory"))
+
+
+def parse_config(raw: Mapping[str, Any]) -> PackConfig:
+    """Read a `--policy-pack-config` document; raises ConfigError naming the bad key."""
+    settings: dict[str, dict[str, Any]] = {}
+    levels: dict[str, str] = {}
+    for key, value in raw.items():
+        if key != "all" and key not in RULES_BY_NAME:
+            raise ConfigError(f"{key}: unknown rule; known rules: {', '.join(RULES_BY_NAME)}")
+        if isinstance(value, str):
+            levels[key] = value
+        elif isinstance(value, Mapping):
+            body = dict(value)
+            level = body.pop("enforcementLevel", None)
+            if level is not None:
+                levels[key] = str(level)
+            settings[key] = body
+        else:
+            raise ConfigError(f"{key}: expected an enforcement level or an object")
+    for key, level in levels.items():
+        if level not in ENFORCEMENT_LEVELS:
+            raise ConfigError(
+                f"{key}: enforcement level {level!r} is not one of mandatory, advisory, disabled"
+            )
+    return PackConfig(settings=settings, levels=levels)
+
+
+def stack_config(stack: str) -> PackConfig | None:
+    """`policy/<stack>.json`, the pack config `pulumi preview` uses for that stack, if any."""
+    path = POLICY_DIR / f"{stack}.json"
+    if not stack or not path.is_file():
+        return None
+    return parse_config(json.loads(path.read_text()))
+
+
+def check_plan(plan: Mapping[str, Any], config: PackConfig | None = None) -> list[Violation]:
+    """Violations of every enabled rule (any enforcement level)."""
+    config = config or PackConfig(settings={}, levels={})
+    found = evaluate(stack_view(plan), config.settings)
+    return [v for v in found if config.level(v.rule) != "disabled"]
+
+
+def _load_plans(paths: Sequence[Path], stacks: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
+    plans: list[tuple[str, dict[str, Any]]] = []
+    for path in paths:
+        plans.append((str(path), json.loads(path.read_text())))
+    if stacks:
+        from infra import plan as offline_plan  # only needed when planning here
+
+        for stack in stacks:
+            stack_file = offline_plan.ROOT / f"Pulumi.{stack}.yaml"
+            plans.append((stack, offline_plan.plan(offline_plan.read_stack_file(stack_file))))
+    return plans
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m policy.check", description=(__doc__ or "").splitlines()[0]
+    )
+    parser.add_argument("plans", nargs="*", type=Path, help="plan JSON files (infra.plan --json)")
+    parser.add_argument(
+        "--stack", action="append", default=[], help="plan Pulumi.<STACK>.yaml and check it"
+    )
+    parser.add_argument("--config", type=Path, help="policy-pack config JSON")
+    args = parser.parse_args(argv)
+    if not args.plans and not args.stack:
+        parser.error("give plan JSON files or --stack NAME")
+    try:
+        config = parse_config(json.loads(args.config.read_text())) if args.config else None
+        plans = _load_plans(args.plans, args.stack)
+        results = [
+            (label, check_plan(plan, config or stack_config(label if label in args.stack else "")))
+            for label, plan in plans
+        ]
+    except (OSError, ValueError, KeyError) as error:
+        print(f"policy.check: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    mandatory = 0
+    for label, violations in results:
+        for violation in violations:
+            level = config.level(violation.rule) if config else "mandatory"
+            mandatory += level in ("mandatory", "remediate")
+            print(f"{label}: [{level}] {violation}")
+        print(f"{label}: {len(violations)} violation(s)")
+    return EXIT_VIOLATIONS if mandatory else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,234 @@
+"""`python -m policy.check` over plan JSON: committed stacks pass, violating fixtures are caught."""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra import plan as offline_plan
+from policy import check
+from policy.rules import RULES_BY_NAME, ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURE_FILES = sorted(FIXTURES.glob("*.plan.json"))
+STACKS = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
+
+
+@cache
+def planned(stack: str) -> dict[str, Any]:
+    return offline_plan.plan(offline_plan.read_stack_file(ROOT / f"Pulumi.{stack}.yaml"))
+
+
+def load(path: Path) -> dict[str, Any]:
+    return dict(json.loads(path.read_text()))
+
+
+def caught(violations: list[check.Violation]) -> list[list[str]]:
+    return sorted([v.rule, v.urn.split("::")[-1] if v.urn else ""] for v in violations)
+
+
+def test_there_are_committed_stacks_and_fixtures() -> None:
+    assert STACKS == ["dev", "prod"]
+    assert len(FIXTURE_FILES) == 16
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_committed_stack_passes_with_its_pack_config(stack: str) -> None:
+    """The config `pulumi preview --policy-pack-config policy/<stack>.json` would use."""
+    config = check.stack_config(stack)
+    assert config is not None
+    assert check.check_plan(planned(stack), config) == []
+
+
+def test_prod_passes_with_the_pack_defaults() -> None:
+    assert check.check_plan(planned("prod")) == []
+
+
+def test_stack_config_is_read_from_policy_dir() -> None:
+    dev = check.stack_config("dev")
+    assert dev is not None
+    assert dev.settings["vault-database-role-ttl"] == {"maxTtlSeconds": 14400}
+    assert dev.settings["prod-stateful-protected"] == {"tier": "dev"}
+    assert check.stack_config("no-such-stack") is None
+    assert check.stack_config("") is None
+
+
+def test_dev_limits_are_dev_only() -> None:
+    """A 4 h Vault credential passes the dev config and fails prod's."""
+    plan = load(FIXTURES / "compliant-all-systems.plan.json")
+    role = next(r for r in plan["resources"] if r["name"] == "reports-db-role")
+    role["inputs"]["maxTtl"] = 14400
+    assert check.check_plan(plan, check.stack_config("dev")) == []
+    assert caught(check.check_plan(plan, check.stack_config("prod"))) == [
+        ["vault-database-role-ttl", "reports-db-role"]
+    ]
+
+
+@pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: p.name.split(".")[0])
+def test_fixture_is_caught_with_the_right_rules(path: Path) -> None:
+    plan = load(path)
+    assert caught(check.check_plan(plan)) == plan["_expect"]
+
+
+def test_every_rule_has_a_violating_fixture() -> None:
+    rules = {rule for path in FIXTURE_FILES for rule, _ in load(path)["_expect"]}
+    assert rules == set(RULES_BY_NAME)
+
+
+def test_compliant_fixture_covers_every_rule_type() -> None:
+    """The compliant fixture declares every resource type some rule inspects, so it proves
+    that compliant Okta and Vault resources pass, not just that absent ones do."""
+    plan = load(FIXTURES / "compliant-all-systems.plan.json")
+    types = {r["type"] for r in plan["resources"]}
+    for rule in RULES_BY_NAME.values():
+        for type_ in getattr(rule, "types", ()):
+            if type_.startswith(("aws:iam/policy", "aws:iam/user", "aws:iam/group")):
+                continue  # the program declares only roles and role policies
+            assert type_ in types, type_
+
+
+# Mutations of the real prod plan: the program's own shapes, broken one invariant at a time.
+def _resource(plan: dict[str, Any], type_: str) -> dict[str, Any]:
+    return next(r for r in plan["resources"] if r["type"] == type_)
+
+
+def _unprotect_mwaa(plan: dict[str, Any]) -> None:
+    _resource(plan, "aws:mwaa/environment:Environment")["protect"] = False
+
+
+def _drop_trust_condition(plan: dict[str, Any]) -> None:
+    role = next(r for r in plan["resources"] if r["name"] == "identity-aws-execution-role")
+    trust = json.loads(role["inputs"]["assumeRolePolicy"])
+    del trust["Statement"][0]["Condition"]["ArnLike"]
+    role["inputs"]["assumeRolePolicy"] = json.dumps(trust)
+
+
+def _wildcard_execution_policy(plan: dict[str, Any]) -> None:
+    policy = _resource(plan, "aws:iam/rolePolicy:RolePolicy")
+    document = json.loads(policy["inputs"]["policy"])
+    document["Statement"][0]["Action"] = "airflow:*"
+    policy["inputs"]["policy"] = json.dumps(document)
+
+
+def _user_with_password(plan: dict[str, Any]) -> None:
+    _resource(plan, "mongodbatlas:index/databaseUser:DatabaseUser")["inputs"]["password"] = (
+        "[secret]"
+    )
+
+
+def _disable_auditing(plan: dict[str, Any]) -> None:
+    _resource(plan, "mongodbatlas:index/auditing:Auditing")["inputs"]["enabled"] = False
+
+
+def _widen_backend_lookups(plan: dict[str, Any]) -> None:
+    """Let lookups other than this stack's connections reach the backend, whichever it is."""
+    options = plan["outputs"]["airflowConfigurationOptions"]
+    kwargs = json.loads(options["secrets.backend_kwargs"])
+    if "connections_lookup_pattern" in kwargs:
+        kwargs["connections_lookup_pattern"] = ".*"
+    else:
+        kwargs["variables_path"] = "variables"
+    options["secrets.backend_kwargs"] = json.dumps(kwargs)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (_unprotect_mwaa, [["prod-stateful-protected", "identity-mwaa-environment"]]),
+        (_drop_trust_condition, [["mwaa-trust-conditions", "identity-aws-execution-role"]]),
+        (
+            _wildcard_execution_policy,
+            [["iam-no-wildcard-actions", "identity-aws-execution-policy"]],
+        ),
+        (
+            _user_with_password,
+            [["atlas-user-no-password", "identity-atlas-customer-sync-iam-user"]],
+        ),
+        (
+            _disable_auditing,
+            [["atlas-auditing-enabled", ""], ["atlas-auditing-enabled", "identity-atlas-auditing"]],
+        ),
+        (_widen_backend_lookups, [["mwaa-secrets-backend", "identity-mwaa-environment"]]),
+    ],
+)
+def test_breaking_the_prod_plan_is_caught(mutate: Any, expected: list[list[str]]) -> None:
+    plan = copy.deepcopy(planned("prod"))
+    mutate(plan)
+    assert caught(check.check_plan(plan)) == expected
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def test_cli_exit_codes_and_output(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    bad = FIXTURES / "vault-without-audit-device.plan.json"
+    good = FIXTURES / "compliant-all-systems.plan.json"
+    assert check.main([str(good)]) == 0
+    assert capsys.readouterr().out == f"{good}: 0 violation(s)\n"
+    assert check.main([str(good), str(bad)]) == 1
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        f"{bad}: [mandatory] vault-audit-device: (stack): the stack configures Vault but declares "
+        "no audit device; add vault.Audit (type file, socket or syslog) so every login and "
+        "credential is recorded",
+        f"{bad}: 1 violation(s)",
+    ]
+    advisory = tmp_path / "advisory.json"
+    advisory.write_text(json.dumps({"vault-audit-device": {"enforcementLevel": "advisory"}}))
+    assert check.main([str(bad), "--config", str(advisory)]) == 0
+    assert "[advisory] vault-audit-device" in capsys.readouterr().out
+    disabled = tmp_path / "disabled.json"
+    disabled.write_text(json.dumps({"all": "mandatory", "vault-audit-device": "disabled"}))
+    assert check.main([str(bad), "--config", str(disabled)]) == 0
+    assert capsys.readouterr().out == f"{bad}: 0 violation(s)\n"
+
+
+def test_cli_plans_stacks_itself(capsys: pytest.CaptureFixture[str]) -> None:
+    assert check.main(["--stack", "dev"]) == 0
+    assert capsys.readouterr().out == "dev: 0 violation(s)\n"
+
+
+@pytest.mark.parametrize(
+    ("config", "error"),
+    [
+        ({"no-such-rule": {}}, "no-such-rule: unknown rule"),
+        ({"all": "sometimes"}, "all: enforcement level 'sometimes' is not one of"),
+        ({"vault-database-role-ttl": {"maxTtlSeconds": -5}}, "maxTtlSeconds: -5 is below"),
+    ],
+)
+def test_cli_refuses_bad_config(
+    config: dict[str, Any], error: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    good = FIXTURES / "compliant-all-systems.plan.json"
+    assert check.main([str(good), "--config", str(path)]) == 2
+    assert error in capsys.readouterr().err
+
+
+def test_cli_refuses_unreadable_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text("{not json")
+    assert check.main([str(path)]) == 2
+    assert capsys.readouterr().err.startswith("policy.check: ")
+
+
+def test_parse_config_splits_levels_and_settings() -> None:
+    config = check.parse_config(
+        {
+            "all": "advisory",
+            "vault-database-role-ttl": {"enforcementLevel": "mandatory", "maxTtlSeconds": 60},
+        }
+    )
+    assert config.settings == {"vault-database-role-ttl": {"maxTtlSeconds": 60}}
+    assert (config.level("vault-database-role-ttl"), config.level("vault-audit-device")) == (
+        "mandatory",
+        "advisory",
+    )
+    with pytest.raises(ConfigError, match="expected an enforcement level or an object"):
+        check.parse_config({"vault-audit-device": 3})
