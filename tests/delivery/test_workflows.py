@@ -168,7 +168,7 @@ def test_ci_runs_checks_plans_policy_snapshots_and_report_for_every_stack() -> N
     for command in (
         "bash scripts/check",
         '.venv/bin/python -m infra.plan --stack "$STACK" --json "plan-$STACK.json"',
-        '.venv/bin/python -m policy.check "plan-$STACK.json"',
+        '.venv/bin/python -m policy.check --config "policy/$STACK.json" "plan-$STACK.json"',
         '.venv/bin/python -m infra.plan --stack "$STACK" --report "access-$STACK.md"',
         'cat "access-$STACK.md" >> "$GITHUB_STEP_SUMMARY"',
         ".venv/bin/python -m infra.snapshot --check",
@@ -184,7 +184,10 @@ def test_preview_runs_only_for_branches_of_this_repository_for_every_stack() -> 
     assert [i["stack"] for i in job["strategy"]["matrix"]["include"]] == COMMITTED_STACKS
     assert "environment" not in job  # the `sub` must stay repo:<owner>/<repo>:pull_request
     scripts = "\n".join(s.get("run", "") for s in steps(job))
-    assert 'pulumi preview --stack "$STACK" --policy-pack policy --diff' in scripts
+    assert (
+        'pulumi preview --stack "$STACK" --policy-pack policy --policy-pack-config "policy/$STACK.json" --diff'
+        in scripts
+    )
     assert 'bash scripts/ci/pr-comment "$STACK" preview.txt "$OUTCOME"' in scripts
     session = next(s for s in steps(job) if s.get("uses") == SESSION_ACTION)
     assert session["with"]["vault-role"] == "ci-preview"
@@ -222,7 +225,10 @@ def test_up_refreshes_enforces_the_policy_pack_and_records_the_run() -> None:
     job = load(WORKFLOWS["pulumi-up"])["jobs"]["up"]
     assert job["environment"] == "${{ inputs.environment }}"
     script = " ".join(s.get("run", "") for s in steps(job)).replace("\\\n", " ")
-    assert re.search(r'pulumi up --stack "\$STACK" --refresh --yes --policy-pack policy', script)
+    assert re.search(
+        r'pulumi up --stack "\$STACK" --refresh --yes --policy-pack policy --policy-pack-config "policy/\$STACK.json"',
+        script,
+    )
     assert "--message" in script
     session = next(s for s in steps(job) if s.get("uses") == SESSION_ACTION)
     assert session["with"]["role-to-assume"] == "${{ vars.DEPLOY_ROLE_ARN }}"
