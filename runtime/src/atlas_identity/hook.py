@@ -78,6 +78,8 @@ class AtlasIdentityMongoHook(MongoHook):
     :param max_session_seconds: request shorter STS sessions than the contract's maximum.
     :param vault_login: how to log in to Vault; default from `[atlas_identity] vault_login`.
     :param run: the task instance naming the STS session; default: the current task.
+    :param sts_client_factory: region -> STS client; default: boto3 with the worker's
+        credentials (honours `AWS_ENDPOINT_URL_STS`).
     """
 
     hook_name = "MongoDB Atlas (identity-first)"
@@ -90,6 +92,7 @@ class AtlasIdentityMongoHook(MongoHook):
         max_session_seconds: int | None = None,
         vault_login: VaultLoginFactory | None = None,
         run: RunContext | None = None,
+        sts_client_factory: Callable[[str], Any] | None = None,
         **kwargs: Any,
     ) -> None:
         try:
@@ -114,6 +117,7 @@ class AtlasIdentityMongoHook(MongoHook):
         self._max_session_seconds = max_session_seconds
         self._vault_login_factory = vault_login
         self._run = run
+        self._sts_client_factory = sts_client_factory
         self._role_credentials: AssumedRoleCredentials | None = None
         self._token_source: OktaTokenSource | None = None
         self._db_credentials: DynamicDatabaseCredentials | None = None
@@ -138,6 +142,7 @@ class AtlasIdentityMongoHook(MongoHook):
                 role=self.identity.role,
                 run=self.run,
                 max_session_seconds=self._max_session_seconds,
+                sts_client_factory=self._sts_client_factory,
             )
         return self._role_credentials
 

@@ -1,4 +1,10 @@
-"""Register secrets with Airflow's secrets masker, whichever Airflow 3 layout is installed."""
+"""Register secrets with Airflow's secrets masker, whichever Airflow 3 layout is installed.
+
+On a worker the task runs in a subprocess of the task supervisor; `mask_secret` also tells the
+supervisor, which masks the task log it writes. (A task run in-process by `airflow dags test`
+without `--use-executor` logs through the CLI's console handler, which masks nothing on
+Airflow 3.3.2 — not even connection passwords; the integration tests use the executor path.)
+"""
 
 from __future__ import annotations
 
