@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -236,6 +237,7 @@ class Postgres:
             capture_output=True,
             check=False,
         )
+        shutil.rmtree(self.datadir.parent, ignore_errors=True)
 
 
 def postgres_bindir() -> Path:
@@ -247,8 +249,9 @@ def postgres_bindir() -> Path:
 
 def start_postgres(workdir: Path) -> Postgres:
     bindir = postgres_bindir()
-    base = workdir / "pg"
-    base.mkdir()
+    # Not under pytest's tmp dir: its parents are private to root, and the server runs as the
+    # postgres user when the tests run as root.
+    base = Path(tempfile.mkdtemp(prefix="atlas-it-pg-"))
     datadir, sockets = base / "data", base / "sock"
     sockets.mkdir()
     password = "it-superuser-pw"  # throwaway cluster on loopback, removed with the session
