@@ -142,3 +142,54 @@ def it_vault_dynamic_expiry() -> None:
 
 
 it_vault_dynamic_expiry()
+
+
+@dag(
+    schedule=None,
+    catchup=False,
+    params={"conn_id": "mongo_events_export", "run_seconds": 12},
+    tags=["integration-test"],
+)
+def it_okta_oidc_expiry() -> None:
+    @task
+    def long_task() -> dict[str, Any]:
+        import requests
+        from pymongo.auth_oidc import OIDCCallbackContext
+
+        p = _params()
+        introspect = os.environ["IT_INTROSPECT_URL"]
+
+        def active(token: str) -> bool:
+            return bool(
+                requests.post(introspect, data={"token": token}, timeout=5).json()["active"]
+            )
+
+        context = OIDCCallbackContext(timeout_seconds=60, username="", version=1)
+        reauths, inactive_after_fetch = 0, 0
+        deadline = time.monotonic() + float(p["run_seconds"])
+        with AtlasIdentityMongoHook(p["conn_id"], client_kwargs={"connect": False}) as hook:
+            hook.get_conn()
+            callback = hook.callback
+            assert callback is not None
+            token = callback.fetch(context).access_token  # pymongo's first authentication
+            log.info("access token in use: %s", token)
+            while time.monotonic() < deadline:
+                if not active(token):
+                    # What Atlas does with an expired token: error 391, pymongo asks again.
+                    token = callback.fetch(context).access_token
+                    reauths += 1
+                    log.info("access token in use: %s", token)
+                    if not active(token):
+                        inactive_after_fetch += 1
+                time.sleep(0.5)
+            minted = hook.token_source.minted
+        return {
+            "reauthentications": reauths,
+            "inactive_after_fetch": inactive_after_fetch,
+            "minted": minted,
+        }
+
+    long_task()
+
+
+it_okta_oidc_expiry()
