@@ -1,0 +1,375 @@
+"""The connection contract (docs/connection-contract.md), parsed and validated.
+
+A connection definition written by the program carries, under `extra.atlas_identity`, what the
+runtime needs to obtain short-lived credentials. This module turns that extra into typed, frozen
+values, or reports every problem at once, each with its key path and the fix. It never sees a
+secret: the contract holds none.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+from atlas_identity.errors import AtlasIdentityError, Step
+
+RUNTIME_EXTRA_KEY = "atlas_identity"
+CONTRACT_VERSIONS: frozenset[int] = frozenset({1})
+# STS limits for AssumeRole DurationSeconds (the role's MaxSessionDuration caps it further).
+STS_SESSION_MAX = 43200
+# Reading a private key needs the pipeline role only for seconds; STS' minimum session suffices.
+KEY_READ_SESSION_SECONDS = 900
+
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@-]{1,64}$")
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+MOUNT = re.compile(r"^[\w.-]+(/[\w.-]+)*$")
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+class AuthMode(StrEnum):
+    AWS_IAM = "aws-iam"
+    OKTA_OIDC = "okta-oidc"
+    VAULT_DYNAMIC = "vault-dynamic"
+
+
+# (authMechanism, authSource) each auth mode requires in the stock extras.
+MONGO_AUTH: dict[AuthMode, tuple[str, str]] = {
+    AuthMode.AWS_IAM: ("MONGODB-AWS", "$external"),
+    AuthMode.OKTA_OIDC: ("MONGODB-OIDC", "$external"),
+    AuthMode.VAULT_DYNAMIC: ("SCRAM-SHA-256", "admin"),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipelineRole:
+    """The pipeline's IAM role, assumed from the worker's own credentials."""
+
+    role_arn: str
+    region: str
+    session_seconds: int
+    """Upper bound of the session to request (the role's MaxSessionDuration)."""
+
+    @property
+    def role_name(self) -> str:
+        return self.role_arn.rsplit("/", 1)[1]
+
+    @property
+    def account_id(self) -> str:
+        return self.role_arn.split(":")[4]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AwsIamIdentity:
+    """`aws-iam`: assume the pipeline role, authenticate with MONGODB-AWS."""
+
+    pipeline: str
+    role: PipelineRole
+
+    @property
+    def auth_mode(self) -> AuthMode:
+        return AuthMode.AWS_IAM
+
+
+@dataclass(frozen=True, kw_only=True)
+class AwsSecretsManagerKey:
+    """The PEM private key is the secret string of a Secrets Manager secret."""
+
+    secret_id: str
+    region: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class VaultKvKey:
+    """The PEM private key is a field of a Vault KV v2 secret."""
+
+    url: str
+    mount: str
+    path: str
+    field: str
+    auth_mount: str
+    auth_role: str
+    iam_server_id_header_value: str
+
+
+PrivateKeyRef = AwsSecretsManagerKey | VaultKvKey
+
+
+@dataclass(frozen=True, kw_only=True)
+class OktaOidcIdentity:
+    """`okta-oidc`: client credentials with a signed JWT assertion, MONGODB-OIDC callback."""
+
+    pipeline: str
+    token_url: str
+    client_id: str
+    scope: str
+    key_id: str
+    private_key: PrivateKeyRef
+    role: PipelineRole
+    """Assumed only to read the private key."""
+
+    @property
+    def auth_mode(self) -> AuthMode:
+        return AuthMode.OKTA_OIDC
+
+
+@dataclass(frozen=True, kw_only=True)
+class VaultSettings:
+    url: str
+    auth_mount: str
+    auth_role: str
+    iam_server_id_header_value: str
+    db_mount: str
+    db_role: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class VaultDynamicIdentity:
+    """`vault-dynamic`: log in to Vault as the pipeline, read `<db_mount>/creds/<db_role>`."""
+
+    pipeline: str
+    role: PipelineRole
+    vault: VaultSettings
+
+    @property
+    def auth_mode(self) -> AuthMode:
+        return AuthMode.VAULT_DYNAMIC
+
+
+RuntimeIdentity = AwsIamIdentity | OktaOidcIdentity | VaultDynamicIdentity
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParsedConnection:
+    """The stock MongoClient extras (runtime key removed) and the runtime identity."""
+
+    mongo_extras: dict[str, Any]
+    identity: RuntimeIdentity
+
+
+class ContractError(AtlasIdentityError):
+    """The connection definition does not follow the contract; lists every problem."""
+
+    def __init__(self, conn_id: str, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(conn_id, Step.CONTRACT, "; ".join(problems))
+
+
+class _Reader:
+    """Collects problems with their key paths instead of stopping at the first one."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def fail(self, path: str, message: str) -> None:
+        self.problems.append(f"{path}: {message}")
+
+    def mapping(self, obj: Mapping[str, Any], key: str, at: str) -> Mapping[str, Any]:
+        value = obj.get(key)
+        if not isinstance(value, Mapping):
+            self.fail(f"{at}.{key}", "is required and must be an object")
+            return {}
+        return value
+
+    def unknown(self, obj: Mapping[str, Any], known: set[str], at: str) -> None:
+        for key in sorted(set(obj) - known):
+            self.fail(
+                f"{at}.{key}",
+                "is not part of this contract version; upgrade the runtime or remove the key",
+            )
+
+    def string(
+        self,
+        obj: Mapping[str, Any],
+        key: str,
+        at: str,
+        *,
+        pattern: re.Pattern[str] | None = None,
+        hint: str = "",
+    ) -> str:
+        value = obj.get(key)
+        if not isinstance(value, str) or not value:
+            self.fail(f"{at}.{key}", "is required and must be a non-empty string")
+            return ""
+        if pattern is not None and not pattern.match(value):
+            self.fail(f"{at}.{key}", f"'{value}' is not valid{'; ' + hint if hint else ''}")
+        return value
+
+    def url(self, obj: Mapping[str, Any], key: str, at: str) -> str:
+        value = self.string(obj, key, at)
+        if not value:
+            return ""
+        parts = urlsplit(value)
+        loopback = parts.hostname in LOOPBACK_HOSTS
+        if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+            self.fail(
+                f"{at}.{key}",
+                f"'{value}' must be an https URL (plain http is accepted only on loopback)",
+            )
+        elif not parts.hostname:
+            self.fail(f"{at}.{key}", f"'{value}' has no host")
+        return value
+
+    def integer(self, obj: Mapping[str, Any], key: str, at: str, *, low: int, high: int) -> int:
+        value = obj.get(key)
+        if not isinstance(value, int) or isinstance(value, bool):
+            self.fail(f"{at}.{key}", f"'{value}' must be a JSON integer (seconds)")
+            return 0
+        if not low <= value <= high:
+            self.fail(f"{at}.{key}", f"{value} is outside {low}..{high}")
+        return value
+
+
+def _role(r: _Reader, obj: Mapping[str, Any], at: str, *, with_session: bool) -> PipelineRole:
+    return PipelineRole(
+        role_arn=r.string(
+            obj,
+            "role_arn",
+            at,
+            pattern=ROLE_ARN,
+            hint="use a path-less role ARN, e.g. arn:aws:iam::123456789012:role/name",
+        ),
+        region=r.string(obj, "region", at, pattern=REGION, hint="use e.g. eu-west-1"),
+        session_seconds=(
+            r.integer(obj, "session_seconds", at, low=1, high=STS_SESSION_MAX)
+            if with_session
+            else KEY_READ_SESSION_SECONDS
+        ),
+    )
+
+
+def _private_key(r: _Reader, obj: Mapping[str, Any], at: str) -> PrivateKeyRef:
+    backend = obj.get("backend")
+    if backend == "aws-secrets-manager":
+        r.unknown(obj, {"backend", "secret_id", "region"}, at)
+        return AwsSecretsManagerKey(
+            secret_id=r.string(obj, "secret_id", at),
+            region=r.string(obj, "region", at, pattern=REGION, hint="use e.g. eu-west-1"),
+        )
+    if backend == "vault-kv":
+        r.unknown(
+            obj,
+            {
+                "backend",
+                "url",
+                "mount",
+                "path",
+                "field",
+                "auth_mount",
+                "auth_role",
+                "iam_server_id_header_value",
+            },
+            at,
+        )
+        return VaultKvKey(
+            url=r.url(obj, "url", at),
+            mount=r.string(obj, "mount", at, pattern=MOUNT),
+            path=r.string(obj, "path", at),
+            field=r.string(obj, "field", at),
+            auth_mount=r.string(obj, "auth_mount", at, pattern=MOUNT),
+            auth_role=r.string(obj, "auth_role", at),
+            iam_server_id_header_value=r.string(obj, "iam_server_id_header_value", at),
+        )
+    r.fail(f"{at}.backend", f"'{backend}' is not one of aws-secrets-manager, vault-kv")
+    return AwsSecretsManagerKey(secret_id="", region="")
+
+
+def _identity(r: _Reader, raw: Mapping[str, Any], at: str) -> RuntimeIdentity | None:
+    version = raw.get("version")
+    if version not in CONTRACT_VERSIONS:
+        r.fail(
+            f"{at}.version",
+            f"contract version {version!r} is not supported by this runtime "
+            f"(supported: {', '.join(str(v) for v in sorted(CONTRACT_VERSIONS))}); "
+            "upgrade airflow-atlas-identity-runtime",
+        )
+        return None
+    pipeline = r.string(raw, "pipeline", at)
+    mode_value = raw.get("auth_mode")
+    modes = tuple(m.value for m in AuthMode)
+    if mode_value not in modes:
+        r.fail(f"{at}.auth_mode", f"'{mode_value}' is not one of {', '.join(modes)}")
+        return None
+    mode = AuthMode(mode_value)
+    common = {"version", "pipeline", "auth_mode"}
+    if mode is AuthMode.AWS_IAM:
+        r.unknown(raw, common | {"role_arn", "region", "session_seconds"}, at)
+        return AwsIamIdentity(pipeline=pipeline, role=_role(r, raw, at, with_session=True))
+    if mode is AuthMode.OKTA_OIDC:
+        r.unknown(
+            raw,
+            common
+            | {"token_url", "client_id", "scope", "key_id", "private_key", "role_arn", "region"},
+            at,
+        )
+        return OktaOidcIdentity(
+            pipeline=pipeline,
+            token_url=r.url(raw, "token_url", at),
+            client_id=r.string(raw, "client_id", at),
+            scope=r.string(raw, "scope", at),
+            key_id=r.string(raw, "key_id", at),
+            private_key=_private_key(r, r.mapping(raw, "private_key", at), f"{at}.private_key"),
+            role=_role(r, raw, at, with_session=False),
+        )
+    r.unknown(raw, common | {"role_arn", "region", "session_seconds", "vault"}, at)
+    vault = r.mapping(raw, "vault", at)
+    v_at = f"{at}.vault"
+    r.unknown(
+        vault,
+        {"url", "auth_mount", "auth_role", "iam_server_id_header_value", "db_mount", "db_role"},
+        v_at,
+    )
+    return VaultDynamicIdentity(
+        pipeline=pipeline,
+        role=_role(r, raw, at, with_session=True),
+        vault=VaultSettings(
+            url=r.url(vault, "url", v_at),
+            auth_mount=r.string(vault, "auth_mount", v_at, pattern=MOUNT),
+            auth_role=r.string(vault, "auth_role", v_at),
+            iam_server_id_header_value=r.string(vault, "iam_server_id_header_value", v_at),
+            db_mount=r.string(vault, "db_mount", v_at, pattern=MOUNT),
+            db_role=r.string(vault, "db_role", v_at),
+        ),
+    )
+
+
+def parse_extras(extras: Mapping[str, Any], *, conn_id: str) -> ParsedConnection:
+    """Split a connection's extras into stock MongoClient options and the runtime identity.
+
+    Raises ContractError listing every problem (key path and fix) when the definition does not
+    follow the contract.
+    """
+    r = _Reader()
+    mongo_extras = {k: v for k, v in extras.items() if k != RUNTIME_EXTRA_KEY}
+    at = f"extra.{RUNTIME_EXTRA_KEY}"
+    raw = extras.get(RUNTIME_EXTRA_KEY)
+    if not isinstance(raw, Mapping):
+        raise ContractError(
+            conn_id,
+            [
+                f"{at}: is missing; this connection was not written by the program "
+                "(use the stock MongoHook for static connections)"
+            ],
+        )
+    identity = _identity(r, raw, at)
+    if identity is not None:
+        mechanism, source = MONGO_AUTH[identity.auth_mode]
+        for key, expected in (("authMechanism", mechanism), ("authSource", source)):
+            if mongo_extras.get(key) != expected:
+                r.fail(
+                    f"extra.{key}",
+                    f"is {mongo_extras.get(key)!r} but auth mode {identity.auth_mode.value} "
+                    f"requires {expected!r}",
+                )
+    for forbidden in ("password", "authMechanismProperties"):
+        if forbidden in mongo_extras:
+            r.fail(
+                f"extra.{forbidden}",
+                "must not be set: the runtime provides credentials; remove it from the definition",
+            )
+    if r.problems or identity is None:
+        raise ContractError(conn_id, r.problems)
+    return ParsedConnection(mongo_extras=mongo_extras, identity=identity)

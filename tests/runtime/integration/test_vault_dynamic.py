@@ -1,0 +1,179 @@
+"""vault-dynamic against real Airflow 3, OpenBao and PostgreSQL (stand-in for Atlas' plugin).
+
+OpenBao has no MongoDB Atlas plugin and no AWS auth: its database engine with the PostgreSQL
+plugin issues the short leases, and the worker logs in with AppRole (the pluggable login); the
+AWS IAM login request itself is unit-tested. The connection definitions are read through
+Airflow's stock VaultBackend from OpenBao KV.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hvac
+import pytest
+
+from tests.runtime.definitions import vault_dynamic_definition
+from tests.runtime.integration.conftest import Airflow
+from tests.runtime.integration.services import OpenBao, Postgres
+
+PIPELINE = "ledger-sync"
+CONN_ID = "mongo_ledger_sync"
+ROLE_ARN = "arn:aws:iam::123456789012:role/aai-runtime-it-pipeline-ledger-sync"
+# Vault's PostgreSQL plugin: v-<display name>-<role>-<random>-<unix time>, cut to 63 chars.
+VAULT_USER = re.compile(r"^v-approle-ledger-s[\w-]+$")
+
+
+@dataclass(frozen=True)
+class VaultWorld:
+    openbao: OpenBao
+    postgres: Postgres
+    env: dict[str, str]
+
+    def live_roles(self) -> set[str]:
+        rows = self.postgres.psql("select rolname from pg_roles where rolname like 'v-%'")
+        return set(rows.split()) if rows else set()
+
+
+def approle(client: hvac.Client, name: str, policy: str, **role: Any) -> tuple[str, str]:
+    client.sys.create_or_update_policy(name=name, policy=policy)
+    client.auth.approle.create_or_update_approle(role_name=name, token_policies=[name], **role)
+    role_id = client.auth.approle.read_role_id(role_name=name)["data"]["role_id"]
+    secret_id = client.auth.approle.generate_secret_id(role_name=name)["data"]["secret_id"]
+    return role_id, secret_id
+
+
+@pytest.fixture(scope="module")
+def vault(openbao: OpenBao, postgres: Postgres, workdir: Path) -> VaultWorld:
+    root = hvac.Client(url=openbao.url, token=openbao.root_token)
+    root.sys.enable_secrets_engine("database", path="atlas")
+    root.write(
+        "atlas/config/pg",
+        plugin_name="postgresql-database-plugin",
+        connection_url=f"postgresql://{{{{username}}}}:{{{{password}}}}@127.0.0.1:"
+        f"{postgres.port}/postgres?sslmode=disable",
+        username=postgres.superuser,
+        password=postgres.password,
+        allowed_roles=PIPELINE,
+    )
+    # Short on purpose: a lease lives 4 s (at most 8 s with renewals), a token 10 s.
+    root.write(
+        f"atlas/roles/{PIPELINE}",
+        db_name="pg",
+        creation_statements=[
+            "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' "
+            "VALID UNTIL '{{expiration}}';"
+        ],
+        default_ttl="4s",
+        max_ttl="8s",
+    )
+    root.sys.enable_auth_method("approle")
+    pipeline_role, pipeline_secret = approle(
+        root,
+        PIPELINE,
+        f'path "atlas/creds/{PIPELINE}" {{ capabilities = ["read"] }}\n'
+        'path "sys/leases/revoke" { capabilities = ["update"] }\n',
+        token_ttl="10s",
+        token_max_ttl="60s",
+    )
+    worker_role, worker_secret = approle(
+        root,
+        "airflow-worker",
+        'path "secret/data/airflow/connections/*" { capabilities = ["read"] }\n',
+        token_ttl="10m",
+    )
+    definition = vault_dynamic_definition(
+        pipeline=PIPELINE,
+        host="core-it.x7k2p.mongodb.net",
+        schema="ledger",
+        role_arn=ROLE_ARN,
+        region="eu-west-1",
+        session_seconds=3600,
+        vault={
+            "url": openbao.url,
+            "auth_mount": "aws",
+            "auth_role": PIPELINE,
+            "iam_server_id_header_value": "vault.it.internal",
+            "db_mount": "atlas",
+            "db_role": PIPELINE,
+        },
+    )
+    root.secrets.kv.v2.create_or_update_secret(
+        path=f"airflow/connections/{CONN_ID}", secret=definition, mount_point="secret"
+    )
+    ids = workdir / "approle"
+    ids.mkdir()
+    (ids / f"{PIPELINE}.role_id").write_text(pipeline_role)
+    (ids / f"{PIPELINE}.secret_id").write_text(pipeline_secret)
+    backend_kwargs = {
+        "url": openbao.url,
+        "mount_point": "secret",
+        "connections_path": "airflow/connections",
+        "variables_path": None,
+        "config_path": None,
+        "kv_engine_version": 2,
+        "auth_type": "approle",
+        "role_id": worker_role,
+        "secret_id": worker_secret,
+    }
+    return VaultWorld(
+        openbao=openbao,
+        postgres=postgres,
+        env={
+            "AIRFLOW__SECRETS__BACKEND": "airflow.providers.hashicorp.secrets.vault.VaultBackend",
+            "AIRFLOW__SECRETS__BACKEND_KWARGS": json.dumps(backend_kwargs),
+            "AIRFLOW__ATLAS_IDENTITY__VAULT_LOGIN": "approle",
+            "AIRFLOW__ATLAS_IDENTITY__VAULT_APPROLE_ROLE_ID_FILE": str(ids / "{pipeline}.role_id"),
+            "AIRFLOW__ATLAS_IDENTITY__VAULT_APPROLE_SECRET_ID_FILE": str(
+                ids / "{pipeline}.secret_id"
+            ),
+            "IT_PG_DSN": f"host=127.0.0.1 port={postgres.port} dbname=postgres",
+            "IT_PSQL": str(postgres.bindir / "psql"),
+        },
+    )
+
+
+def test_example_dag_gets_a_vault_issued_user_and_revokes_it(
+    airflow: Airflow, vault: VaultWorld
+) -> None:
+    run = airflow.dags_test("atlas_vault_dynamic_example", env=vault.env, conf={"dry_run": True})
+    assert run.returncode == 0, run.output[-4000:]
+    summary = run.xcom["sync_ledger"]
+    username = summary.pop("identity")
+    assert summary == {
+        "conn_id": CONN_ID,
+        "auth_mode": "vault-dynamic",
+        "mechanism": "SCRAM-SHA-256",
+        "source": "admin",
+    }
+    assert VAULT_USER.match(username), username
+    # The hook closed: the lease was revoked and Vault dropped the user.
+    assert username not in vault.live_roles()
+
+
+def test_a_task_outliving_leases_and_tokens_keeps_working_users(
+    airflow: Airflow, vault: VaultWorld
+) -> None:
+    run = airflow.dags_test(
+        "it_vault_dynamic_expiry",
+        env=vault.env,
+        conf={"conn_id": CONN_ID, "run_seconds": 14},
+        use_executor=True,
+    )
+    assert run.returncode == 0, run.output[-4000:]
+    result = run.xcom["long_task"]
+    users = result["users"]
+    assert result["failed_logins"] == 0
+    assert len(users) >= 2
+    assert len(set(users)) == len(users)
+    assert all(VAULT_USER.match(u) for u in users)
+    assert result["leases"] == len(users)
+    assert result["vault_logins"] >= 2  # tokens live 10 s: the task logged in again
+    assert result["renewals"] >= 1
+    assert not set(users) & vault.live_roles()  # every lease revoked on close
+    assert run.task_log.count("database password in use: ***") == len(users)
+    assert run.task_log.count("in use: ") == len(users)
