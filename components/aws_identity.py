@@ -18,6 +18,7 @@ import pulumi_aws as aws
 
 # Session tags the runtime may set when it assumes a pipeline role, so CloudTrail shows the DAG run.
 SESSION_TAG_KEYS: tuple[str, ...] = ("dag_id", "task_id", "run_id")
+IAM_MIN_MAX_SESSION_SECONDS = 3600
 MWAA_SERVICE_PRINCIPALS: tuple[str, ...] = ("airflow.amazonaws.com", "airflow-env.amazonaws.com")
 
 
@@ -46,7 +47,7 @@ class AwsIdentityArgs:
     execution_role_name: str
     pipeline_roles: tuple[PipelineRoleSpec, ...]
     pipeline_session_seconds: int
-    """Upper bound of a pipeline role session (IAM `MaxSessionDuration`)."""
+    """Session length the runtime requests (900..43200); the role allows at least 3600."""
     connection_secret_names: tuple[str, ...]
     """Secrets Manager names of this stack's connection definitions (nothing else is readable)."""
     secrets_kms_key_arn: str | None = None
@@ -147,7 +148,9 @@ class AwsIdentity(pulumi.ComponentResource):
             path="/",
             description=f"Identity of pipeline {spec.pipeline} ({a.stack}); holds no permissions",
             assume_role_policy=pulumi.Output.json_dumps(trust),
-            max_session_duration=a.pipeline_session_seconds,
+            # IAM accepts 3600..43200 here; the runtime requests the (possibly shorter) session
+            # length from the connection definition, down to STS' 900-second minimum.
+            max_session_duration=max(IAM_MIN_MAX_SESSION_SECONDS, a.pipeline_session_seconds),
             tags={**a.tags, "stack": a.stack, "pipeline": spec.pipeline},
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -80,7 +80,8 @@ def test_pipeline_role_is_pathless_bounded_tagged_and_assumable_only_by_executio
     inputs = role.inputs
     assert inputs["name"] == "aai-test-pipeline-orders-ingest"
     assert inputs["path"] == "/"
-    assert inputs["maxSessionDuration"] == 900
+    # IAM's floor for MaxSessionDuration is 3600; the runtime asks STS for the 900 s it needs.
+    assert inputs["maxSessionDuration"] == 3600
     assert inputs["tags"] == {"stack": "test", "pipeline": "orders-ingest"}
     assert json.loads(inputs["assumeRolePolicy"]) == {
         "Version": "2012-10-17",
@@ -214,3 +215,9 @@ def test_outputs_are_the_role_arns(run_component: Any) -> None:
             "revenue-report": "arn:aws:iam::123456789012:role/aai-test-pipeline-revenue-report",
         },
     }
+
+
+def test_long_sessions_raise_the_roles_maximum(run_component: Any) -> None:
+    args = AwsIdentityArgs(**{**ARGS.__dict__, "pipeline_session_seconds": 7200})
+    run = run_component(lambda: AwsIdentity("ids", args))
+    assert run.monitor.one(ROLE, "ids-orders-ingest-role").inputs["maxSessionDuration"] == 7200

@@ -84,12 +84,11 @@ class AwsSecretsManagerKey:
 
 @dataclass(frozen=True, kw_only=True)
 class VaultKvKey:
-    """The PEM private key is a field of a Vault KV v2 secret."""
+    """The signing-key document is the data of a Vault KV v2 secret."""
 
     url: str
     mount: str
     path: str
-    field: str
     auth_mount: str
     auth_role: str
     iam_server_id_header_value: str
@@ -106,8 +105,8 @@ class OktaOidcIdentity:
     token_url: str
     client_id: str
     scope: str
-    key_id: str
     private_key: PrivateKeyRef
+    """Where the signing-key document {kid, alg, private_key_pem} lives."""
     role: PipelineRole
     """Assumed only to read the private key."""
 
@@ -257,7 +256,6 @@ def _private_key(r: _Reader, obj: Mapping[str, Any], at: str) -> PrivateKeyRef:
                 "url",
                 "mount",
                 "path",
-                "field",
                 "auth_mount",
                 "auth_role",
                 "iam_server_id_header_value",
@@ -268,7 +266,6 @@ def _private_key(r: _Reader, obj: Mapping[str, Any], at: str) -> PrivateKeyRef:
             url=r.url(obj, "url", at),
             mount=r.string(obj, "mount", at, pattern=MOUNT),
             path=r.string(obj, "path", at),
-            field=r.string(obj, "field", at),
             auth_mount=r.string(obj, "auth_mount", at, pattern=MOUNT),
             auth_role=r.string(obj, "auth_role", at),
             iam_server_id_header_value=r.string(obj, "iam_server_id_header_value", at),
@@ -301,8 +298,7 @@ def _identity(r: _Reader, raw: Mapping[str, Any], at: str) -> RuntimeIdentity | 
     if mode is AuthMode.OKTA_OIDC:
         r.unknown(
             raw,
-            common
-            | {"token_url", "client_id", "scope", "key_id", "private_key", "role_arn", "region"},
+            common | {"token_url", "client_id", "scope", "private_key", "role_arn", "region"},
             at,
         )
         return OktaOidcIdentity(
@@ -310,7 +306,6 @@ def _identity(r: _Reader, raw: Mapping[str, Any], at: str) -> RuntimeIdentity | 
             token_url=r.url(raw, "token_url", at),
             client_id=r.string(raw, "client_id", at),
             scope=r.string(raw, "scope", at),
-            key_id=r.string(raw, "key_id", at),
             private_key=_private_key(r, r.mapping(raw, "private_key", at), f"{at}.private_key"),
             role=_role(r, raw, at, with_session=False),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -25,11 +26,16 @@ from atlas_identity.contract import (
 )
 from atlas_identity.errors import AtlasIdentityError, Step
 from atlas_identity.masking import mask
-from atlas_identity.oidc import OktaOidcCallback, OktaTokenSource
+from atlas_identity.oidc import (
+    OktaOidcCallback,
+    OktaTokenSource,
+    SigningKey,
+    parse_signing_key,
+)
 from atlas_identity.vault import (
     DynamicDatabaseCredentials,
     VaultLogin,
-    read_kv_field,
+    read_kv_data,
 )
 from atlas_identity.worker_config import vault_login as configured_vault_login
 
@@ -154,7 +160,7 @@ class AtlasIdentityMongoHook(MongoHook):
             self._token_source = OktaTokenSource(
                 conn_id=self.mongo_conn_id,
                 identity=identity,
-                private_key=lambda: self._read_private_key(identity),
+                private_key=lambda: self._read_signing_key(identity),
             )
         return self._token_source
 
@@ -179,7 +185,7 @@ class AtlasIdentityMongoHook(MongoHook):
             )
         return self._db_credentials
 
-    def _read_private_key(self, identity: OktaOidcIdentity) -> str:
+    def _read_signing_key(self, identity: OktaOidcIdentity) -> SigningKey:
         ref = identity.private_key
         if isinstance(ref, AwsSecretsManagerKey):
             session = self.role_credentials.boto3_session()
@@ -201,8 +207,8 @@ class AtlasIdentityMongoHook(MongoHook):
                     Step.PRIVATE_KEY_READ,
                     f"secret {ref.secret_id}: {type(e).__name__}: {e}",
                 ) from None
-            mask(value, "private_key_pem")
-            return str(value)
+            mask(value, "signing_key")
+            return self._signing_key(str(value))
         login = configured_vault_login(
             conn_id=self.mongo_conn_id,
             pipeline=identity.pipeline,
@@ -211,14 +217,18 @@ class AtlasIdentityMongoHook(MongoHook):
             iam_server_id_header_value=ref.iam_server_id_header_value,
             credentials=lambda: self.role_credentials,
         )
-        return read_kv_field(
-            conn_id=self.mongo_conn_id,
-            url=ref.url,
-            mount=ref.mount,
-            path=ref.path,
-            field=ref.field,
-            login=login,
+        document = read_kv_data(
+            conn_id=self.mongo_conn_id, url=ref.url, mount=ref.mount, path=ref.path, login=login
         )
+        return self._signing_key(json.dumps(document))
+
+    def _signing_key(self, document: str) -> SigningKey:
+        try:
+            key = parse_signing_key(document)
+        except ValueError as e:
+            raise AtlasIdentityError(self.mongo_conn_id, Step.PRIVATE_KEY_READ, str(e)) from None
+        mask(key.private_key_pem, "private_key_pem")
+        return key
 
     # -- client -----------------------------------------------------------------------------
 

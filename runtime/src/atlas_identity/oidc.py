@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -21,6 +22,41 @@ CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_SECONDS = 300
 """Lifetime of a client assertion: it is used once, right away."""
 HTTP_TIMEOUT = (5.0, 10.0)
+
+
+SIGNING_ALGORITHMS = ("ES256", "RS256")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SigningKey:
+    """The pipeline's current signing key: the document the program stores (contract v1)."""
+
+    kid: str
+    alg: str
+    private_key_pem: str
+
+    def __repr__(self) -> str:
+        return f"SigningKey(kid={self.kid!r}, alg={self.alg!r})"
+
+
+def parse_signing_key(document: str) -> SigningKey:
+    """`{"kid", "alg", "private_key_pem"}` -> SigningKey; ValueError names what is wrong."""
+    shape = "a JSON object {kid, alg, private_key_pem}"
+    try:
+        data = json.loads(document)
+    except json.JSONDecodeError:
+        raise ValueError(f"the signing key is not {shape}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"the signing key is not {shape}")
+    missing = sorted({"kid", "alg", "private_key_pem"} - set(data))
+    if missing:
+        raise ValueError(f"the signing key lacks {', '.join(missing)}")
+    if data["alg"] not in SIGNING_ALGORITHMS:
+        supported = ", ".join(SIGNING_ALGORITHMS)
+        raise ValueError(f"signing algorithm {data['alg']!r} is not one of {supported}")
+    return SigningKey(
+        kid=str(data["kid"]), alg=str(data["alg"]), private_key_pem=str(data["private_key_pem"])
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,14 +85,14 @@ class OktaTokenSource:
         *,
         conn_id: str,
         identity: OktaOidcIdentity,
-        private_key: Callable[[], str],
+        private_key: Callable[[], SigningKey],
         session: requests.Session | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._conn_id = conn_id
         self._identity = identity
         self._load_key = private_key
-        self._key: str | None = None
+        self._key: SigningKey | None = None
         self._session = session or requests.Session()
         self._clock = clock
         self._lock = threading.Lock()
@@ -76,16 +112,18 @@ class OktaTokenSource:
                 current = self._current = self._mint()
             return current
 
-    def _private_key(self) -> str:
+    def _signing_key(self) -> SigningKey:
         if self._key is None:
             self._key = self._load_key()
-            mask(self._key, "private_key_pem")
+            mask(self._key.private_key_pem, "private_key_pem")
         return self._key
 
     def client_assertion(self) -> str:
-        """A signed `private_key_jwt` assertion (RS256, iss = sub = client id, aud = token URL)."""
+        """A signed `private_key_jwt` assertion (the key's alg and kid; iss = sub = client id,
+        aud = token URL)."""
         now = int(self._clock())
         i = self._identity
+        key = self._signing_key()
         assertion = jwt.encode(
             {
                 "iss": i.client_id,
@@ -96,14 +134,22 @@ class OktaTokenSource:
                 "exp": now + ASSERTION_SECONDS,
                 "jti": uuid.uuid4().hex,
             },
-            self._private_key(),
-            algorithm="RS256",
-            headers={"kid": i.key_id},
+            key.private_key_pem,
+            algorithm=key.alg,
+            headers={"kid": key.kid},
         )
         mask(assertion, "client_assertion")
         return assertion
 
     def _mint(self) -> AccessToken:
+        response, body = self._request_token()
+        if response.status_code in (400, 401) and body.get("error") == "invalid_client":
+            # The key may have rotated while this task held the previous one: re-read it once.
+            self._key = None
+            response, body = self._request_token()
+        return self._accept(response, body)
+
+    def _request_token(self) -> tuple[requests.Response, dict[str, Any]]:
         i = self._identity
         assertion = self.client_assertion()
         try:
@@ -124,7 +170,10 @@ class OktaTokenSource:
                 Step.TOKEN_ENDPOINT,
                 f"could not reach {i.token_url}: {type(e).__name__}",
             ) from None
-        body = _json(response)
+        return response, _json(response)
+
+    def _accept(self, response: requests.Response, body: dict[str, Any]) -> AccessToken:
+        i = self._identity
         if response.status_code != 200:
             # OAuth error responses carry `error` / `error_description`; never echo the request.
             raise AtlasIdentityError(

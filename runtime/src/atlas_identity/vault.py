@@ -318,10 +318,10 @@ class DynamicDatabaseCredentials:
                 )
 
 
-def read_kv_field(
-    *, conn_id: str, url: str, mount: str, path: str, field: str, login: VaultLogin
-) -> str:
-    """Read one field of a KV v2 secret (the OIDC private key), then revoke the token."""
+def read_kv_data(
+    *, conn_id: str, url: str, mount: str, path: str, login: VaultLogin
+) -> dict[str, Any]:
+    """Read a KV v2 secret's data (the signing-key document), then revoke the token."""
     client = _hvac_client(url)
     try:
         auth = login.login(client)
@@ -343,13 +343,10 @@ def read_kv_field(
             client.auth.token.revoke_self()
         except (hvac_errors.VaultError, requests.RequestException):
             log.debug("token revocation after the key read failed", exc_info=True)
-    value = response.get("data", {}).get("data", {}).get(field)
-    if not isinstance(value, str) or not value:
-        raise AtlasIdentityError(
-            conn_id, Step.PRIVATE_KEY_READ, f"{mount}/data/{path} has no field '{field}'"
-        )
-    mask(value, field)
-    return value
+    data = response.get("data", {}).get("data")
+    if not isinstance(data, dict) or not data:
+        raise AtlasIdentityError(conn_id, Step.PRIVATE_KEY_READ, f"{mount}/data/{path} is empty")
+    return data
 
 
 def _hvac_client(url: str) -> hvac.Client:

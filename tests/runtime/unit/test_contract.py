@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,23 +20,21 @@ from atlas_identity.contract import (
     parse_extras,
 )
 from atlas_identity.errors import Step
-from tests.runtime.definitions import okta_oidc_definition, vault_dynamic_definition
 
 ROOT = Path(__file__).resolve().parents[3]
 ROLE = "arn:aws:iam::210987654321:role/aai-dev-pipeline-orders-ingest"
 
 
 @pytest.fixture(scope="module")
-def dev_plan(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The program's offline plan of the committed dev stack (the contract's producer)."""
-    out = tmp_path_factory.mktemp("plan") / "dev.json"
-    subprocess.run(
-        [sys.executable, "-m", "infra.plan", "--stack", "dev", "--json", str(out)],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
-    return dict(json.loads(out.read_text()))
+def plans() -> dict[str, dict[str, Any]]:
+    """The program's offline plans of the committed stacks (the contract's producer)."""
+    from infra.plan import plan, read_stack_file
+
+    return {stack: plan(read_stack_file(ROOT / f"Pulumi.{stack}.yaml")) for stack in ("dev", "prod")}
+
+
+def definition(plans: dict[str, dict[str, Any]], stack: str, conn_id: str) -> dict[str, Any]:
+    return copy.deepcopy(plans[stack]["outputs"]["connectionDefinitions"][conn_id])
 
 
 def aws_extra() -> dict[str, Any]:
@@ -59,25 +55,23 @@ def aws_extra() -> dict[str, Any]:
     }
 
 
-def test_every_definition_the_program_emits_parses(dev_plan: dict[str, Any]) -> None:
-    definitions = dev_plan["outputs"]["connectionDefinitions"]
-    assert sorted(definitions) == [
-        "mongo_crm_explorer",
-        "mongo_customer_sync",
-        "mongo_orders_ingest",
-        "mongo_revenue_report",
-    ]
-    for conn_id, definition in definitions.items():
-        parsed = parse_extras(definition["extra"], conn_id=conn_id)
-        assert isinstance(parsed.identity, AwsIamIdentity)
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_definition_the_program_emits_parses(
+    plans: dict[str, dict[str, Any]], stack: str
+) -> None:
+    outputs = plans[stack]["outputs"]
+    modes = set()
+    for conn_id, planned in outputs["connectionDefinitions"].items():
+        parsed = parse_extras(planned["extra"], conn_id=conn_id)
+        modes.add(parsed.identity.auth_mode)
         assert (
             parsed.identity.role.role_arn
-            == dev_plan["outputs"]["pipelineRoleArns"][parsed.identity.pipeline]
+            == outputs["pipelineRoleArns"][parsed.identity.pipeline]
         )
-        assert "atlas_identity" not in parsed.mongo_extras
         assert parsed.mongo_extras == {
-            k: v for k, v in definition["extra"].items() if k != "atlas_identity"
+            k: v for k, v in planned["extra"].items() if k != "atlas_identity"
         }
+    assert modes == set(AuthMode)
 
 
 def test_aws_iam_parses_to_typed_values() -> None:
@@ -99,67 +93,38 @@ def test_aws_iam_parses_to_typed_values() -> None:
     }
 
 
-def test_okta_oidc_with_each_key_backend() -> None:
-    common: dict[str, Any] = {
-        "pipeline": "events-export",
-        "host": "core-dev.x7k2p.mongodb.net",
-        "schema": "events",
-        "token_url": "https://acme.okta.com/oauth2/aus1/v1/token",
-        "client_id": "0oa1client",
-        "scope": "atlas.read atlas.write",
-        "key_id": "k-2026-11",
-        "role_arn": ROLE,
-        "region": "eu-west-1",
-    }
-    sm = okta_oidc_definition(
-        **common,
-        private_key={"backend": "aws-secrets-manager", "secret_id": "k", "region": "eu-west-1"},
-    )
-    identity = parse_extras(sm["extra"], conn_id="mongo_events_export").identity
+def test_okta_oidc_with_each_key_backend(plans: dict[str, dict[str, Any]]) -> None:
+    # dev keeps the signing key in Secrets Manager, prod in Vault KV.
+    dev = parse_extras(definition(plans, "dev", "mongo_partner_feed")["extra"], conn_id="c")
+    identity = dev.identity
     assert isinstance(identity, OktaOidcIdentity)
-    assert identity.private_key == AwsSecretsManagerKey(secret_id="k", region="eu-west-1")
-    assert identity.scope == "atlas.read atlas.write"
+    assert identity.private_key == AwsSecretsManagerKey(
+        secret_id="airflow/dev/okta-keys/partner-feed", region="eu-west-1"
+    )
+    assert identity.scope == "mongodb.access"
+    assert identity.client_id == plans["dev"]["outputs"]["oktaClientIds"]["partner-feed"]
     assert identity.role.session_seconds == 900
-    kv = okta_oidc_definition(
-        **common,
-        private_key={
-            "backend": "vault-kv",
-            "url": "https://vault.acme.internal:8200",
-            "mount": "airflow",
-            "path": "okta/events-export",
-            "field": "private_key_pem",
-            "auth_mount": "aws",
-            "auth_role": "events-export",
-            "iam_server_id_header_value": "vault.acme.internal",
-        },
+    prod = parse_extras(definition(plans, "prod", "mongo_partner_feed")["extra"], conn_id="c")
+    assert isinstance(prod.identity, OktaOidcIdentity)
+    assert prod.identity.private_key == VaultKvKey(
+        url="https://vault.acme.internal:8200",
+        mount="aai-prod-airflow",
+        path="okta-keys/partner-feed",
+        auth_mount="aai-prod-aws",
+        auth_role="partner-feed",
+        iam_server_id_header_value="vault.acme.internal",
     )
-    identity = parse_extras(kv["extra"], conn_id="mongo_events_export").identity
-    assert isinstance(identity, OktaOidcIdentity)
-    assert isinstance(identity.private_key, VaultKvKey)
-    assert identity.private_key.path == "okta/events-export"
 
 
-def test_vault_dynamic() -> None:
-    definition = vault_dynamic_definition(
-        pipeline="ledger-sync",
-        host="core-dev.x7k2p.mongodb.net",
-        schema="ledger",
-        role_arn=ROLE,
-        region="eu-west-1",
-        session_seconds=3600,
-        vault={
-            "url": "https://vault.acme.internal:8200",
-            "auth_mount": "aws",
-            "auth_role": "ledger-sync",
-            "iam_server_id_header_value": "vault.acme.internal",
-            "db_mount": "atlas",
-            "db_role": "ledger-sync",
-        },
-    )
-    identity = parse_extras(definition["extra"], conn_id="mongo_ledger_sync").identity
+def test_vault_dynamic(plans: dict[str, dict[str, Any]]) -> None:
+    planned = definition(plans, "prod", "mongo_finance_reconcile")
+    identity = parse_extras(planned["extra"], conn_id="mongo_finance_reconcile").identity
     assert isinstance(identity, VaultDynamicIdentity)
-    assert identity.vault.db_mount == "atlas"
-    assert identity.vault.db_role == "ledger-sync"
+    assert (identity.vault.db_mount, identity.vault.db_role) == (
+        "aai-prod-atlas",
+        "finance-reconcile",
+    )
+    assert identity.role.session_seconds == 900
 
 
 def problems_of(extra: dict[str, Any]) -> list[str]:
@@ -220,55 +185,31 @@ def test_every_problem_is_reported_at_once() -> None:
         ("ftp://acme.okta.com/token", False),
     ],
 )
-def test_token_url_must_be_https_except_loopback(url: str, ok: bool) -> None:
-    definition = okta_oidc_definition(
-        pipeline="p1",
-        host="h",
-        schema="s",
-        token_url=url,
-        client_id="c",
-        scope="s",
-        key_id="k",
-        private_key={"backend": "aws-secrets-manager", "secret_id": "k", "region": "eu-west-1"},
-        role_arn=ROLE,
-        region="eu-west-1",
-    )
+def test_token_url_must_be_https_except_loopback(
+    plans: dict[str, dict[str, Any]], url: str, ok: bool
+) -> None:
+    planned = definition(plans, "dev", "mongo_partner_feed")
+    planned["extra"]["atlas_identity"]["token_url"] = url
     if ok:
-        parse_extras(definition["extra"], conn_id="mongo_p1")
+        parse_extras(planned["extra"], conn_id="mongo_p1")
     else:
-        assert problems_of(definition["extra"]) == [
+        assert problems_of(planned["extra"]) == [
             f"extra.atlas_identity.token_url: '{url}' must be an https URL (plain http is "
             "accepted only on loopback)"
         ]
 
 
-def test_private_key_backend_and_vault_block_are_checked() -> None:
-    definition = okta_oidc_definition(
-        pipeline="p1",
-        host="h",
-        schema="s",
-        token_url="https://acme.okta.com/t",
-        client_id="c",
-        scope="s",
-        key_id="k",
-        private_key={"backend": "gcp"},
-        role_arn=ROLE,
-        region="eu-west-1",
-    )
-    assert problems_of(definition["extra"]) == [
+def test_private_key_backend_and_vault_block_are_checked(
+    plans: dict[str, dict[str, Any]],
+) -> None:
+    okta = definition(plans, "dev", "mongo_partner_feed")
+    okta["extra"]["atlas_identity"]["private_key"] = {"backend": "gcp"}
+    assert problems_of(okta["extra"]) == [
         "extra.atlas_identity.private_key.backend: 'gcp' is not one of aws-secrets-manager, "
         "vault-kv"
     ]
-    vault = vault_dynamic_definition(
-        pipeline="p2",
-        host="h",
-        schema="s",
-        role_arn=ROLE,
-        region="eu-west-1",
-        session_seconds=900,
-        vault={"url": "https://v", "auth_mount": "aws"},
-    )
-    broken = copy.deepcopy(vault["extra"])
+    broken = definition(plans, "dev", "mongo_finance_reconcile")["extra"]
+    broken["atlas_identity"]["vault"] = {"url": "https://v", "auth_mount": "aws"}
     broken["authSource"] = "$external"
     assert problems_of(broken) == [
         "extra.atlas_identity.vault.auth_role: is required and must be a non-empty string",

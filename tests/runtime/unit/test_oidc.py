@@ -10,24 +10,33 @@ import jwt
 import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 from pymongo.auth_oidc import OIDCCallbackContext
 
 from atlas_identity.contract import AwsSecretsManagerKey, OktaOidcIdentity, PipelineRole
 from atlas_identity.errors import AtlasIdentityError, Step
-from atlas_identity.oidc import CLIENT_ASSERTION_TYPE, OktaOidcCallback, OktaTokenSource
+from atlas_identity.oidc import (
+    CLIENT_ASSERTION_TYPE,
+    OktaOidcCallback,
+    OktaTokenSource,
+    SigningKey,
+    parse_signing_key,
+)
 
 TOKEN_URL = "https://acme.okta.com/oauth2/aus1/v1/token"
-KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+# The program's keys are P-256 (ES256); the document is what it stores for the runtime.
+KEY = ec.generate_private_key(ec.SECP256R1())
 PEM = KEY.private_bytes(
-    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    serialization.Encoding.PEM,
+    serialization.PrivateFormat.TraditionalOpenSSL,
+    serialization.NoEncryption(),
 ).decode()
+SIGNING_KEY = SigningKey(kid="k1", alg="ES256", private_key_pem=PEM)
 IDENTITY = OktaOidcIdentity(
     pipeline="events-export",
     token_url=TOKEN_URL,
     client_id="0oa1client",
     scope="atlas",
-    key_id="k1",
     private_key=AwsSecretsManagerKey(secret_id="k", region="eu-west-1"),
     role=PipelineRole(
         role_arn="arn:aws:iam::210987654321:role/r", region="eu-west-1", session_seconds=900
@@ -37,17 +46,19 @@ CONTEXT = OIDCCallbackContext(timeout_seconds=60, username="", version=1)
 
 
 class FakeEndpoint(requests.Session):
-    def __init__(self, status: int = 200, lifetime: int = 300) -> None:
+    def __init__(self, status: int = 200, lifetime: int = 300, refusals: int = 0) -> None:
         super().__init__()
         self.status = status
+        self.refusals = refusals
         self.lifetime = lifetime
         self.forms: list[dict[str, list[str]]] = []
 
     def post(self, url: str | bytes, data: Any = None, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         self.forms.append(parse_qs(requests.models.RequestEncodingMixin._encode_params(data)))
         response = requests.Response()
-        response.status_code = self.status
-        if self.status == 200:
+        refused = self.refusals >= len(self.forms)
+        response.status_code = 401 if refused else self.status
+        if response.status_code == 200:
             body = {"access_token": f"at-{len(self.forms)}", "expires_in": self.lifetime}
         else:
             body = {"error": "invalid_client", "error_description": "assertion rejected"}
@@ -59,7 +70,7 @@ def source(endpoint: FakeEndpoint, clock: list[float]) -> OktaTokenSource:
     return OktaTokenSource(
         conn_id="mongo_events_export",
         identity=IDENTITY,
-        private_key=lambda: PEM,
+        private_key=lambda: SIGNING_KEY,
         session=endpoint,
         clock=lambda: clock[0],
     )
@@ -77,7 +88,7 @@ def test_the_request_is_client_credentials_with_a_signed_assertion() -> None:
     claims = jwt.decode(
         assertion,
         KEY.public_key(),
-        algorithms=["RS256"],
+        algorithms=["ES256"],
         audience=TOKEN_URL,
         options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
     )
@@ -126,7 +137,7 @@ def test_unreachable_endpoint() -> None:
     tokens = OktaTokenSource(
         conn_id="mongo_events_export",
         identity=OktaOidcIdentity(**{**IDENTITY.__dict__, "token_url": "http://127.0.0.1:9/t"}),
-        private_key=lambda: PEM,
+        private_key=lambda: SIGNING_KEY,
     )
     with pytest.raises(AtlasIdentityError) as caught:
         tokens.token()
@@ -134,3 +145,46 @@ def test_unreachable_endpoint() -> None:
         "connection 'mongo_events_export': token endpoint failed: could not reach "
         "http://127.0.0.1:9/t: ConnectionError"
     )
+
+
+def test_a_rejected_assertion_re_reads_the_key_once() -> None:
+    """A rotation while the task held the previous key: Okta says invalid_client once."""
+    endpoint, reads = FakeEndpoint(refusals=1), []
+
+    def load() -> SigningKey:
+        reads.append(1)
+        return SIGNING_KEY
+
+    tokens = OktaTokenSource(
+        conn_id="mongo_events_export", identity=IDENTITY, private_key=load, session=endpoint
+    )
+    assert tokens.token().value == "at-2"
+    assert (len(reads), len(endpoint.forms)) == (2, 2)
+
+
+def test_a_second_rejection_is_an_error_not_a_loop() -> None:
+    endpoint, reads = FakeEndpoint(refusals=5), []
+
+    def load() -> SigningKey:
+        reads.append(1)
+        return SIGNING_KEY
+
+    tokens = OktaTokenSource(
+        conn_id="mongo_events_export", identity=IDENTITY, private_key=load, session=endpoint
+    )
+    with pytest.raises(AtlasIdentityError):
+        tokens.token()
+    assert (len(reads), len(endpoint.forms)) == (2, 2)
+
+
+def test_the_signing_key_document_is_parsed_and_checked() -> None:
+    document = json.dumps({"kid": "k1", "alg": "ES256", "private_key_pem": PEM})
+    assert parse_signing_key(document) == SIGNING_KEY
+    assert "PRIVATE" not in repr(parse_signing_key(document))
+    for bad, message in [
+        ("-----BEGIN EC PRIVATE KEY-----", "the signing key is not a JSON object"),
+        (json.dumps({"kid": "k1", "alg": "ES256"}), "the signing key lacks private_key_pem"),
+        (json.dumps({"kid": "k", "alg": "HS256", "private_key_pem": PEM}), "signing algorithm 'HS256'"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            parse_signing_key(bad)
