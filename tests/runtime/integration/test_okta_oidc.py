@@ -3,27 +3,25 @@ token endpoint that verifies the signed client assertion against the app's JWKS.
 
 from __future__ import annotations
 
+import copy
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from joserfc.jwk import RSAKey
+from cryptography.hazmat.primitives.asymmetric import ec
+from joserfc.jwk import ECKey
 
-from tests.runtime.definitions import okta_oidc_definition
 from tests.runtime.integration.conftest import Airflow, AwsWorld, backend_kwargs, moto_client
 from tests.runtime.integration.services import free_port
 from tests.runtime.integration.token_server import TokenServer
 
 PIPELINE = "events-export"
 CONN_ID = "mongo_events_export"
+# A second copy of the planned definition whose token endpoint is down (test-only id).
 DOWN_CONN_ID = "mongo_events_down"
-CLIENT_ID = "0oa-it-events-export"
-ROLE_NAME = "aai-runtime-it-pipeline-events-export"
-KEY_SECRET = "okta/runtime-it/events-export/private-key"
 TOKEN_SECONDS = 3
 
 
@@ -32,55 +30,57 @@ class OktaWorld:
     server: TokenServer
     env: dict[str, str]
     private_key_pem: str
+    client_id: str
 
 
 @pytest.fixture(scope="module")
 def okta(aws: AwsWorld, secrets_manager_env: dict[str, str]) -> Iterator[OktaWorld]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    """The planned okta-oidc definition, with the token URL pointed at the local endpoint."""
+    planned = copy.deepcopy(aws.plan["outputs"]["connectionDefinitions"][CONN_ID])
+    runtime = planned["extra"]["atlas_identity"]
+    client_id = runtime["client_id"]
+    assert client_id == aws.plan["outputs"]["oktaClientIds"][PIPELINE]
+    # The program generates P-256 keys (ES256); Okta would hold the public half in the app's
+    # JWKS. The test makes its own pair, serves its JWKS and stores the document the program
+    # stores, at the secret the plan names.
+    key = ec.generate_private_key(ec.SECP256R1())
     pem = key.private_bytes(
         serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
+        serialization.PrivateFormat.TraditionalOpenSSL,
         serialization.NoEncryption(),
     ).decode()
-    public = RSAKey.import_key(
+    public = ECKey.import_key(
         key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-    ).as_dict(kid="it-key-1", use="sig", alg="RS256")
+    )
+    kid = public.thumbprint()
     server = TokenServer(lifetime=TOKEN_SECONDS)
-    server.register(CLIENT_ID, {"keys": [public]}, scope="atlas")
+    server.register(
+        client_id,
+        {"keys": [public.as_dict(kid=kid, use="sig", alg="ES256")]},
+        scope=runtime["scope"],
+    )
     server.start(free_port())
 
-    iam, secrets = moto_client(aws.moto, "iam"), moto_client(aws.moto, "secretsmanager")
-    iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument="{}", MaxSessionDuration=3600)
-    secrets.create_secret(Name=KEY_SECRET, SecretString=pem)
+    secrets = moto_client(aws.moto, "secretsmanager")
+    secrets.create_secret(
+        Name=runtime["private_key"]["secret_id"],
+        SecretString=json.dumps({"kid": kid, "alg": "ES256", "private_key_pem": pem}),
+    )
     kwargs = backend_kwargs(aws.plan)
-    common: dict[str, Any] = {
-        "pipeline": PIPELINE,
-        "host": "core-it.x7k2p.mongodb.net",
-        "schema": "events",
-        "client_id": CLIENT_ID,
-        "scope": "atlas",
-        "key_id": "it-key-1",
-        "private_key": {
-            "backend": "aws-secrets-manager",
-            "secret_id": KEY_SECRET,
-            "region": "eu-west-1",
-        },
-        "role_arn": f"arn:aws:iam::123456789012:role/{ROLE_NAME}",
-        "region": "eu-west-1",
-    }
-    for conn_id, token_url in (
-        (CONN_ID, server.token_url),
-        (DOWN_CONN_ID, f"http://127.0.0.1:{free_port()}/oauth2/default/v1/token"),
-    ):
-        secrets.create_secret(
-            Name=f"{kwargs['connections_prefix']}/{conn_id}",
-            SecretString=json.dumps(okta_oidc_definition(**common, token_url=token_url)),
-        )
-    # TEMPORARY: the program's lookup pattern lists only the ids it emits (aws-iam today).
+    prefix = kwargs["connections_prefix"]
+    runtime["token_url"] = server.token_url
+    secrets.put_secret_value(SecretId=f"{prefix}/{CONN_ID}", SecretString=json.dumps(planned))
+    down = copy.deepcopy(planned)
+    down["extra"]["atlas_identity"]["token_url"] = (
+        f"http://127.0.0.1:{free_port()}/oauth2/default/v1/token"
+    )
+    secrets.create_secret(Name=f"{prefix}/{DOWN_CONN_ID}", SecretString=json.dumps(down))
+    # Only the test-only copy needs a wider pattern; the planned ids are in it already.
+    assert re.match(kwargs["connections_lookup_pattern"], CONN_ID)
     kwargs["connections_lookup_pattern"] = (
-        kwargs["connections_lookup_pattern"][:-2] + f"|{CONN_ID}|{DOWN_CONN_ID})$"
+        kwargs["connections_lookup_pattern"][:-2] + f"|{DOWN_CONN_ID})$"
     )
     yield OktaWorld(
         server=server,
@@ -90,6 +90,7 @@ def okta(aws: AwsWorld, secrets_manager_env: dict[str, str]) -> Iterator[OktaWor
             "IT_INTROSPECT_URL": f"{server.url}/introspect",
         },
         private_key_pem=pem,
+        client_id=client_id,
     )
     server.stop()
 
@@ -103,7 +104,7 @@ def test_example_dag_installs_the_oidc_callback(airflow: Airflow, okta: OktaWorl
         "auth_mode": "okta-oidc",
         "mechanism": "MONGODB-OIDC",
         "source": "$external",
-        "identity": CLIENT_ID,
+        "identity": okta.client_id,
         "oidc_callback": "OktaOidcCallback",
     }
     # The token endpoint accepted the signed assertion (verified against the app's JWKS).

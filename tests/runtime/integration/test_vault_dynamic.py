@@ -8,6 +8,7 @@ Airflow's stock VaultBackend from OpenBao KV.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import dataclass
@@ -17,13 +18,11 @@ from typing import Any
 import hvac
 import pytest
 
-from tests.runtime.definitions import vault_dynamic_definition
 from tests.runtime.integration.conftest import Airflow
 from tests.runtime.integration.services import OpenBao, Postgres
 
 PIPELINE = "ledger-sync"
 CONN_ID = "mongo_ledger_sync"
-ROLE_ARN = "arn:aws:iam::123456789012:role/aai-runtime-it-pipeline-ledger-sync"
 # Vault's PostgreSQL plugin: v-<display name>-<role>-<random>-<unix time>, cut to 63 chars.
 VAULT_USER = re.compile(r"^v-approle-ledger-s[\w-]+$")
 
@@ -48,21 +47,27 @@ def approle(client: hvac.Client, name: str, policy: str, **role: Any) -> tuple[s
 
 
 @pytest.fixture(scope="module")
-def vault(openbao: OpenBao, postgres: Postgres, workdir: Path) -> VaultWorld:
+def vault(openbao: OpenBao, postgres: Postgres, workdir: Path, plan: dict[str, Any]) -> VaultWorld:
+    """The planned vault-dynamic definition and pipeline policy, on OpenBao at the planned
+    mount and role; only the Vault URL is pointed at the local server."""
+    definition = copy.deepcopy(plan["outputs"]["connectionDefinitions"][CONN_ID])
+    settings = definition["extra"]["atlas_identity"]["vault"]
+    settings["url"] = openbao.url
+    mount, role = settings["db_mount"], settings["db_role"]
     root = hvac.Client(url=openbao.url, token=openbao.root_token)
-    root.sys.enable_secrets_engine("database", path="atlas")
+    root.sys.enable_secrets_engine("database", path=mount)
     root.write(
-        "atlas/config/pg",
+        f"{mount}/config/pg",
         plugin_name="postgresql-database-plugin",
         connection_url=f"postgresql://{{{{username}}}}:{{{{password}}}}@127.0.0.1:"
         f"{postgres.port}/postgres?sslmode=disable",
         username=postgres.superuser,
         password=postgres.password,
-        allowed_roles=PIPELINE,
+        allowed_roles=role,
     )
     # Short on purpose: a lease lives 4 s (at most 8 s with renewals), a token 10 s.
     root.write(
-        f"atlas/roles/{PIPELINE}",
+        f"{mount}/roles/{role}",
         db_name="pg",
         creation_statements=[
             "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' "
@@ -72,35 +77,16 @@ def vault(openbao: OpenBao, postgres: Postgres, workdir: Path) -> VaultWorld:
         max_ttl="8s",
     )
     root.sys.enable_auth_method("approle")
+    # The program's own policy for the pipeline (AppRole stands in for AWS IAM login).
+    policy = plan["outputs"]["vaultPolicies"][f"aai-runtime-it-{PIPELINE}"]
     pipeline_role, pipeline_secret = approle(
-        root,
-        PIPELINE,
-        f'path "atlas/creds/{PIPELINE}" {{ capabilities = ["read"] }}\n'
-        'path "sys/leases/revoke" { capabilities = ["update"] }\n',
-        token_ttl="10s",
-        token_max_ttl="60s",
+        root, PIPELINE, policy, token_ttl="10s", token_max_ttl="60s"
     )
     worker_role, worker_secret = approle(
         root,
         "airflow-worker",
         'path "secret/data/airflow/connections/*" { capabilities = ["read"] }\n',
         token_ttl="10m",
-    )
-    definition = vault_dynamic_definition(
-        pipeline=PIPELINE,
-        host="core-it.x7k2p.mongodb.net",
-        schema="ledger",
-        role_arn=ROLE_ARN,
-        region="eu-west-1",
-        session_seconds=3600,
-        vault={
-            "url": openbao.url,
-            "auth_mount": "aws",
-            "auth_role": PIPELINE,
-            "iam_server_id_header_value": "vault.it.internal",
-            "db_mount": "atlas",
-            "db_role": PIPELINE,
-        },
     )
     root.secrets.kv.v2.create_or_update_secret(
         path=f"airflow/connections/{CONN_ID}", secret=definition, mount_point="secret"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,9 @@ def plans() -> dict[str, dict[str, Any]]:
     """The program's offline plans of the committed stacks (the contract's producer)."""
     from infra.plan import plan, read_stack_file
 
-    return {stack: plan(read_stack_file(ROOT / f"Pulumi.{stack}.yaml")) for stack in ("dev", "prod")}
+    return {
+        stack: plan(read_stack_file(ROOT / f"Pulumi.{stack}.yaml")) for stack in ("dev", "prod")
+    }
 
 
 def definition(plans: dict[str, dict[str, Any]], stack: str, conn_id: str) -> dict[str, Any]:
@@ -65,8 +66,7 @@ def test_every_definition_the_program_emits_parses(
         parsed = parse_extras(planned["extra"], conn_id=conn_id)
         modes.add(parsed.identity.auth_mode)
         assert (
-            parsed.identity.role.role_arn
-            == outputs["pipelineRoleArns"][parsed.identity.pipeline]
+            parsed.identity.role.role_arn == outputs["pipelineRoleArns"][parsed.identity.pipeline]
         )
         assert parsed.mongo_extras == {
             k: v for k, v in planned["extra"].items() if k != "atlas_identity"

@@ -184,7 +184,10 @@ def test_the_signing_key_document_is_parsed_and_checked() -> None:
     for bad, message in [
         ("-----BEGIN EC PRIVATE KEY-----", "the signing key is not a JSON object"),
         (json.dumps({"kid": "k1", "alg": "ES256"}), "the signing key lacks private_key_pem"),
-        (json.dumps({"kid": "k", "alg": "HS256", "private_key_pem": PEM}), "signing algorithm 'HS256'"),
+        (
+            json.dumps({"kid": "k", "alg": "HS256", "private_key_pem": PEM}),
+            "signing algorithm 'HS256'",
+        ),
     ]:
         with pytest.raises(ValueError, match=message):
             parse_signing_key(bad)
