@@ -30,16 +30,15 @@ import requests
 from tests.runtime.integration.services import (
     VENV_BIN,
     Moto,
-    OpenBao,
     Postgres,
     ServiceError,
     free_port,
     start,
     start_moto,
-    start_openbao,
     start_postgres,
     wait_until,
 )
+from tests.services.openbao import OpenBaoServer, OpenBaoStartError, start_openbao
 
 ROOT = Path(__file__).resolve().parents[3]
 RUNTIME_SRC = ROOT / "runtime" / "src"
@@ -74,13 +73,13 @@ def moto(workdir: Path) -> Iterator[Moto]:
 
 
 @pytest.fixture(scope="session")
-def openbao(workdir: Path) -> Iterator[OpenBao]:
+def openbao() -> Iterator[OpenBaoServer]:
     try:
-        server = start_openbao(workdir)
-    except ServiceError as e:
+        server = start_openbao()
+    except OpenBaoStartError as e:
         pytest.fail(f"OpenBao could not start: {e}")
     yield server
-    server.process.stop()
+    server.stop()
 
 
 @pytest.fixture(scope="session")

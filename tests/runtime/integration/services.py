@@ -155,42 +155,7 @@ def start_moto(workdir: Path) -> Moto:
     return Moto(url=url, recording=recording, process=process)
 
 
-# -- OpenBao ------------------------------------------------------------------------------
-
-
-@dataclass
-class OpenBao:
-    url: str
-    root_token: str
-    process: Process
-
-
-def start_openbao(workdir: Path) -> OpenBao:
-    port = free_port()
-    token = "root"  # dev-mode root token of a throwaway server bound to loopback
-    process = start(
-        "openbao",
-        [
-            str(VENV_BIN / "bao"),
-            "server",
-            "-dev",
-            f"-dev-root-token-id={token}",
-            f"-dev-listen-address=127.0.0.1:{port}",
-        ],
-        log=workdir / "openbao.log",
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(
-            lambda: requests.get(f"{url}/v1/sys/health", timeout=1).status_code == 200,
-            what="OpenBao dev server",
-            timeout=30,
-            log=process.log,
-        )
-    except ServiceError:
-        process.stop()
-        raise
-    return OpenBao(url=url, root_token=token, process=process)
+# -- OpenBao: tests/services/openbao.py (shared with the Vault policy suite) ---------------
 
 
 # -- PostgreSQL ---------------------------------------------------------------------------

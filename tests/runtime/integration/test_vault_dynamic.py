@@ -19,7 +19,8 @@ import hvac
 import pytest
 
 from tests.runtime.integration.conftest import Airflow
-from tests.runtime.integration.services import OpenBao, Postgres
+from tests.runtime.integration.services import Postgres
+from tests.services.openbao import OpenBaoServer
 
 PIPELINE = "ledger-sync"
 CONN_ID = "mongo_ledger_sync"
@@ -29,7 +30,7 @@ VAULT_USER = re.compile(r"^v-approle-ledger-s[\w-]+$")
 
 @dataclass(frozen=True)
 class VaultWorld:
-    openbao: OpenBao
+    openbao: OpenBaoServer
     postgres: Postgres
     env: dict[str, str]
 
@@ -47,7 +48,9 @@ def approle(client: hvac.Client, name: str, policy: str, **role: Any) -> tuple[s
 
 
 @pytest.fixture(scope="module")
-def vault(openbao: OpenBao, postgres: Postgres, workdir: Path, plan: dict[str, Any]) -> VaultWorld:
+def vault(
+    openbao: OpenBaoServer, postgres: Postgres, workdir: Path, plan: dict[str, Any]
+) -> VaultWorld:
     """The planned vault-dynamic definition and pipeline policy, on OpenBao at the planned
     mount and role; only the Vault URL is pointed at the local server."""
     definition = copy.deepcopy(plan["outputs"]["connectionDefinitions"][CONN_ID])
