@@ -23,6 +23,8 @@ from typing import Any
 import pulumi
 import pulumi_vault as vault
 
+from components.access import connection_id
+
 CONNECTION_NAME = "atlas"
 JWT_CLOCK_SKEW_SECONDS = 10
 READ = ("read",)
@@ -168,11 +170,9 @@ class VaultAccess(pulumi.ComponentResource):
                     (f"sys/leases/revoke/{creds}/*", UPDATE),
                 ]
             if a.kv:
-                connection_id = "mongo_" + pipeline.replace("-", "_")
-                if connection_id in a.kv.definitions:
-                    rules.append(
-                        (f"{a.kv.mount}/data/{a.kv.connections_path}/{connection_id}", READ)
-                    )
+                conn_id = connection_id(pipeline)
+                if conn_id in a.kv.definitions:
+                    rules.append((f"{a.kv.mount}/data/{a.kv.connections_path}/{conn_id}", READ))
                 if pipeline in a.kv.signing_keys:
                     rules.append((f"{a.kv.mount}/data/{a.kv.keys_path}/{pipeline}", READ))
             if rules:
@@ -314,11 +314,11 @@ class VaultAccess(pulumi.ComponentResource):
             description=f"Airflow connection definitions ({a.stack}), versioned",
             opts=self._opts(protect=True),
         )
-        for connection_id, definition in sorted(kv.definitions.items()):
+        for conn_id, definition in sorted(kv.definitions.items()):
             vault.kv.SecretV2(
-                f"{self._name}-{connection_id}",
+                f"{self._name}-{conn_id}",
                 mount=mount.path,
-                name=f"{kv.connections_path}/{connection_id}",
+                name=f"{kv.connections_path}/{conn_id}",
                 data_json=pulumi.Output.json_dumps(definition),
                 opts=self._opts(),
             )

@@ -9,6 +9,7 @@ Used by `infra.plan` and by the tests.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import runpy
 from collections.abc import Callable, Mapping
@@ -374,8 +375,6 @@ def to_config_strings(project: str, values: Mapping[str, Any]) -> dict[str, str]
 
     Scalars become strings (`true`, `3600`), lists and maps become JSON, exactly like the engine.
     """
-    import json
-
     result: dict[str, str] = {}
     for key, value in values.items():
         full = key if ":" in key else f"{project}:{key}"

@@ -76,7 +76,7 @@ class AwsIamIdentity:
 
 @dataclass(frozen=True, kw_only=True)
 class AwsSecretsManagerKey:
-    """The PEM private key is the secret string of a Secrets Manager secret."""
+    """The signing-key document is the secret string of a Secrets Manager secret."""
 
     secret_id: str
     region: str
