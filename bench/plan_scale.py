@@ -41,15 +41,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_mongodbatlas as atlas
 
-from components.access import Naming, connection_id, privileges
-from components.airflow_connections import (
-    SECRETS_MANAGER_BACKEND,
-    backend_kwargs,
-    connection_definition,
-)
+from components.access import AuthMode, Naming, connection_id, privileges
+from components.airflow_connections import SECRETS_MANAGER_BACKEND, backend_kwargs
 from components.atlas_access import audit_filter, custom_role_actions
 from components.aws_identity import MWAA_SERVICE_PRINCIPALS, SESSION_TAG_KEYS
-from components.wiring import SUPPORTED_AUTH_MODES
+from components.contract import ConnectionSpec, connection_definition
 from infra import plan as offline_plan
 from infra import settings as stack_settings
 from infra.offline import PlanMocks, Registration, mask_secrets, run_program, to_config_strings
@@ -81,7 +77,7 @@ PROVIDER_SETTINGS: dict[str, dict[str, Any]] = {
 
 
 def _modes() -> list[str]:
-    return sorted(m.value for m in SUPPORTED_AUTH_MODES)
+    return sorted(m.value for m in AuthMode)
 
 
 def _modes_used(pipelines: int) -> list[str]:
@@ -258,8 +254,6 @@ def bare_program(pipelines: int, recorded: list[Registration]) -> Callable[[], N
                 labels=[atlas.DatabaseUserLabelArgs(key="pipeline", value=p.name)],
             )
             users.append(user.username)
-            from components.airflow_connections import ConnectionSpec
-
             definition = connection_definition(
                 ConnectionSpec(
                     connection_id=p.connection_id,
@@ -426,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_fork:
         measure("plan", 2, fork=False)  # warm imports and SDK caches; not measured
         measure("bare", 2, fork=False)
-    modes = ", ".join(sorted(m.value for m in SUPPORTED_AUTH_MODES))
+    modes = ", ".join(sorted(m.value for m in AuthMode))
     print(f"auth modes (round-robin): {modes}")
     header = (
         f"{'pipelines':>9} {'resources':>9} {'plan s':>8} {'bare s':>8} {'ratio':>6} "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -125,7 +125,7 @@ class Privilege:
 
 
 def connection_id(pipeline_name: str) -> str:
-    """The Airflow connection id of a pipeline (contract in DESIGN.md)."""
+    """The Airflow connection id of a pipeline (docs/connection-contract.md)."""
     return "mongo_" + pipeline_name.replace("-", "_")
 
 
@@ -157,13 +157,57 @@ class Naming:
     def pipeline_role(self, pipeline: str) -> str:
         return _bounded(f"{self.base}-pipeline-{pipeline}", IAM_ROLE_NAME_MAX)
 
-    def vault_path(self, purpose: str) -> str:
-        """Mount path of a Vault engine or auth method of this stack, e.g. `aai-prod-atlas`."""
-        return f"{self.base}-{purpose}"
-
     def atlas_role(self, pipeline: str) -> str:
         # Atlas role names allow letters, digits, `_` and `-`; must not start with `xgen-`.
         return _bounded(f"{self.base}-{pipeline}".replace(".", "-"), ATLAS_ROLE_NAME_MAX)
+
+    def atlas_workload_idp(self) -> str:
+        """The Atlas workload identity provider that trusts the stack's Okta server."""
+        return f"{self.base}-okta-workloads"
+
+    def okta_auth_server(self) -> str:
+        return f"{self.base}-atlas"
+
+    def okta_app_label(self, pipeline: str) -> str:
+        return f"{self.base}-{pipeline}"
+
+    def default_okta_audience(self) -> str:
+        return f"api://{self.base}-atlas"
+
+    # Vault mount paths (engines and auth methods), e.g. `aai-prod-atlas`.
+
+    def vault_database_mount(self) -> str:
+        """Database engine issuing the vault-dynamic pipelines' Atlas users."""
+        return f"{self.base}-atlas"
+
+    def vault_aws_auth_mount(self) -> str:
+        """AWS auth method where pipeline roles log in."""
+        return f"{self.base}-aws"
+
+    def vault_jwt_auth_mount(self) -> str:
+        """JWT auth method where Okta workload tokens log in."""
+        return f"{self.base}-okta"
+
+    def vault_kv_mount(self) -> str:
+        """KV v2 engine holding connection definitions and Okta keys (Vault as the backend)."""
+        return f"{self.base}-airflow"
+
+    def vault_airflow_auth_mount(self) -> str:
+        """AWS auth method of the MWAA execution role only (the stock VaultBackend)."""
+        return f"{self.base}-aws-airflow"
+
+    def vault_airflow_role(self) -> str:
+        """The execution role's login role on `vault_airflow_auth_mount`."""
+        return f"{self.base}-airflow"
+
+    def vault_pipeline_policy(self, pipeline: str) -> str:
+        return f"{self.base}-{pipeline}"
+
+    def vault_execution_policy(self) -> str:
+        return f"{self.base}-airflow-connections"
+
+    def vault_audit_path(self, audit_type: str) -> str:
+        return f"{self.base}-{audit_type}"
 
 
 def resolve_actions(access: str) -> tuple[str, ...]:
@@ -184,6 +228,68 @@ def privileges(pipeline: Pipeline) -> tuple[Privilege, ...]:
                         Privilege(action=action, database=grant.database, collection=collection)
                     )
     return tuple(sorted(found, key=lambda p: (p.action, p.database, p.collection)))
+
+
+def credential_lifetime(
+    mode: AuthMode,
+    *,
+    session_seconds: int,
+    okta_token_minutes: int | None,
+    vault_max_ttl: int | None,
+) -> int:
+    """How long a credential a pipeline of this mode obtains stays valid, at most, in seconds.
+
+    aws-iam: the pipeline role's STS session; okta-oidc: the Okta access token; vault-dynamic:
+    the Vault lease (max TTL) of the Atlas user. Without the mode's settings, the STS session.
+    """
+    if mode is AuthMode.OKTA_OIDC and okta_token_minutes is not None:
+        return okta_token_minutes * 60
+    if mode is AuthMode.VAULT_DYNAMIC and vault_max_ttl is not None:
+        return vault_max_ttl
+    return session_seconds
+
+
+def access_matrix(
+    pipelines: Iterable[Pipeline],
+    *,
+    naming: Naming,
+    identities: Mapping[str, object],
+    custom_roles: Mapping[str, object],
+    lifetimes: Mapping[AuthMode, int],
+) -> list[dict[str, object]]:
+    """One row per pipeline, database and collection: who may do what, as which identity.
+
+    `identities` and `custom_roles` map pipeline -> Atlas user and custom role name (values may
+    be Pulumi Outputs); a vault-dynamic pipeline has no declared user: Vault issues one per lease
+    from its creds path. `lifetimes` is `credential_lifetime` per auth mode.
+    """
+    rows: list[dict[str, object]] = []
+    for p in pipelines:
+        by_namespace: dict[tuple[str, str], list[str]] = {}
+        for privilege in privileges(p):
+            key = (privilege.database, privilege.collection or WILDCARD)
+            by_namespace.setdefault(key, []).append(privilege.action)
+        vault_creds = (
+            f"vault:{naming.vault_database_mount()}/creds/{p.name}"
+            if p.auth_mode is AuthMode.VAULT_DYNAMIC
+            else ""
+        )
+        for (database, collection), actions in sorted(by_namespace.items()):
+            rows.append(
+                {
+                    "pipeline": p.name,
+                    "authMode": p.auth_mode.value,
+                    "identity": identities.get(p.name, vault_creds),
+                    "customRole": custom_roles[p.name],
+                    "cluster": p.cluster,
+                    "database": database,
+                    "collection": collection,
+                    "actions": sorted(actions),
+                    "connectionId": p.connection_id,
+                    "credentialLifetimeSeconds": lifetimes[p.auth_mode],
+                }
+            )
+    return rows
 
 
 def lookup_pattern(connection_ids: Iterable[str]) -> str:
@@ -266,8 +372,10 @@ __all__ = [
     "Privilege",
     "Problem",
     "Tier",
+    "access_matrix",
     "check_pipelines",
     "connection_id",
+    "credential_lifetime",
     "lookup_pattern",
     "privileges",
     "resolve_actions",

@@ -1,9 +1,7 @@
 """Airflow: secret-free connection definitions in a secrets backend, and MWAA's settings for it.
 
-The connection definition is the contract with the runtime package (DESIGN.md): id
-`mongo_<pipeline>`, `conn_type` `mongo`, the SRV host, the default database, extras that the stock
-`MongoHook` accepts, and under `RUNTIME_EXTRA_KEY` what the runtime hook needs to obtain
-short-lived credentials. Never a password, key or token.
+The definitions themselves are the contract with the runtime package (components/contract.py,
+docs/connection-contract.md); this module stores them and points Airflow at them.
 """
 
 from __future__ import annotations
@@ -16,37 +14,13 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.access import AuthMode, lookup_pattern
+from components.access import lookup_pattern
+from components.contract import ConnectionSpec, connection_definition
 
 SECRETS_MANAGER_BACKEND = (
     "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend"
 )
 VAULT_BACKEND = "airflow.providers.hashicorp.secrets.vault.VaultBackend"
-# The runtime hook pops this extra before handing the rest to MongoClient.
-RUNTIME_EXTRA_KEY = "atlas_identity"
-CONTRACT_VERSION = 1
-
-# (authMechanism, authSource) per auth mode.
-MONGO_AUTH: dict[AuthMode, tuple[str, str]] = {
-    AuthMode.AWS_IAM: ("MONGODB-AWS", "$external"),
-    AuthMode.OKTA_OIDC: ("MONGODB-OIDC", "$external"),
-    AuthMode.VAULT_DYNAMIC: ("SCRAM-SHA-256", "admin"),
-}
-
-
-@dataclass(frozen=True, kw_only=True)
-class ConnectionSpec:
-    """One pipeline's connection definition."""
-
-    connection_id: str
-    pipeline: str
-    auth_mode: AuthMode
-    host: str
-    """The cluster's SRV host (`mongodb+srv`)."""
-    schema: str
-    """Default database."""
-    runtime: Mapping[str, pulumi.Input[Any]]
-    """What the runtime hook needs for this auth mode (role ARN, region, ...). No secrets."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,29 +50,6 @@ class AirflowConnectionsArgs:
     vault_backend: VaultBackendSpec | None = None
     """Set: definitions live in Vault, not Secrets Manager, and the options name VaultBackend."""
     tags: Mapping[str, str] = field(default_factory=dict)
-
-
-def connection_definition(spec: ConnectionSpec) -> dict[str, Any]:
-    """The JSON form Airflow's secrets backends accept, with the runtime extra."""
-    mechanism, source = MONGO_AUTH[spec.auth_mode]
-    return {
-        "conn_type": "mongo",
-        "host": spec.host,
-        "schema": spec.schema,
-        "extra": {
-            "srv": True,
-            "tls": True,
-            "authMechanism": mechanism,
-            "authSource": source,
-            "appname": f"airflow-{spec.pipeline}",
-            RUNTIME_EXTRA_KEY: {
-                "version": CONTRACT_VERSION,
-                "pipeline": spec.pipeline,
-                "auth_mode": spec.auth_mode.value,
-                **spec.runtime,
-            },
-        },
-    }
 
 
 def vault_backend_kwargs(

@@ -23,7 +23,7 @@ from typing import Any
 import pulumi
 import pulumi_vault as vault
 
-from components.access import connection_id
+from components.access import Naming, connection_id
 
 CONNECTION_NAME = "atlas"
 JWT_CLOCK_SKEW_SECONDS = 10
@@ -81,8 +81,8 @@ class KvSpec:
 @dataclass(frozen=True, kw_only=True)
 class VaultAccessArgs:
     stack: str
-    name_prefix: str
-    """Prefix of policy and role names, e.g. `aai-prod`."""
+    naming: Naming
+    """Names of policies, roles and the audit path, e.g. `aai-prod-<pipeline>`."""
     audit_type: str
     audit_options: Mapping[str, str]
     aws_auth_mount: str
@@ -126,7 +126,7 @@ class VaultAccess(pulumi.ComponentResource):
         self.policies = self._policy_documents()
         self._policy_resources = {
             policy_name: vault.Policy(
-                f"{name}-policy-{policy_name.removeprefix(args.name_prefix + '-')}",
+                f"{name}-policy-{policy_name.removeprefix(args.naming.base + '-')}",
                 name=policy_name,
                 policy=document,
                 opts=pulumi.ResourceOptions(parent=self),
@@ -145,11 +145,11 @@ class VaultAccess(pulumi.ComponentResource):
     # -- names ---------------------------------------------------------------------------------
 
     def policy_name(self, pipeline: str) -> str:
-        return f"{self._args.name_prefix}-{pipeline}"
+        return self._args.naming.vault_pipeline_policy(pipeline)
 
     @property
     def execution_policy_name(self) -> str:
-        return f"{self._args.name_prefix}-airflow-connections"
+        return self._args.naming.vault_execution_policy()
 
     # -- policies ------------------------------------------------------------------------------
 
@@ -201,7 +201,7 @@ class VaultAccess(pulumi.ComponentResource):
         vault.Audit(
             f"{self._name}-audit",
             type=a.audit_type,
-            path=f"{a.name_prefix}-{a.audit_type}",
+            path=a.naming.vault_audit_path(a.audit_type),
             description=f"Audit trail of stack {a.stack}",
             options=dict(a.audit_options),
             opts=self._opts(protect=True),
@@ -339,7 +339,7 @@ class VaultAccess(pulumi.ComponentResource):
             description=f"MWAA execution role of stack {a.stack} (connection definitions only)",
             opts=self._opts(protect=True),
         )
-        role = f"{a.name_prefix}-airflow"
+        role = a.naming.vault_airflow_role()
         self._aws_login(
             f"{self._name}-airflow-login",
             backend.path,

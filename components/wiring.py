@@ -6,16 +6,15 @@ an IAM role ARN, or that a connection definition carries that ARN for the runtim
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
-from components.access import AuthMode, Naming, Pipeline, privileges
+from components import access
+from components.access import AuthMode, privileges
 from components.airflow_connections import (
     AirflowConnections,
     AirflowConnectionsArgs,
-    ConnectionSpec,
     MwaaEnvironment,
     MwaaEnvironmentArgs,
     VaultBackendSpec,
@@ -28,11 +27,21 @@ from components.atlas_access import (
     WorkloadIdentityProviderSpec,
 )
 from components.aws_identity import AwsIdentity, AwsIdentityArgs, PipelineRoleSpec
+from components.contract import (
+    KV_CONNECTIONS_PATH,
+    KV_KEYS_PATH,
+    ConnectionSpec,
+    OktaRuntime,
+    RuntimeInputs,
+    VaultRuntime,
+    runtime_extra,
+)
 from components.okta_identity import (
     OktaPipelineSpec,
     OktaWorkloadIdentity,
     OktaWorkloadIdentityArgs,
 )
+from components.specs import VaultSpec, WiringArgs
 from components.vault_secrets import (
     AwsLoginSpec,
     DatabaseEngineSpec,
@@ -42,81 +51,6 @@ from components.vault_secrets import (
     VaultAccess,
     VaultAccessArgs,
 )
-
-# Auth modes this version wires end to end; settings reject the others with a clear message.
-SUPPORTED_AUTH_MODES: frozenset[AuthMode] = frozenset(AuthMode)
-KV_CONNECTIONS_PATH = "connections"
-KV_KEYS_PATH = "okta-keys"
-
-
-@dataclass(frozen=True, kw_only=True)
-class MwaaSpec:
-    """Present when the program creates the MWAA environment itself."""
-
-    airflow_version: str
-    environment_class: str
-    dag_s3_path: str
-    subnet_ids: tuple[str, ...]
-    security_group_ids: tuple[str, ...]
-    webserver_access_mode: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class OktaSpec:
-    """Present when any pipeline authenticates with okta-oidc."""
-
-    audience: str
-    scope: str
-    token_lifetime_minutes: int
-    key_rotation_hours: int
-    keys_prefix: str
-    atlas_org_id: str
-    atlas_federation_settings_id: str
-    atlas_org_config_imported: bool
-    atlas_other_data_access_idp_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True, kw_only=True)
-class VaultSpec:
-    """Present when a pipeline uses vault-dynamic or Vault is Airflow's secrets backend."""
-
-    address: str
-    iam_server_id_header_value: str
-    audit_type: str
-    audit_options: dict[str, str]
-    default_ttl: int
-    max_ttl: int
-    secrets_backend: bool
-    """Vault (KV v2) instead of Secrets Manager holds connection definitions and Okta keys."""
-    atlas_org_id: str
-    api_key_access_list: tuple[str, ...]
-    api_key_rotation_days: int
-
-
-@dataclass(frozen=True, kw_only=True)
-class WiringArgs:
-    """Everything the stack wires, already validated (see infra/settings.py)."""
-
-    stack: str
-    naming: Naming
-    aws_account_id: str
-    aws_region: str
-    mwaa_environment_name: str
-    mwaa_source_bucket_arn: str
-    mwaa: MwaaSpec | None
-    pipeline_session_seconds: int
-    secrets_kms_key_arn: str | None
-    connections_prefix: str
-    variables_prefix: str | None
-    config_prefix: str | None
-    atlas_project_id: str
-    cluster_hosts: dict[str, str]
-    """Atlas cluster name -> SRV host."""
-    audit_authorization_success: bool
-    protect_stateful_resources: bool
-    pipelines: tuple[Pipeline, ...]
-    okta: OktaSpec | None = None
-    vault: VaultSpec | None = None
 
 
 class Wiring(pulumi.ComponentResource):
@@ -128,7 +62,7 @@ class Wiring(pulumi.ComponentResource):
     connection_secret_arns: dict[str, pulumi.Output[str]]
     connection_definitions: dict[str, pulumi.Output[dict[str, Any]]]
     airflow_configuration_options: pulumi.Output[dict[str, str]]
-    access_matrix: pulumi.Output[list[dict[str, Any]]]
+    access_matrix: pulumi.Output[list[dict[str, object]]]
     mwaa_environment_arn: pulumi.Output[str] | None
     okta_issuer: pulumi.Output[str] | None
     okta_client_ids: dict[str, pulumi.Output[str]]
@@ -147,8 +81,8 @@ class Wiring(pulumi.ComponentResource):
         okta_identity = self._okta(name, args, child)
         signing_keys = okta_identity.signing_keys if okta_identity else {}
         client_ids = okta_identity.client_ids if okta_identity else {}
-        vault_kv = args.vault is not None and args.vault.secrets_backend
-        dynamic = [p for p in args.pipelines if p.auth_mode is AuthMode.VAULT_DYNAMIC]
+        vault_kv = args.vault_kv
+        dynamic = args.pipelines_of(AuthMode.VAULT_DYNAMIC)
 
         aws_identity = AwsIdentity(
             f"{name}-aws",
@@ -201,7 +135,7 @@ class Wiring(pulumi.ComponentResource):
                     WorkloadIdentityProviderSpec(
                         federation_settings_id=args.okta.atlas_federation_settings_id,
                         org_id=args.okta.atlas_org_id,
-                        name=f"{naming.base}-okta-workloads",
+                        name=naming.atlas_workload_idp(),
                         issuer=okta_identity.issuer,
                         audience=args.okta.audience,
                         link_to_org=args.okta.atlas_org_config_imported,
@@ -224,6 +158,27 @@ class Wiring(pulumi.ComponentResource):
             opts=child,
         )
 
+        runtime = RuntimeInputs(
+            naming=naming,
+            region=args.aws_region,
+            session_seconds=args.pipeline_session_seconds,
+            role_arns=role_arns,
+            vault=VaultRuntime(
+                url=args.vault.address,
+                iam_server_id_header_value=args.vault.iam_server_id_header_value,
+                keys_in_kv=vault_kv,
+            )
+            if args.vault
+            else None,
+            okta=OktaRuntime(
+                token_url=okta_identity.token_url,
+                scope=args.okta.scope,
+                client_ids=okta_identity.client_ids,
+                signing_key_secret_names=aws_identity.signing_key_secret_names,
+            )
+            if okta_identity and args.okta
+            else None,
+        )
         airflow = AirflowConnections(
             f"{name}-airflow",
             AirflowConnectionsArgs(
@@ -237,7 +192,7 @@ class Wiring(pulumi.ComponentResource):
                         auth_mode=p.auth_mode,
                         host=args.cluster_hosts[p.cluster],
                         schema=p.default_database,
-                        runtime=self._runtime_extra(p, args, aws_identity, okta_identity),
+                        runtime=runtime_extra(p, runtime),
                     )
                     for p in args.pipelines
                 ),
@@ -247,9 +202,9 @@ class Wiring(pulumi.ComponentResource):
                 vault_backend=(
                     VaultBackendSpec(
                         url=args.vault.address,
-                        auth_mount=naming.vault_path("aws-airflow"),
-                        role=f"{naming.base}-airflow",
-                        kv_mount=naming.vault_path("airflow"),
+                        auth_mount=naming.vault_airflow_auth_mount(),
+                        role=naming.vault_airflow_role(),
+                        kv_mount=naming.vault_kv_mount(),
                         connections_path=KV_CONNECTIONS_PATH,
                     )
                     if args.vault and vault_kv
@@ -293,7 +248,23 @@ class Wiring(pulumi.ComponentResource):
         self.connection_secret_arns = airflow.secret_arns
         self.connection_definitions = airflow.definitions
         self.airflow_configuration_options = airflow.configuration_options
-        self.access_matrix = self._access_matrix(args, atlas_access)
+        self.access_matrix = pulumi.Output.from_input(
+            access.access_matrix(
+                args.pipelines,
+                naming=naming,
+                identities=atlas_access.database_usernames,
+                custom_roles=atlas_access.custom_role_names,
+                lifetimes={
+                    mode: access.credential_lifetime(
+                        mode,
+                        session_seconds=args.pipeline_session_seconds,
+                        okta_token_minutes=args.okta.token_lifetime_minutes if args.okta else None,
+                        vault_max_ttl=args.vault.max_ttl if args.vault else None,
+                    )
+                    for mode in AuthMode
+                },
+            )
+        )
         self.okta_issuer = okta_identity.issuer if okta_identity else None
         self.okta_client_ids = client_ids
         self.okta_current_key_slots = okta_identity.current_slots if okta_identity else {}
@@ -320,13 +291,13 @@ class Wiring(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions,
     ) -> VaultAccess:
         naming = args.naming
-        dynamic = [p for p in args.pipelines if p.auth_mode is AuthMode.VAULT_DYNAMIC]
-        okta_pipelines = [p for p in args.pipelines if p.auth_mode is AuthMode.OKTA_OIDC]
+        dynamic = args.pipelines_of(AuthMode.VAULT_DYNAMIC)
+        okta_pipelines = args.pipelines_of(AuthMode.OKTA_OIDC)
         role_arns = aws_identity.pipeline_role_arns
         database = None
         if dynamic and atlas_access.vault_public_key and atlas_access.vault_private_key:
             database = DatabaseEngineSpec(
-                mount=naming.vault_path("atlas"),
+                mount=naming.vault_database_mount(),
                 atlas_project_id=args.atlas_project_id,
                 public_key=atlas_access.vault_public_key,
                 private_key=atlas_access.vault_private_key,
@@ -347,10 +318,10 @@ class Wiring(pulumi.ComponentResource):
             f"{name}-vault",
             VaultAccessArgs(
                 stack=args.stack,
-                name_prefix=naming.base,
+                naming=naming,
                 audit_type=spec.audit_type,
                 audit_options=spec.audit_options,
-                aws_auth_mount=naming.vault_path("aws"),
+                aws_auth_mount=naming.vault_aws_auth_mount(),
                 iam_server_id_header_value=spec.iam_server_id_header_value,
                 token_ttl=spec.max_ttl,
                 aws_logins=tuple(
@@ -358,7 +329,7 @@ class Wiring(pulumi.ComponentResource):
                     for p in aws_login_pipelines
                 ),
                 database=database,
-                jwt_auth_mount=naming.vault_path("okta"),
+                jwt_auth_mount=naming.vault_jwt_auth_mount(),
                 okta_issuer=okta_identity.issuer if okta_identity else None,
                 okta_audience=args.okta.audience if args.okta else "",
                 jwt_logins=tuple(
@@ -368,13 +339,13 @@ class Wiring(pulumi.ComponentResource):
                 ),
                 kv=(
                     KvSpec(
-                        mount=naming.vault_path("airflow"),
+                        mount=naming.vault_kv_mount(),
                         connections_path=KV_CONNECTIONS_PATH,
                         keys_path=KV_KEYS_PATH,
                         definitions=airflow.definitions,
                         signing_keys=okta_identity.signing_keys if okta_identity else {},
                         execution_role_arn=aws_identity.execution_role_arn,
-                        airflow_auth_mount=naming.vault_path("aws-airflow"),
+                        airflow_auth_mount=naming.vault_airflow_auth_mount(),
                     )
                     if spec.secrets_backend
                     else None
@@ -388,124 +359,22 @@ class Wiring(pulumi.ComponentResource):
     def _okta(
         name: str, args: WiringArgs, opts: pulumi.ResourceOptions
     ) -> OktaWorkloadIdentity | None:
-        okta_pipelines = [p for p in args.pipelines if p.auth_mode is AuthMode.OKTA_OIDC]
+        okta_pipelines = args.pipelines_of(AuthMode.OKTA_OIDC)
         if not okta_pipelines or args.okta is None:
             return None
         return OktaWorkloadIdentity(
             f"{name}-okta",
             OktaWorkloadIdentityArgs(
                 stack=args.stack,
-                server_name=f"{args.naming.base}-atlas",
+                server_name=args.naming.okta_auth_server(),
                 audience=args.okta.audience,
                 scope=args.okta.scope,
                 token_lifetime_minutes=args.okta.token_lifetime_minutes,
                 rotation_hours=args.okta.key_rotation_hours,
                 pipelines=tuple(
-                    OktaPipelineSpec(pipeline=p.name, label=f"{args.naming.base}-{p.name}")
+                    OktaPipelineSpec(pipeline=p.name, label=args.naming.okta_app_label(p.name))
                     for p in okta_pipelines
                 ),
             ),
             opts=opts,
         )
-
-    @staticmethod
-    def _runtime_extra(
-        pipeline: Pipeline,
-        args: WiringArgs,
-        aws_identity: AwsIdentity,
-        okta_identity: OktaWorkloadIdentity | None,
-    ) -> dict[str, pulumi.Input[Any]]:
-        """What the runtime hook needs, per auth mode (docs/connection-contract.md)."""
-        role_arn = aws_identity.pipeline_role_arns[pipeline.name]
-        if pipeline.auth_mode is AuthMode.AWS_IAM:
-            return {
-                "role_arn": role_arn,
-                "region": args.aws_region,
-                "session_seconds": args.pipeline_session_seconds,
-            }
-        naming = args.naming
-        vault = args.vault
-        if pipeline.auth_mode is AuthMode.VAULT_DYNAMIC and vault:
-            return {
-                "role_arn": role_arn,
-                "region": args.aws_region,
-                "session_seconds": args.pipeline_session_seconds,
-                "vault": {
-                    "url": vault.address,
-                    "auth_mount": naming.vault_path("aws"),
-                    "auth_role": pipeline.name,
-                    "iam_server_id_header_value": vault.iam_server_id_header_value,
-                    "db_mount": naming.vault_path("atlas"),
-                    "db_role": pipeline.name,
-                },
-            }
-        if pipeline.auth_mode is AuthMode.OKTA_OIDC and okta_identity and args.okta:
-            key_location: dict[str, Any] = (
-                {
-                    "backend": "vault-kv",
-                    "url": vault.address,
-                    "mount": naming.vault_path("airflow"),
-                    "path": f"{KV_KEYS_PATH}/{pipeline.name}",
-                    "auth_mount": naming.vault_path("aws"),
-                    "auth_role": pipeline.name,
-                    "iam_server_id_header_value": vault.iam_server_id_header_value,
-                }
-                if vault and vault.secrets_backend
-                else {
-                    "backend": "aws-secrets-manager",
-                    "secret_id": aws_identity.signing_key_secret_names[pipeline.name],
-                    "region": args.aws_region,
-                }
-            )
-            return {
-                "token_url": okta_identity.token_url,
-                "client_id": okta_identity.client_ids[pipeline.name],
-                "scope": args.okta.scope,
-                "private_key": key_location,
-                # The key is readable by the pipeline role only: the runtime assumes it first.
-                "role_arn": role_arn,
-                "region": args.aws_region,
-            }
-        raise ValueError(f"auth mode {pipeline.auth_mode.value} is not in SUPPORTED_AUTH_MODES")
-
-    @staticmethod
-    def _credential_lifetime(pipeline: Pipeline, args: WiringArgs) -> int:
-        """How long a credential the pipeline obtains stays valid, at most."""
-        if pipeline.auth_mode is AuthMode.OKTA_OIDC and args.okta:
-            return args.okta.token_lifetime_minutes * 60
-        if pipeline.auth_mode is AuthMode.VAULT_DYNAMIC and args.vault:
-            return args.vault.max_ttl
-        return args.pipeline_session_seconds
-
-    @staticmethod
-    def _access_matrix(
-        args: WiringArgs, atlas_access: AtlasAccess
-    ) -> pulumi.Output[list[dict[str, Any]]]:
-        """One row per pipeline, database and collection: who may do what, as which identity."""
-        rows: list[dict[str, Any]] = []
-        for p in args.pipelines:
-            by_namespace: dict[tuple[str, str], list[str]] = {}
-            for privilege in privileges(p):
-                key = (privilege.database, privilege.collection or "*")
-                by_namespace.setdefault(key, []).append(privilege.action)
-            for (database, collection), actions in sorted(by_namespace.items()):
-                rows.append(
-                    {
-                        "pipeline": p.name,
-                        "authMode": p.auth_mode.value,
-                        "identity": atlas_access.database_usernames.get(
-                            p.name,
-                            f"vault:{args.naming.vault_path('atlas')}/creds/{p.name}"
-                            if p.auth_mode is AuthMode.VAULT_DYNAMIC
-                            else "",
-                        ),
-                        "customRole": atlas_access.custom_role_names[p.name],
-                        "cluster": p.cluster,
-                        "database": database,
-                        "collection": collection,
-                        "actions": sorted(actions),
-                        "connectionId": p.connection_id,
-                        "credentialLifetimeSeconds": Wiring._credential_lifetime(p, args),
-                    }
-                )
-        return pulumi.Output.from_input(rows)

@@ -18,7 +18,7 @@ import pulumi
 
 from components import access
 from components.access import AuthMode, Naming, Problem, Tier
-from components.wiring import WiringArgs
+from components.specs import WiringArgs
 from infra.settings import mwaa, okta, pipelines, vault
 from infra.settings.keys import KEYS, Key
 from infra.settings.reader import (

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from components.wiring import MwaaSpec
+from components.specs import MwaaSpec
 from infra.settings.reader import Reader
 
 ENVIRONMENT_CLASSES = ("mw1.micro", "mw1.small", "mw1.medium", "mw1.large", "mw1.xlarge")

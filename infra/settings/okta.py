@@ -6,8 +6,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from components.access import AuthMode, Pipeline, Tier
-from components.wiring import OktaSpec
+from components.access import AuthMode, Naming, Pipeline, Tier
+from components.specs import OktaSpec
 from infra.settings.reader import (
     ATLAS_ID,
     ATLAS_ID_HINT,
@@ -57,7 +57,7 @@ def okta(
         "oktaAudience",
         "",
         pattern=AUDIENCE,
-        default=f"api://{prefix}-{stack}-atlas",
+        default=Naming(prefix=prefix, stack=stack).default_okta_audience(),
         hint="use a URI without spaces",
     )
     scope = r.string(

@@ -8,7 +8,6 @@ from typing import Any
 
 from components import access
 from components.access import AuthMode, Grant, Pipeline
-from components.wiring import SUPPORTED_AUTH_MODES
 from infra.settings.reader import Reader
 
 SRV_HOST = re.compile(r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)+\.mongodb\.net$")
@@ -76,12 +75,6 @@ def pipelines(r: Reader, values: Mapping[str, Any]) -> list[tuple[int, Pipeline]
                 f"'{name}' is longer than {access.PIPELINE_NAME_MAX} characters; shorten it",
             )
         mode = r.choice(item, "authMode", at, tuple(m.value for m in AuthMode))
-        if mode and AuthMode(mode) not in SUPPORTED_AUTH_MODES:
-            r.fail(
-                f"{at}.authMode",
-                f"'{mode}' is not available in this version yet; use one of "
-                f"{', '.join(sorted(m.value for m in SUPPORTED_AUTH_MODES))}",
-            )
         cluster = r.string(
             item,
             "cluster",

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from components.access import AuthMode, Tier
-from components.wiring import VaultSpec
+from components.specs import VaultSpec
 from infra.settings.reader import Reader, integer
 
 _VAULT_KEYS = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from bench import plan_scale
+from components.access import AuthMode
 from infra import plan as offline_plan
 from infra.offline import PlanMocks, run_program, to_config_strings
 
@@ -27,4 +28,4 @@ def test_bare_baseline_declares_the_same_resource_types_and_counts() -> None:
 def test_synthetic_stack_mixes_every_supported_mode() -> None:
     values = plan_scale.synthetic_values(6)
     modes = {p["authMode"] for p in values["pipelines"]}
-    assert modes == {m.value for m in plan_scale.SUPPORTED_AUTH_MODES}
+    assert modes == {m.value for m in AuthMode}

@@ -11,11 +11,10 @@ from components.access import AuthMode
 from components.airflow_connections import (
     AirflowConnections,
     AirflowConnectionsArgs,
-    ConnectionSpec,
     MwaaEnvironment,
     MwaaEnvironmentArgs,
-    connection_definition,
 )
+from components.contract import ConnectionSpec, connection_definition
 from infra.offline import SECRET, mask_secrets
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/aai-test-pipeline-orders-ingest"

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pulumi.runtime import rpc
 
+from components.access import Naming
 from components.vault_secrets import (
     AwsLoginSpec,
     DatabaseEngineSpec,
@@ -28,7 +29,7 @@ DEFINITION = {"conn_type": "mongo", "host": "core.ab1cd.mongodb.net", "schema": 
 def args(*, kv: bool = True, protect: bool = True) -> VaultAccessArgs:
     return VaultAccessArgs(
         stack="test",
-        name_prefix="aai-test",
+        naming=Naming(prefix="aai", stack="test"),
         audit_type="file",
         audit_options={"file_path": "/vault/audit/audit.log"},
         aws_auth_mount="aai-test-aws",
