@@ -20,9 +20,9 @@ from policy.rules import (
     ResourceView,
     StackRule,
     StackView,
-    airflow_options_problems,
     effective_config,
 )
+from policy.rules.airflow import airflow_options_problems
 from tests.policy import builders as b
 
 
