@@ -2,6 +2,7 @@
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_vault as vault
 
 from components.wiring import Wiring
 from infra import settings as stack_settings
@@ -23,7 +24,12 @@ aws_provider = aws.Provider(
         tags={"managed-by": "pulumi", "project": settings.project, "stack": settings.stack}
     ),
 )
-wiring = Wiring("identity", wiring_args, opts=pulumi.ResourceOptions(providers=[aws_provider]))
+providers: list[pulumi.ProviderResource] = [aws_provider]
+if wiring_args.vault is not None:
+    # Vault resources go to the stack's `vaultAddress`, the Vault its workers are given, whatever
+    # VAULT_ADDR says where `pulumi up` runs (the token still comes from the environment).
+    providers.append(vault.Provider("vault", address=wiring_args.vault.address))
+wiring = Wiring("identity", wiring_args, opts=pulumi.ResourceOptions(providers=providers))
 
 pulumi.export("tier", settings.tier.value)
 pulumi.export("executionRoleArn", wiring.execution_role_arn)

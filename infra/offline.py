@@ -285,6 +285,8 @@ class Registration:
     replacement_trigger: Any = None
     retain_on_delete: bool = False
     ignore_changes: tuple[str, ...] = ()
+    provider: str = ""
+    """The explicit provider it goes to (`<provider urn>::<id>`); "" for the default provider."""
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -327,6 +329,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     replacement_trigger=trigger,
                     retain_on_delete=bool(request.retainOnDelete),
                     ignore_changes=tuple(request.ignoreChanges),
+                    provider=request.provider,
                 )
             )
         return response

@@ -11,6 +11,7 @@ from infra.offline import UNKNOWN, PlanMocks, mask_secrets
 
 USER = "mongodbatlas:index/databaseUser:DatabaseUser"
 ROLE = "aws:iam/role:Role"
+WIRING = "airflow-atlas-identity:index:Wiring"
 
 
 def test_atlas_user_and_connection_carry_the_pipeline_role_arn(
@@ -39,7 +40,7 @@ def test_every_resource_is_parented_under_the_wiring_component(
     root = "urn:pulumi:test::airflow-atlas-identity::airflow-atlas-identity:index:Wiring::identity"
     by_urn = {r.urn: r for r in run.monitor.registrations}
     for registration in run.monitor.registrations:
-        if registration.type in ("pulumi:providers:aws", "airflow-atlas-identity:index:Wiring"):
+        if registration.type.startswith("pulumi:providers:") or registration.type == WIRING:
             continue
         chain = registration
         while chain.parent in by_urn:
@@ -53,6 +54,36 @@ def test_aws_provider_is_pinned_to_the_stack_account(
     provider = run_stack(base_config).monitor.one("pulumi:providers:aws", "aws")
     assert provider.inputs["allowedAccountIds"] == '["123456789012"]'
     assert provider.inputs["region"] == "eu-west-1"
+
+
+def test_vault_resources_go_to_the_stacks_vault_address(
+    run_stack: Any, base_config: dict[str, Any]
+) -> None:
+    config = {
+        **base_config,
+        "vaultAddress": "https://vault.test.acme.internal:8200",
+        "vaultAudit": {"type": "file", "options": {"file_path": "/vault/audit/audit.log"}},
+        "atlasOrgId": "5f0e1d2c3b4a596877665544",
+        "atlasVaultApiKeyAccessList": ["10.0.0.0/24"],
+        "pipelines": [{**base_config["pipelines"][0], "authMode": "vault-dynamic"}],
+    }
+    run = run_stack(config)
+    provider = run.monitor.one("pulumi:providers:vault", "vault")
+    assert provider.inputs["address"] == "https://vault.test.acme.internal:8200"
+    vault_resources = [r for r in run.monitor.registrations if r.type.startswith("vault:")]
+    assert len(vault_resources) > 0
+    assert {r.provider.rsplit("::", 1)[0] for r in vault_resources} == {provider.urn}
+    # The AWS resources keep their own pinned provider.
+    aws_provider = run.monitor.one("pulumi:providers:aws", "aws")
+    roles = run.monitor.by_type(ROLE)
+    assert {r.provider.rsplit("::", 1)[0] for r in roles} == {aws_provider.urn}
+
+
+def test_a_stack_without_vault_declares_no_vault_provider(
+    run_stack: Any, base_config: dict[str, Any]
+) -> None:
+    run = run_stack(base_config)
+    assert [r for r in run.monitor.registrations if r.type == "pulumi:providers:vault"] == []
 
 
 class PreviewMocks(PlanMocks):
