@@ -1,17 +1,19 @@
-"""Shared fixtures: run programs and components under the recording mock engine."""
+"""Shared fixtures: run programs and components under the recording mock engine, plan stacks."""
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from infra import plan as offline_plan
 from infra.offline import PlanMocks, ProgramRun, run_program, to_config_strings
+from tests.stacks_discovery import ROOT as ROOT
+from tests.stacks_discovery import STACKS as STACKS
+from tests.stacks_discovery import stack_file
 
-ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "airflow-atlas-identity"
 
 # A complete, valid dev configuration (bare keys) that tests copy and mutate.
@@ -88,3 +90,28 @@ def run_component() -> ProgramRunner:
         )
 
     return run
+
+
+class CommittedPlans:
+    """The offline plan of each committed stack, planned on first use, once per session.
+
+    Shared by every suite: treat a plan as read-only (copy it before changing anything).
+    """
+
+    def __init__(self) -> None:
+        self._plans: dict[str, dict[str, Any]] = {}
+
+    def __getitem__(self, stack: str) -> dict[str, Any]:
+        if stack not in self._plans:
+            self._plans[stack] = plan_stack(stack)
+        return self._plans[stack]
+
+
+def plan_stack(stack: str) -> dict[str, Any]:
+    """A fresh offline plan of `Pulumi.<stack>.yaml` (for tests that compare two runs)."""
+    return offline_plan.plan(offline_plan.read_stack_file(stack_file(stack)))
+
+
+@pytest.fixture(scope="session")
+def committed_plans() -> CommittedPlans:
+    return CommittedPlans()

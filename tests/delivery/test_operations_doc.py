@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from infra.plan import plan, read_stack_file
-from tests.conftest import ROOT
+from tests.conftest import ROOT, CommittedPlans
 
 DOC = (ROOT / "docs" / "operations.md").read_text()
 # Modules being built in parallel (policy pack check, snapshots); verified at merge.
@@ -32,8 +31,8 @@ def commands() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def prod_plan() -> dict[str, Any]:
-    return plan(read_stack_file(ROOT / "Pulumi.prod.yaml"))
+def prod_plan(committed_plans: CommittedPlans) -> dict[str, Any]:
+    return committed_plans["prod"]
 
 
 def test_every_command_is_the_projects_or_a_standard_cli() -> None:

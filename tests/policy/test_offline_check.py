@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import copy
 import json
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from infra import plan as offline_plan
 from policy import check
 from policy.rules import RULES_BY_NAME, ConfigError
+from tests.conftest import CommittedPlans
+from tests.stacks_discovery import STACKS
 
-ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 FIXTURE_FILES = sorted(FIXTURES.glob("*.plan.json"))
-STACKS = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
-
-
-@cache
-def planned(stack: str) -> dict[str, Any]:
-    return offline_plan.plan(offline_plan.read_stack_file(ROOT / f"Pulumi.{stack}.yaml"))
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -34,20 +27,22 @@ def caught(violations: list[check.Violation]) -> list[list[str]]:
 
 
 def test_there_are_committed_stacks_and_fixtures() -> None:
-    assert STACKS == ["dev", "prod"]
+    assert {"dev", "prod"} <= set(STACKS)
     assert len(FIXTURE_FILES) == 16
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_committed_stack_passes_with_its_pack_config(stack: str) -> None:
+def test_every_committed_stack_passes_with_its_pack_config(
+    stack: str, committed_plans: CommittedPlans
+) -> None:
     """The config `pulumi preview --policy-pack-config policy/<stack>.json` would use."""
     config = check.stack_config(stack)
     assert config is not None
-    assert check.check_plan(planned(stack), config) == []
+    assert check.check_plan(committed_plans[stack], config) == []
 
 
-def test_prod_passes_with_the_pack_defaults() -> None:
-    assert check.check_plan(planned("prod")) == []
+def test_prod_passes_with_the_pack_defaults(committed_plans: CommittedPlans) -> None:
+    assert check.check_plan(committed_plans["prod"]) == []
 
 
 def test_stack_config_is_read_from_policy_dir() -> None:
@@ -157,8 +152,10 @@ def _widen_backend_lookups(plan: dict[str, Any]) -> None:
         (_widen_backend_lookups, [["mwaa-secrets-backend", "identity-mwaa-environment"]]),
     ],
 )
-def test_breaking_the_prod_plan_is_caught(mutate: Any, expected: list[list[str]]) -> None:
-    plan = copy.deepcopy(planned("prod"))
+def test_breaking_the_prod_plan_is_caught(
+    mutate: Any, expected: list[list[str]], committed_plans: CommittedPlans
+) -> None:
+    plan = copy.deepcopy(committed_plans["prod"])
     mutate(plan)
     assert caught(check.check_plan(plan)) == expected
 

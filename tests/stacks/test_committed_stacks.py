@@ -12,9 +12,9 @@ import pytest
 from components import access
 from infra import plan as offline_plan
 from infra import settings as stack_settings
-from tests.conftest import ROOT
+from tests.conftest import CommittedPlans, plan_stack
+from tests.stacks_discovery import STACKS, stack_file
 
-STACKS = ("dev", "prod")
 ROLE = "aws:iam/role:Role"
 USER = "mongodbatlas:index/databaseUser:DatabaseUser"
 CUSTOM_ROLE = "mongodbatlas:index/customDbRole:CustomDbRole"
@@ -22,20 +22,13 @@ SECRET = "aws:secretsmanager/secret:Secret"
 
 
 @cache
-def planned(stack: str) -> dict[str, Any]:
-    return offline_plan.plan(offline_plan.read_stack_file(ROOT / f"Pulumi.{stack}.yaml"))
-
-
-@cache
 def settings(stack: str) -> stack_settings.Settings:
-    stack_file = offline_plan.read_stack_file(ROOT / f"Pulumi.{stack}.yaml")
-    return stack_settings.parse(
-        stack_file.project_values(), project=stack_file.project, stack=stack
-    )
+    read = offline_plan.read_stack_file(stack_file(stack))
+    return stack_settings.parse(read.project_values(), project=read.project, stack=stack)
 
 
-def resources(stack: str, type_token: str) -> list[dict[str, Any]]:
-    return [r for r in planned(stack)["resources"] if r["type"] == type_token]
+def resources(plan: dict[str, Any], type_token: str) -> list[dict[str, Any]]:
+    return [r for r in plan["resources"] if r["type"] == type_token]
 
 
 def test_committed_stacks_are_realistic() -> None:
@@ -58,8 +51,8 @@ def test_prod_is_stricter_than_dev() -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_no_database_user_has_a_password(stack: str) -> None:
-    users = resources(stack, USER)
+def test_no_database_user_has_a_password(stack: str, committed_plans: CommittedPlans) -> None:
+    users = resources(committed_plans[stack], USER)
     assert users
     for user in users:
         assert "password" not in user["inputs"], user["urn"]
@@ -67,14 +60,16 @@ def test_no_database_user_has_a_password(stack: str) -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_aws_iam_pipeline_is_wired_end_to_end(stack: str) -> None:
+def test_every_aws_iam_pipeline_is_wired_end_to_end(
+    stack: str, committed_plans: CommittedPlans
+) -> None:
     """Role, custom role, IAM database user and connection secret, consistently named."""
-    result = planned(stack)
+    result = committed_plans[stack]
     wiring = settings(stack).wiring
-    roles = {r["inputs"]["tags"].get("pipeline"): r for r in resources(stack, ROLE)}
-    users = {u["inputs"]["username"]: u for u in resources(stack, USER)}
-    custom_roles = {c["inputs"]["roleName"]: c for c in resources(stack, CUSTOM_ROLE)}
-    secrets = {s["inputs"]["name"] for s in resources(stack, SECRET)}
+    roles = {r["inputs"]["tags"].get("pipeline"): r for r in resources(result, ROLE)}
+    users = {u["inputs"]["username"]: u for u in resources(result, USER)}
+    custom_roles = {c["inputs"]["roleName"]: c for c in resources(result, CUSTOM_ROLE)}
+    secrets = {s["inputs"]["name"] for s in resources(result, SECRET)}
     role_arns = result["outputs"]["pipelineRoleArns"]
     iam_pipelines = [p for p in wiring.pipelines if p.auth_mode is access.AuthMode.AWS_IAM]
     assert iam_pipelines
@@ -95,9 +90,13 @@ def test_every_aws_iam_pipeline_is_wired_end_to_end(stack: str) -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_custom_role_is_limited_to_its_grants(stack: str) -> None:
+def test_every_custom_role_is_limited_to_its_grants(
+    stack: str, committed_plans: CommittedPlans
+) -> None:
     wiring = settings(stack).wiring
-    custom_roles = {c["inputs"]["roleName"]: c["inputs"] for c in resources(stack, CUSTOM_ROLE)}
+    custom_roles = {
+        c["inputs"]["roleName"]: c["inputs"] for c in resources(committed_plans[stack], CUSTOM_ROLE)
+    }
     assert len(custom_roles) == len(wiring.pipelines)
     for pipeline in wiring.pipelines:
         granted = {(p.action, p.database, p.collection) for p in access.privileges(pipeline)}
@@ -111,8 +110,10 @@ def test_every_custom_role_is_limited_to_its_grants(stack: str) -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_connection_definitions_hold_no_secret_and_match_the_contract(stack: str) -> None:
-    result = planned(stack)
+def test_connection_definitions_hold_no_secret_and_match_the_contract(
+    stack: str, committed_plans: CommittedPlans
+) -> None:
+    result = committed_plans[stack]
     wiring = settings(stack).wiring
     definitions = result["outputs"]["connectionDefinitions"]
     assert set(definitions) == {p.connection_id for p in wiring.pipelines}
@@ -130,9 +131,11 @@ def test_connection_definitions_hold_no_secret_and_match_the_contract(stack: str
         assert "private_key_pem" not in json.dumps(definition)
 
 
-def test_both_secrets_backends_appear_across_the_committed_stacks() -> None:
+def test_both_secrets_backends_appear_across_the_committed_stacks(
+    committed_plans: CommittedPlans,
+) -> None:
     backends = {
-        planned(stack)["outputs"]["airflowConfigurationOptions"]["secrets.backend"]
+        committed_plans[stack]["outputs"]["airflowConfigurationOptions"]["secrets.backend"]
         for stack in STACKS
     }
     assert backends == {
@@ -141,8 +144,10 @@ def test_both_secrets_backends_appear_across_the_committed_stacks() -> None:
     }
 
 
-def test_vault_backend_reads_only_through_the_execution_role_login() -> None:
-    options = planned("prod")["outputs"]["airflowConfigurationOptions"]
+def test_vault_backend_reads_only_through_the_execution_role_login(
+    committed_plans: CommittedPlans,
+) -> None:
+    options = committed_plans["prod"]["outputs"]["airflowConfigurationOptions"]
     assert json.loads(options["secrets.backend_kwargs"]) == {
         "url": "https://vault.acme.internal:8200",
         "auth_type": "aws_iam",
@@ -155,14 +160,18 @@ def test_vault_backend_reads_only_through_the_execution_role_login() -> None:
         "variables_path": None,
         "config_path": None,
     }
-    assert resources("prod", SECRET) == []  # nothing in Secrets Manager: Vault holds it all
+    assert (
+        resources(committed_plans["prod"], SECRET) == []
+    )  # nothing in Secrets Manager: Vault holds it all
 
 
 @pytest.mark.parametrize("stack", ["dev"])
-def test_lookup_pattern_matches_exactly_the_stacks_connection_ids(stack: str) -> None:
-    options = planned(stack)["outputs"]["airflowConfigurationOptions"]
+def test_lookup_pattern_matches_exactly_the_stacks_connection_ids(
+    stack: str, committed_plans: CommittedPlans
+) -> None:
+    options = committed_plans[stack]["outputs"]["airflowConfigurationOptions"]
     kwargs = json.loads(options["secrets.backend_kwargs"])
-    ids = set(planned(stack)["outputs"]["connectionIds"].values())
+    ids = set(committed_plans[stack]["outputs"]["connectionIds"].values())
     pattern = re.compile(kwargs["connections_lookup_pattern"], re.IGNORECASE)  # as Airflow does
     assert all(pattern.match(i) for i in ids)
     for other in ("aws_default", "mongo_default", "smtp_default", "mongo_orders"):
@@ -171,8 +180,10 @@ def test_lookup_pattern_matches_exactly_the_stacks_connection_ids(stack: str) ->
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_prod_protects_state_that_would_lose_history(stack: str) -> None:
-    protected = {r["type"] for r in planned(stack)["resources"] if r["protect"]}
+def test_prod_protects_state_that_would_lose_history(
+    stack: str, committed_plans: CommittedPlans
+) -> None:
+    protected = {r["type"] for r in committed_plans[stack]["resources"] if r["protect"]}
     if stack == "prod":
         assert protected == {
             "mongodbatlas:index/auditing:Auditing",
@@ -182,7 +193,7 @@ def test_prod_protects_state_that_would_lose_history(stack: str) -> None:
             "vault:jwt/authBackend:AuthBackend",
             "vault:index/audit:Audit",
         }
-        mounts = resources(stack, "vault:index/mount:Mount")
+        mounts = resources(committed_plans[stack], "vault:index/mount:Mount")
         assert {m["inputs"]["type"] for m in mounts if m["protect"]} == {"database", "kv"}
     else:
         assert protected == set()
@@ -196,17 +207,17 @@ CREDENTIAL = re.compile(
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_plan_contains_nothing_that_looks_like_a_credential(stack: str) -> None:
-    text = json.dumps(planned(stack))
+def test_plan_contains_nothing_that_looks_like_a_credential(
+    stack: str, committed_plans: CommittedPlans
+) -> None:
+    text = json.dumps(committed_plans[stack])
     assert CREDENTIAL.search(text) is None
-    stack_file = (ROOT / f"Pulumi.{stack}.yaml").read_text()
-    assert CREDENTIAL.search(stack_file) is None
+    assert CREDENTIAL.search(stack_file(stack).read_text()) is None
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_planning_twice_gives_the_same_plan(stack: str) -> None:
-    again = offline_plan.plan(offline_plan.read_stack_file(ROOT / f"Pulumi.{stack}.yaml"))
-    assert again == planned(stack)
+def test_planning_twice_gives_the_same_plan(stack: str, committed_plans: CommittedPlans) -> None:
+    assert plan_stack(stack) == committed_plans[stack]
 
 
 OKTA_APP = "okta:app/oAuth:OAuth"
@@ -214,28 +225,30 @@ IDP = "mongodbatlas:index/federatedSettingsIdentityProvider:FederatedSettingsIde
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_okta_pipeline_is_wired_end_to_end(stack: str) -> None:
+def test_every_okta_pipeline_is_wired_end_to_end(
+    stack: str, committed_plans: CommittedPlans
+) -> None:
     """Service app with private_key_jwt + JWKS, OIDC user {idp}/{client id}, one workload IdP."""
-    result = planned(stack)
+    result = committed_plans[stack]
     wiring = settings(stack).wiring
     assert wiring.okta is not None
     okta_pipelines = [p for p in wiring.pipelines if p.auth_mode is access.AuthMode.OKTA_OIDC]
     assert okta_pipelines
-    (server,) = resources(stack, "okta:auth/server:Server")
-    (idp,) = resources(stack, IDP)
+    (server,) = resources(result, "okta:auth/server:Server")
+    (idp,) = resources(result, IDP)
     assert server["inputs"]["audiences"] == [wiring.okta.audience]
     assert idp["inputs"]["audience"] == wiring.okta.audience
     assert (idp["inputs"]["idpType"], idp["inputs"]["protocol"]) == ("WORKLOAD", "OIDC")
     assert (idp["inputs"]["authorizationType"], idp["inputs"]["userClaim"]) == ("USER", "sub")
     idp_id = result["outputs"]["atlasWorkloadIdpId"]
     assert idp["inputs"]["issuerUri"] == result["outputs"]["oktaIssuer"]
-    (rule,) = resources(stack, "okta:auth/serverPolicyRule:ServerPolicyRule")
+    (rule,) = resources(result, "okta:auth/serverPolicyRule:ServerPolicyRule")
     assert rule["inputs"]["accessTokenLifetimeMinutes"] == wiring.okta.token_lifetime_minutes
     assert rule["inputs"]["grantTypeWhitelists"] == ["client_credentials"]
     assert rule["inputs"]["scopeWhitelists"] == [wiring.okta.scope]
-    apps = {a["inputs"]["label"]: a["inputs"] for a in resources(stack, OKTA_APP)}
-    users = {u["inputs"]["username"]: u["inputs"] for u in resources(stack, USER)}
-    (policy,) = resources(stack, "okta:auth/serverPolicy:ServerPolicy")
+    apps = {a["inputs"]["label"]: a["inputs"] for a in resources(result, OKTA_APP)}
+    users = {u["inputs"]["username"]: u["inputs"] for u in resources(result, USER)}
+    (policy,) = resources(result, "okta:auth/serverPolicy:ServerPolicy")
     client_ids = result["outputs"]["oktaClientIds"]
     assert sorted(policy["inputs"]["clientWhitelists"]) == sorted(client_ids.values())
     for pipeline in okta_pipelines:
@@ -265,14 +278,16 @@ def test_every_okta_pipeline_is_wired_end_to_end(stack: str) -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_signing_keys_are_secret_everywhere_in_the_plan(stack: str) -> None:
-    versions = resources(stack, "aws:secretsmanager/secretVersion:SecretVersion")
-    kv_entries = resources(stack, "vault:kv/secretV2:SecretV2")
+def test_signing_keys_are_secret_everywhere_in_the_plan(
+    stack: str, committed_plans: CommittedPlans
+) -> None:
+    versions = resources(committed_plans[stack], "aws:secretsmanager/secretVersion:SecretVersion")
+    kv_entries = resources(committed_plans[stack], "vault:kv/secretV2:SecretV2")
     keys = [r["inputs"].get("secretString") for r in versions if "signing-key" in r["name"]]
     keys += [r["inputs"]["dataJson"] for r in kv_entries if "signing-key" in r["name"]]
     assert keys
     assert set(keys) == {"[secret]"}
-    for key in resources(stack, "tls:index/privateKey:PrivateKey"):
+    for key in resources(committed_plans[stack], "tls:index/privateKey:PrivateKey"):
         assert set(key["inputs"]) == {"algorithm", "ecdsaCurve"}
 
 
@@ -281,14 +296,16 @@ AWS_LOGIN = "vault:aws/authBackendRole:AuthBackendRole"
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_vault_dynamic_pipeline_has_its_role_login_and_policy(stack: str) -> None:
-    result = planned(stack)
+def test_every_vault_dynamic_pipeline_has_its_role_login_and_policy(
+    stack: str, committed_plans: CommittedPlans
+) -> None:
+    result = committed_plans[stack]
     wiring = settings(stack).wiring
     assert wiring.vault is not None
     dynamic = [p for p in wiring.pipelines if p.auth_mode is access.AuthMode.VAULT_DYNAMIC]
     assert dynamic
-    db_roles = {r["inputs"]["name"]: r["inputs"] for r in resources(stack, DB_ROLE)}
-    logins = {r["inputs"]["role"]: r["inputs"] for r in resources(stack, AWS_LOGIN)}
+    db_roles = {r["inputs"]["name"]: r["inputs"] for r in resources(result, DB_ROLE)}
+    logins = {r["inputs"]["role"]: r["inputs"] for r in resources(result, AWS_LOGIN)}
     policies = result["outputs"]["vaultPolicies"]
     for pipeline in dynamic:
         role = db_roles[pipeline.name]
@@ -318,18 +335,18 @@ def test_every_vault_dynamic_pipeline_has_its_role_login_and_policy(stack: str) 
             f'path "{wiring.naming.base}-atlas/creds/{pipeline.name}"'
             in policies[login["tokenPolicies"][0]]
         )
-    audits = resources(stack, "vault:index/audit:Audit")
+    audits = resources(result, "vault:index/audit:Audit")
     assert len(audits) == 1
-    (key,) = resources(stack, "mongodbatlas:index/projectApiKey:ProjectApiKey")
+    (key,) = resources(result, "mongodbatlas:index/projectApiKey:ProjectApiKey")
     assert key["inputs"]["projectAssignments"] == [
         {"projectId": wiring.atlas_project_id, "roleNames": ["GROUP_DATABASE_ACCESS_ADMIN"]}
     ]
-    access_list = resources(stack, "mongodbatlas:index/accessListApiKey:AccessListApiKey")
+    access_list = resources(result, "mongodbatlas:index/accessListApiKey:AccessListApiKey")
     assert sorted(
         e["inputs"].get("ipAddress") or e["inputs"]["cidrBlock"] for e in access_list
     ) == sorted(wiring.vault.api_key_access_list)
     (connection,) = resources(
-        stack, "vault:database/secretBackendConnection:SecretBackendConnection"
+        result, "vault:database/secretBackendConnection:SecretBackendConnection"
     )
     assert connection["inputs"]["mongodbatlas"] == "[secret]"
     assert connection["inputs"]["allowedRoles"] == [p.name for p in dynamic]

@@ -1,4 +1,4 @@
-"""A real OpenBao for the Vault side of both committed stacks, and each stack's plan.
+"""A real OpenBao for the Vault side of every committed stack, and each stack's plan.
 
 One dev-mode server serves the whole session; the stacks do not collide because every mount and
 policy name carries the stack's base name (`aai-dev-...`, `aai-prod-...`).
@@ -13,12 +13,10 @@ from typing import Any
 import hvac
 import pytest
 
-from infra import plan as stack_plan
-from tests.conftest import ROOT
+from tests.conftest import CommittedPlans
 from tests.integration.vault.expected import StackExpectations
 from tests.services.openbao import OpenBaoServer, OpenBaoStartError, start_openbao
-
-STACKS = ("dev", "prod")
+from tests.stacks_discovery import STACKS, stack_file
 
 
 @pytest.fixture(scope="session")
@@ -50,17 +48,15 @@ class PlannedStack:
         return [r for r in self.plan["resources"] if r["type"] == type_token]
 
 
-def plan_stack(stack: str) -> PlannedStack:
-    path = ROOT / f"Pulumi.{stack}.yaml"
-    return PlannedStack(
-        expected=StackExpectations.from_stack_file(path),
-        plan=stack_plan.plan(stack_plan.read_stack_file(path)),
-    )
-
-
 @pytest.fixture(scope="session")
-def planned() -> dict[str, PlannedStack]:
-    return {stack: plan_stack(stack) for stack in STACKS}
+def planned(committed_plans: CommittedPlans) -> dict[str, PlannedStack]:
+    return {
+        stack: PlannedStack(
+            expected=StackExpectations.from_stack_file(stack_file(stack)),
+            plan=committed_plans[stack],
+        )
+        for stack in STACKS
+    }
 
 
 @pytest.fixture(scope="session")

@@ -19,22 +19,13 @@ from atlas_identity.contract import (
     parse_extras,
 )
 from atlas_identity.errors import Step
+from tests.stacks_discovery import STACKS, StackPlans
 
 ROOT = Path(__file__).resolve().parents[3]
 ROLE = "arn:aws:iam::210987654321:role/aai-dev-pipeline-orders-ingest"
 
 
-@pytest.fixture(scope="module")
-def plans() -> dict[str, dict[str, Any]]:
-    """The program's offline plans of the committed stacks (the contract's producer)."""
-    from infra.plan import plan, read_stack_file
-
-    return {
-        stack: plan(read_stack_file(ROOT / f"Pulumi.{stack}.yaml")) for stack in ("dev", "prod")
-    }
-
-
-def definition(plans: dict[str, dict[str, Any]], stack: str, conn_id: str) -> dict[str, Any]:
+def definition(plans: StackPlans, stack: str, conn_id: str) -> dict[str, Any]:
     return copy.deepcopy(plans[stack]["outputs"]["connectionDefinitions"][conn_id])
 
 
@@ -56,11 +47,9 @@ def aws_extra() -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_every_definition_the_program_emits_parses(
-    plans: dict[str, dict[str, Any]], stack: str
-) -> None:
-    outputs = plans[stack]["outputs"]
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_definition_the_program_emits_parses(committed_plans: StackPlans, stack: str) -> None:
+    outputs = committed_plans[stack]["outputs"]
     modes = set()
     for conn_id, planned in outputs["connectionDefinitions"].items():
         parsed = parse_extras(planned["extra"], conn_id=conn_id)
@@ -93,18 +82,22 @@ def test_aws_iam_parses_to_typed_values() -> None:
     }
 
 
-def test_okta_oidc_with_each_key_backend(plans: dict[str, dict[str, Any]]) -> None:
+def test_okta_oidc_with_each_key_backend(committed_plans: StackPlans) -> None:
     # dev keeps the signing key in Secrets Manager, prod in Vault KV.
-    dev = parse_extras(definition(plans, "dev", "mongo_partner_feed")["extra"], conn_id="c")
+    dev = parse_extras(
+        definition(committed_plans, "dev", "mongo_partner_feed")["extra"], conn_id="c"
+    )
     identity = dev.identity
     assert isinstance(identity, OktaOidcIdentity)
     assert identity.private_key == AwsSecretsManagerKey(
         secret_id="airflow/dev/okta-keys/partner-feed", region="eu-west-1"
     )
     assert identity.scope == "mongodb.access"
-    assert identity.client_id == plans["dev"]["outputs"]["oktaClientIds"]["partner-feed"]
+    assert identity.client_id == committed_plans["dev"]["outputs"]["oktaClientIds"]["partner-feed"]
     assert identity.role.session_seconds == 900
-    prod = parse_extras(definition(plans, "prod", "mongo_partner_feed")["extra"], conn_id="c")
+    prod = parse_extras(
+        definition(committed_plans, "prod", "mongo_partner_feed")["extra"], conn_id="c"
+    )
     assert isinstance(prod.identity, OktaOidcIdentity)
     assert prod.identity.private_key == VaultKvKey(
         url="https://vault.acme.internal:8200",
@@ -116,8 +109,8 @@ def test_okta_oidc_with_each_key_backend(plans: dict[str, dict[str, Any]]) -> No
     )
 
 
-def test_vault_dynamic(plans: dict[str, dict[str, Any]]) -> None:
-    planned = definition(plans, "prod", "mongo_finance_reconcile")
+def test_vault_dynamic(committed_plans: StackPlans) -> None:
+    planned = definition(committed_plans, "prod", "mongo_finance_reconcile")
     identity = parse_extras(planned["extra"], conn_id="mongo_finance_reconcile").identity
     assert isinstance(identity, VaultDynamicIdentity)
     assert (identity.vault.db_mount, identity.vault.db_role) == (
@@ -186,9 +179,9 @@ def test_every_problem_is_reported_at_once() -> None:
     ],
 )
 def test_token_url_must_be_https_except_loopback(
-    plans: dict[str, dict[str, Any]], url: str, ok: bool
+    committed_plans: StackPlans, url: str, ok: bool
 ) -> None:
-    planned = definition(plans, "dev", "mongo_partner_feed")
+    planned = definition(committed_plans, "dev", "mongo_partner_feed")
     planned["extra"]["atlas_identity"]["token_url"] = url
     if ok:
         parse_extras(planned["extra"], conn_id="mongo_p1")
@@ -200,15 +193,15 @@ def test_token_url_must_be_https_except_loopback(
 
 
 def test_private_key_backend_and_vault_block_are_checked(
-    plans: dict[str, dict[str, Any]],
+    committed_plans: StackPlans,
 ) -> None:
-    okta = definition(plans, "dev", "mongo_partner_feed")
+    okta = definition(committed_plans, "dev", "mongo_partner_feed")
     okta["extra"]["atlas_identity"]["private_key"] = {"backend": "gcp"}
     assert problems_of(okta["extra"]) == [
         "extra.atlas_identity.private_key.backend: 'gcp' is not one of aws-secrets-manager, "
         "vault-kv"
     ]
-    broken = definition(plans, "dev", "mongo_finance_reconcile")["extra"]
+    broken = definition(committed_plans, "dev", "mongo_finance_reconcile")["extra"]
     broken["atlas_identity"]["vault"] = {"url": "https://v", "auth_mount": "aws"}
     broken["authSource"] = "$external"
     assert problems_of(broken) == [
