@@ -165,3 +165,71 @@ def test_wildcard_collections_need_explicit_permission() -> None:
         "pipelines[0].grants[0].collections: '*' (every collection) is not allowed in this "
         "stack; list the collections, or set allowWildcardCollections: true to accept it"
     ]
+
+
+def test_vault_okta_and_atlas_names_of_a_stack() -> None:
+    naming = Naming(prefix="aai", stack="prod")
+    assert [
+        naming.vault_database_mount(),
+        naming.vault_aws_auth_mount(),
+        naming.vault_jwt_auth_mount(),
+        naming.vault_kv_mount(),
+        naming.vault_airflow_auth_mount(),
+        naming.vault_airflow_role(),
+        naming.vault_pipeline_policy("finance"),
+        naming.vault_execution_policy(),
+        naming.vault_audit_path("file"),
+        naming.okta_auth_server(),
+        naming.okta_app_label("partner-feed"),
+        naming.default_okta_audience(),
+        naming.atlas_workload_idp(),
+    ] == [
+        "aai-prod-atlas",
+        "aai-prod-aws",
+        "aai-prod-okta",
+        "aai-prod-airflow",
+        "aai-prod-aws-airflow",
+        "aai-prod-airflow",
+        "aai-prod-finance",
+        "aai-prod-airflow-connections",
+        "aai-prod-file",
+        "aai-prod-atlas",
+        "aai-prod-partner-feed",
+        "api://aai-prod-atlas",
+        "aai-prod-okta-workloads",
+    ]
+
+
+def test_credential_lifetime_is_the_modes_own_limit() -> None:
+    limits = {"session_seconds": 3600, "okta_token_minutes": 15, "vault_max_ttl": 1800}
+    assert {mode: access.credential_lifetime(mode, **limits) for mode in AuthMode} == {
+        AuthMode.AWS_IAM: 3600,
+        AuthMode.OKTA_OIDC: 900,
+        AuthMode.VAULT_DYNAMIC: 1800,
+    }
+    unset = {"session_seconds": 3600, "okta_token_minutes": None, "vault_max_ttl": None}
+    assert {access.credential_lifetime(mode, **unset) for mode in AuthMode} == {3600}
+
+
+def test_access_matrix_has_a_row_per_namespace_with_the_identity_that_holds_it() -> None:
+    orders = pipeline(
+        "orders-ingest",
+        Grant(database="sales", collections=("orders",), actions=("FIND", "INSERT")),
+        Grant(database="sales", collections=("*",), actions=("LIST_COLLECTIONS",)),
+    )
+    finance = pipeline("finance", auth_mode=AuthMode.VAULT_DYNAMIC)
+    rows = access.access_matrix(
+        [orders, finance],
+        naming=Naming(prefix="aai", stack="dev"),
+        identities={"orders-ingest": "arn:aws:iam::1:role/r"},
+        custom_roles={"orders-ingest": "aai-dev-orders-ingest", "finance": "aai-dev-finance"},
+        lifetimes={AuthMode.AWS_IAM: 3600, AuthMode.VAULT_DYNAMIC: 900},
+    )
+    assert [
+        (r["pipeline"], r["identity"], r["database"], r["collection"], r["actions"]) for r in rows
+    ] == [
+        ("orders-ingest", "arn:aws:iam::1:role/r", "sales", "*", ["LIST_COLLECTIONS"]),
+        ("orders-ingest", "arn:aws:iam::1:role/r", "sales", "orders", ["FIND", "INSERT"]),
+        ("finance", "vault:aai-dev-atlas/creds/finance", "sales", "orders", ["FIND"]),
+    ]
+    assert [r["credentialLifetimeSeconds"] for r in rows] == [3600, 3600, 900]
