@@ -932,6 +932,10 @@ RULES: tuple[Rule, ...] = (
         ),
     ),
 )
+# Service-limit rules live in their own module; it builds them from the classes defined above.
+from policy.limit_rules import limit_rules  # noqa: E402
+
+RULES = (*RULES, *limit_rules())
 RULES_BY_NAME: dict[str, Rule] = {rule.name: rule for rule in RULES}
 
 
