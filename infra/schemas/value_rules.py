@@ -6,7 +6,7 @@ resource; `tests/schemas/` proves each rule can fail.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 
@@ -95,11 +95,25 @@ VAULT_AUDIT_OPTIONS = {
 # MWAA: "Apache Airflow versions on Amazon MWAA"
 # (https://docs.aws.amazon.com/mwaa/latest/userguide/airflow-versions.html) and "Amazon MWAA
 # environment class" (https://docs.aws.amazon.com/mwaa/latest/userguide/environment-class.html).
-MWAA_AIRFLOW_VERSIONS = frozenset(
-    {"2.4.3", "2.5.1", "2.6.3", "2.7.2", "2.8.1", "2.9.2", "2.10.1", "2.10.3", "3.0.6"}
+# Ordered (oldest, smallest first): infra/settings/mwaa.py offers them in this order.
+MWAA_AIRFLOW_VERSIONS = (
+    "2.4.3",
+    "2.5.1",
+    "2.6.3",
+    "2.7.2",
+    "2.8.1",
+    "2.9.2",
+    "2.10.1",
+    "2.10.3",
+    "3.0.6",
 )
-MWAA_ENVIRONMENT_CLASSES = frozenset(
-    {"mw1.micro", "mw1.small", "mw1.medium", "mw1.large", "mw1.xlarge", "mw1.2xlarge"}
+MWAA_ENVIRONMENT_CLASSES = (
+    "mw1.micro",
+    "mw1.small",
+    "mw1.medium",
+    "mw1.large",
+    "mw1.xlarge",
+    "mw1.2xlarge",
 )
 
 
@@ -107,7 +121,7 @@ def _strings(value: Any) -> list[Any]:
     return list(value) if isinstance(value, Sequence) and not isinstance(value, str) else []
 
 
-def _one_of(value: Any, allowed: frozenset[str], what: str) -> Iterator[str]:
+def _one_of(value: Any, allowed: Collection[str], what: str) -> Iterator[str]:
     if isinstance(value, str) and value not in allowed and value != "[unknown]":
         yield f"{what} {value!r} is not one of {', '.join(sorted(allowed))}"
 
