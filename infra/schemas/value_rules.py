@@ -6,6 +6,7 @@ resource; `tests/schemas/` proves each rule can fail.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -30,6 +31,9 @@ ATLAS_ACTIONS = _words(
     OUT_TO_S3 STORAGE_GET_CONFIG STORAGE_SET_CONFIG
     """
 )
+# Custom role names: letters, digits, `_` and `-`; not a built-in role, not `atlasAdmin`, not
+# starting with `xgen-` (pulumi-mongodbatlas 4.18.0 `CustomDbRole.role_name`, from Atlas' docs).
+ATLAS_ROLE_NAME = re.compile(r"^(?!xgen-)[A-Za-z0-9_-]+$")
 # Resources each action applies to, from the MongoDB manual "Privilege Actions"
 # (https://www.mongodb.com/docs/manual/reference/privilege-actions/); actions not listed here
 # are not level-checked. "collection" = a named collection, "database" = collectionName "".
@@ -127,6 +131,12 @@ def _one_of(value: Any, allowed: Collection[str], what: str) -> Iterator[str]:
 
 
 def atlas_custom_role(props: Mapping[str, Any]) -> Iterator[str]:
+    name = props.get("roleName")
+    if isinstance(name, str) and (not ATLAS_ROLE_NAME.match(name) or name == "atlasAdmin"):
+        yield (
+            f"roleName {name!r} must use letters, digits, '_' or '-', not start with 'xgen-' "
+            "and not be atlasAdmin"
+        )
     for index, action in enumerate(_strings(props.get("actions"))):
         if not isinstance(action, Mapping):
             continue

@@ -11,6 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pulumi_mongodbatlas
 import pulumi_okta
 import pytest
 import yaml
@@ -170,6 +171,10 @@ MUTATIONS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
         lambda p: CUSTOM_ROLE(p)["actions"].append(COLLECTION_LEVEL_LIST_COLLECTIONS),
         r"resources\[0\]: LIST_COLLECTIONS applies to database resources, not a collection$",
     ),
+    "Atlas role name": (
+        lambda p: CUSTOM_ROLE(p).update(roleName="xgen-orders"),
+        r"CustomDbRole \S+: roleName 'xgen-orders' must use letters, digits, '_' or '-', ",
+    ),
     "Okta auth method": (
         lambda p: APP(p).update(tokenEndpointAuthMethod="private_key"),
         r"okta:app/oAuth:OAuth \S+: tokenEndpointAuthMethod 'private_key' is not one of ",
@@ -208,6 +213,13 @@ def test_an_unknown_resource_type_is_reported() -> None:
     assert validate.plan_problems(plan) == [
         "aws:s3/bucket:Bucket b: no schema for this type; regenerate with scripts/provider-schemas"
     ]
+
+
+def test_atlas_role_name_rule_is_what_the_atlas_sdk_documents() -> None:
+    doc = " ".join(inspect.getsource(pulumi_mongodbatlas.CustomDbRoleArgs.__init__).split())
+    assert "can only contain letters, digits, underscores, and dashes" in doc
+    assert "Starts with `xgen-`" in doc
+    assert "Is `atlasAdmin`" in doc
 
 
 def test_okta_values_are_the_ones_the_okta_sdk_documents() -> None:
