@@ -5,8 +5,9 @@
     python -m infra.plan --config-file path/Pulumi.test.yaml
     python -m infra.plan --stack prod --report prod.access.md   # access report (infra/report.py)
 
-Needs no Pulumi CLI, cloud account or network. Exit codes: 0 planned, 2 invalid settings (one
-line per problem on stderr, naming the key path) and nothing planned. Contract in DESIGN.md.
+Needs no Pulumi CLI, cloud account or network. Exit codes: 0 planned, 2 invalid settings or a
+service limit exceeded (one line per problem on stderr, naming the key path; components/limits.py)
+and nothing planned. Contract in DESIGN.md.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import yaml
 from infra import settings as stack_settings
 from infra.offline import PlanMocks, mask_secrets, run_program, to_config_strings
 from infra.perf import gc_paused
+from infra.settings import limits as plan_limits
 
 ROOT = Path(__file__).resolve().parent.parent
 EXIT_INVALID_SETTINGS = 2
@@ -112,12 +114,17 @@ def plan(stack_file: StackFile, warnings: list[str] | None = None) -> dict[str, 
         }
         for r in sorted(run.monitor.registrations, key=lambda r: r.urn)
     ]
-    return {
+    result = {
         "project": stack_file.project,
         "stack": stack_file.stack,
         "resources": resources,
         "outputs": mask_secrets(run.outputs),
     }
+    # Sizes of rendered documents (IAM policies, MWAA options) against service limits.
+    oversized = plan_limits.plan_problems(result)
+    if oversized:
+        raise stack_settings.SettingsError(oversized)
+    return result
 
 
 def _table(rows: Sequence[Sequence[str]]) -> list[str]:

@@ -19,7 +19,7 @@ import pulumi
 from components import access
 from components.access import AuthMode, Naming, Problem, Tier
 from components.specs import WiringArgs
-from infra.settings import mwaa, okta, pipelines, vault
+from infra.settings import limits, mwaa, okta, pipelines, vault
 from infra.settings.keys import KEYS, Key
 from infra.settings.reader import (
     ATLAS_ID,
@@ -226,6 +226,7 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
         org_id=org_id,
     )
     vault_spec = vault.vault(r, values, tier=tier, modes=modes, org_id=org_id)
+    limits.check(r, values, indexed=indexed, session_seconds=session, project_id=project_id)
     if problems:
         raise SettingsError(problems)
     return Settings(

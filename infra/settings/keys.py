@@ -57,6 +57,17 @@ KEYS: dict[str, Key] = {
         type="string", description="Secrets Manager prefix of Airflow config; unset disables"
     ),
     "atlasProjectId": Key(type="string", description="24-hex id of the Atlas project"),
+    "atlasProjectLimits": Key(
+        type="array",
+        description="Limits the Atlas project was raised to: {databaseUsers, customRoles} "
+        "(default 100 each; components/limits.py)",
+        structured=True,
+    ),
+    "awsIamRoleQuota": Key(
+        type="integer",
+        description="IAM roles the account may hold (Service Quotas 'Roles per account'; "
+        "AWS default 1000)",
+    ),
     "atlasClusters": Key(type="array", description="Clusters: [{name, srvHost}]", structured=True),
     "auditAuthorizationSuccess": Key(
         type="boolean",
@@ -136,8 +147,8 @@ KEYS: dict[str, Key] = {
     ),
     "pipelines": Key(
         type="array",
-        description="Pipelines: [{name, authMode, cluster, defaultDatabase, grants: "
-        "[{database, collections, access | actions}]}]",
+        description="Pipelines: [{name, authMode, cluster, defaultDatabase, concurrentLeases, "
+        "grants: [{database, collections, access | actions}]}]",
         structured=True,
     ),
 }

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from components.specs import MwaaSpec
+from infra.schemas.value_rules import MWAA_AIRFLOW_VERSIONS, MWAA_ENVIRONMENT_CLASSES
 from infra.settings.reader import Reader
 
-ENVIRONMENT_CLASSES = ("mw1.micro", "mw1.small", "mw1.medium", "mw1.large", "mw1.xlarge")
+# Documented values, one source of truth with the plan's value rules (infra/schemas).
+ENVIRONMENT_CLASSES = MWAA_ENVIRONMENT_CLASSES
 ACCESS_MODES = ("PRIVATE_ONLY", "PUBLIC_ONLY")
 
 
@@ -32,13 +33,7 @@ def mwaa_environment(r: Reader, values: Mapping[str, Any]) -> MwaaSpec | None:
                     "set mwaaCreateEnvironment: true",
                 )
         return None
-    version = r.string(
-        values,
-        "mwaaAirflowVersion",
-        "",
-        pattern=re.compile(r"^\d+\.\d+\.\d+$"),
-        hint="use an MWAA-supported version such as 3.0.6",
-    )
+    version = r.choice(values, "mwaaAirflowVersion", "", MWAA_AIRFLOW_VERSIONS)
     env_class = r.choice(
         values, "mwaaEnvironmentClass", "", ENVIRONMENT_CLASSES, default="mw1.small"
     )

@@ -43,7 +43,15 @@ def clusters(r: Reader, values: Mapping[str, Any]) -> dict[str, str]:
     return clusters
 
 
-_PIPELINE_KEYS = {"name", "authMode", "cluster", "defaultDatabase", "grants", "description"}
+_PIPELINE_KEYS = {
+    "name",
+    "authMode",
+    "cluster",
+    "defaultDatabase",
+    "grants",
+    "description",
+    "concurrentLeases",  # checked by infra/settings/limits.py
+}
 _GRANT_KEYS = {"database", "collections", "access", "actions"}
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policy.rules import airflow, atlas, aws_iam, okta, prod, vault
+from policy.rules import airflow, atlas, aws_iam, limits, okta, prod, vault
 from policy.rules import framework as _framework
 from policy.rules.framework import (
     SECRET_MASK,
@@ -59,6 +59,7 @@ RULES: tuple[Rule, ...] = (
     *aws_iam.RULES,
     *airflow.RULES,
     *prod.RULES,
+    *limits.RULES,
 )
 RULES_BY_NAME: dict[str, Rule] = {rule.name: rule for rule in RULES}
 

@@ -179,6 +179,22 @@ def test_policies_mirror_the_rules() -> None:
                 "items": {"type": "string"},
             },
         },
+        "atlas-project-limits": {
+            "databaseUsersPerProject": {
+                "type": "integer",
+                "description": "Database users per project (Atlas default 100; raised with "
+                "setProjectLimit up to 900)",
+                "default": 100,
+                "minimum": 100,
+            },
+            "customRolesPerProject": {
+                "type": "integer",
+                "description": "Custom roles per project (Atlas default 100; raised with "
+                "setProjectLimit up to 1400)",
+                "default": 100,
+                "minimum": 100,
+            },
+        },
     }
 
 

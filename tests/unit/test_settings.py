@@ -220,8 +220,8 @@ def test_pipeline_shape_problems(base_config: dict[str, Any]) -> None:
     )
     base_config["pipelines"][0].update({"name": "Orders", "authMode": "iam", "colour": "red"})
     assert problems(base_config) == [
-        "pipelines[0].colour: unknown key; known keys are authMode, cluster, defaultDatabase, "
-        "description, grants, name",
+        "pipelines[0].colour: unknown key; known keys are authMode, cluster, concurrentLeases, "
+        "defaultDatabase, description, grants, name",
         "pipelines[0].name: 'Orders' is not valid; use lowercase letters, digits, '-' or '_', "
         "starting with a letter",
         "pipelines[0].authMode: 'iam' is not valid; use one of aws-iam, okta-oidc, vault-dynamic",

@@ -1,0 +1,88 @@
+"""Service limits as policy rules: the checks `components/limits.py` defines, over a stack view.
+
+The same limits fail the offline plan (`infra/settings/limits.py`, `infra/plan.py`); here they
+guard `pulumi preview --policy-pack policy/` and `python -m policy.check`, e.g. for a stack built
+by other means.
+
+Under a first `pulumi preview`, documents that embed ARNs of roles not created yet are unknown:
+the analyzer reports such a rule as not run, exactly like the other stack rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from components import limit_checks, limits
+from policy.rules.framework import Rule, Setting, StackRule, StackView
+
+USERS_SETTING = "databaseUsersPerProject"
+ROLES_SETTING = "customRolesPerProject"
+
+
+def _planned(stack: StackView) -> list[limit_checks.Planned]:
+    return [limit_checks.Planned(type=r.type, urn=r.urn, props=r.props) for r in stack.resources]
+
+
+def check_iam_policy_sizes(stack: StackView, _: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    for exceeded in limit_checks.iam_exceeded(_planned(stack)):
+        yield exceeded.urn, exceeded.message
+
+
+def check_atlas_project_limits(
+    stack: StackView, config: Mapping[str, Any]
+) -> Iterator[tuple[str, str]]:
+    found = limit_checks.atlas_exceeded(
+        _planned(stack),
+        users_per_project=config[USERS_SETTING],
+        custom_roles_per_project=config[ROLES_SETTING],
+    )
+    for exceeded in found:
+        yield exceeded.urn, exceeded.message
+
+
+def check_mwaa_option_sizes(stack: StackView, _: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    for exceeded in limit_checks.mwaa_exceeded(_planned(stack), stack.outputs):
+        yield exceeded.urn, exceeded.message
+
+
+_USERS, _ROLES = limits.ATLAS_USERS_PER_PROJECT, limits.ATLAS_CUSTOM_ROLES_PER_PROJECT
+
+RULES: tuple[Rule, ...] = (
+    StackRule(
+        name="iam-policy-size-limits",
+        description="IAM inline policies per role (10,240 characters together), trust "
+        "policies, managed policies and role names stay within IAM's quotas.",
+        check=check_iam_policy_sizes,
+    ),
+    StackRule(
+        name="atlas-project-limits",
+        description="Each Atlas project holds at most its limit of database users and "
+        "custom roles; no user holds more than 20 custom roles.",
+        check=check_atlas_project_limits,
+        settings=(
+            Setting(
+                name=USERS_SETTING,
+                type="integer",
+                default=_USERS.value,
+                minimum=_USERS.value,
+                description=f"Database users per project (Atlas default {_USERS.value}; "
+                f"raised with setProjectLimit up to {_USERS.maximum})",
+            ),
+            Setting(
+                name=ROLES_SETTING,
+                type="integer",
+                default=_ROLES.value,
+                minimum=_ROLES.value,
+                description=f"Custom roles per project (Atlas default {_ROLES.value}; "
+                f"raised with setProjectLimit up to {_ROLES.maximum})",
+            ),
+        ),
+    ),
+    StackRule(
+        name="mwaa-configuration-option-limits",
+        description="MWAA Airflow configuration option names (64) and values (65,536 "
+        "characters) fit the MWAA API.",
+        check=check_mwaa_option_sizes,
+    ),
+)

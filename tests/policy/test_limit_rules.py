@@ -1,0 +1,100 @@
+"""Service-limit rules of the pack: raised limits via pack config, the real plan mutated."""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from typing import Any
+
+import pytest
+
+from infra import plan as offline_plan
+from policy import check
+from policy.rules import RULES_BY_NAME, ConfigError, StackView, effective_config
+from tests.conftest import ROOT
+from tests.policy import builders as b
+
+USER = "mongodbatlas:index/databaseUser:DatabaseUser"
+CUSTOM_ROLE = "mongodbatlas:index/customDbRole:CustomDbRole"
+
+
+@cache
+def prod_plan() -> dict[str, Any]:
+    return offline_plan.plan(offline_plan.read_stack_file(ROOT / "Pulumi.prod.yaml"))
+
+
+def atlas_stack(users: int, roles: int) -> StackView:
+    return StackView(
+        resources=[
+            b.view(USER, {**b.atlas_iam_user(), "username": f"u{i}"}, name=f"user-{i}")
+            for i in range(users)
+        ]
+        + [b.view(CUSTOM_ROLE, {"projectId": b.PROJECT}, name=f"role-{i}") for i in range(roles)]
+    )
+
+
+def atlas_findings(stack: StackView, config: dict[str, Any] | None = None) -> list[str]:
+    rule = RULES_BY_NAME["atlas-project-limits"]
+    return [v.message.split(" [")[0] for v in rule.run(stack, effective_config(rule, config))]
+
+
+def test_the_pack_defaults_are_atlas_defaults() -> None:
+    assert atlas_findings(atlas_stack(100, 100)) == []
+    assert atlas_findings(atlas_stack(101, 101)) == [
+        f"Atlas project {b.PROJECT}: 101 database users exceed the limit of 100 on Atlas "
+        "database users in one project (vault-dynamic leases are users too)",
+        f"Atlas project {b.PROJECT}: 101 custom roles exceed the limit of 100 on Atlas custom "
+        "database roles in one project",
+    ]
+
+
+def test_a_raised_project_is_declared_in_the_pack_config() -> None:
+    raised = {"databaseUsersPerProject": 120, "customRolesPerProject": 1400.0}
+    assert atlas_findings(atlas_stack(120, 1400), raised) == []
+    assert atlas_findings(atlas_stack(121, 1401), raised) == [
+        f"Atlas project {b.PROJECT}: 121 database users exceed the limit of 120 (raised from "
+        "100) on Atlas database users in one project (vault-dynamic leases are users too)",
+        f"Atlas project {b.PROJECT}: 1401 custom roles exceed the limit of 1400 (raised from "
+        "100) on Atlas custom database roles in one project",
+    ]
+
+
+def test_a_limit_below_atlas_default_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="customRolesPerProject: 99 is below the minimum 100"):
+        effective_config(RULES_BY_NAME["atlas-project-limits"], {"customRolesPerProject": 99})
+
+
+def _oversize_execution_policy(plan: dict[str, Any]) -> None:
+    policy = next(r for r in plan["resources"] if r["name"] == "identity-aws-execution-policy")
+    document = json.loads(policy["inputs"]["policy"])
+    statement = document["Statement"][-1]
+    statement["Resource"] = [f"{statement['Resource'][0]}-{i:03d}" for i in range(200)]
+    policy["inputs"]["policy"] = json.dumps(document)
+
+
+def _add_custom_roles(plan: dict[str, Any]) -> None:
+    role = next(r for r in plan["resources"] if r["type"] == CUSTOM_ROLE)
+    for i in range(101):
+        extra = copy.deepcopy(role)
+        extra["name"] = extra["urn"] = f"{role['name']}-{i}"
+        plan["resources"].append(extra)
+
+
+def _long_option_value(plan: dict[str, Any]) -> None:
+    plan["outputs"]["airflowConfigurationOptions"]["secrets.backend_kwargs"] = "x" * 65_537
+
+
+@pytest.mark.parametrize(
+    ("mutate", "rule"),
+    [
+        (_oversize_execution_policy, "iam-policy-size-limits"),
+        (_add_custom_roles, "atlas-project-limits"),
+        (_long_option_value, "mwaa-configuration-option-limits"),
+    ],
+)
+def test_each_limit_rule_catches_the_real_plan_mutated(mutate: Any, rule: str) -> None:
+    plan = copy.deepcopy(prod_plan())
+    assert [v for v in check.check_plan(plan) if v.rule == rule] == []
+    mutate(plan)
+    assert {v.rule for v in check.check_plan(plan) if "exceed the limit" in v.message} == {rule}

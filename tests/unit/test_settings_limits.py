@@ -1,0 +1,147 @@
+"""Counting limits from settings: reported at their key, exactly above their boundary."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+import pytest
+
+from infra import settings as s
+from infra.settings import SettingsError
+
+LIMIT_KEY = re.compile(r" \[([a-z0-9-]+); ")
+VAULT = {
+    "vaultAddress": "https://vault.test.internal:8200",
+    "vaultAudit": {"type": "file", "options": {"file_path": "/vault/audit.log"}},
+    "atlasVaultApiKeyAccessList": ["10.0.0.0/24"],
+    "atlasOrgId": "0123456789abcdef01234568",
+}
+
+
+def pipelines(count: int, mode: str = "aws-iam", **extra: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": f"p{mode[0]}{i}",
+            "authMode": mode,
+            "grants": [{"database": "sales", "collections": ["orders"], "access": "read"}],
+            **extra,
+        }
+        for i in range(count)
+    ]
+
+
+def config(base: dict[str, Any], *groups: list[dict[str, Any]], **values: Any) -> dict[str, Any]:
+    result = copy.deepcopy(base)
+    result["pipelines"] = [p for group in groups for p in group]
+    if any(p["authMode"] == "vault-dynamic" for p in result["pipelines"]):
+        result.update(VAULT)
+    result.update(values)
+    return result
+
+
+def problems(values: dict[str, Any]) -> list[str]:
+    try:
+        s.parse(values, project="airflow-atlas-identity", stack="test")
+    except SettingsError as error:
+        return [str(p) for p in error.problems]
+    return []
+
+
+def keys_of(found: list[str]) -> list[str]:
+    """'<key path> <limit key>' of a limit problem; any other problem as it reads."""
+    return [f"{p.split(':')[0]} {match[1]}" if (match := LIMIT_KEY.search(p)) else p for p in found]
+
+
+def test_100_identity_users_fit_a_project_101_do_not(base_config: dict[str, Any]) -> None:
+    assert problems(config(base_config, pipelines(100))) == []
+    found = problems(config(base_config, pipelines(101)))
+    assert keys_of(found) == [
+        "pipelines atlas-database-users-per-project",
+        "pipelines atlas-custom-roles-per-project",
+    ]
+    assert found[0].startswith(
+        "pipelines: Atlas project 0123456789abcdef01234567 database users: 101 database users "
+        "exceed the limit of 100 on Atlas database users in one project"
+    )
+    assert found[0].endswith(
+        "fix: spread the pipelines over more Atlas projects, lower pipelines[].concurrentLeases, "
+        "or raise the limit (Admin API setProjectLimit atlas.project.security.databaseAccess."
+        "users, then declare it in atlasProjectLimits.databaseUsers, at most 900)"
+    )
+
+
+@pytest.mark.parametrize(("leases", "over"), [(None, False), (2, False), (3, True)])
+def test_vault_leases_count_as_users(
+    base_config: dict[str, Any], leases: int | None, over: bool
+) -> None:
+    """98 identity users + one vault-dynamic pipeline with 2 leases (the default) = 100."""
+    extra = {} if leases is None else {"concurrentLeases": leases}
+    found = problems(config(base_config, pipelines(98), pipelines(1, "vault-dynamic", **extra)))
+    assert keys_of(found) == (["pipelines atlas-database-users-per-project"] if over else [])
+    if over:
+        assert ": 101 database users exceed the limit of 100 " in found[0]
+
+
+def test_a_raised_project_declares_its_limits(base_config: dict[str, Any]) -> None:
+    raised = {"atlasProjectLimits": {"databaseUsers": 150, "customRoles": 150}}
+    assert problems(config(base_config, pipelines(150), **raised)) == []
+    found = problems(config(base_config, pipelines(151), **raised))
+    assert [p.split(": ")[2].split(" on ")[0] for p in found] == [
+        "151 database users exceed the limit of 150 (raised from 100)",
+        "151 custom roles exceed the limit of 150 (raised from 100)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("limits_value", "message"),
+    [
+        (
+            {"customRoles": 1401},
+            "atlasProjectLimits.customRoles: 1401 is outside 100..1400 (Atlas' default .. the "
+            "most Admin API setProjectLimit atlas.project.security.databaseAccess.customRoles "
+            "accepts); declare the limit the project was raised to",
+        ),
+        ({"databaseUsers": "many"}, "atlasProjectLimits.databaseUsers: 'many' is not an integer"),
+        (
+            {"users": 200},
+            "atlasProjectLimits.users: unknown key; known keys are customRoles, databaseUsers",
+        ),
+        ([200], "atlasProjectLimits: must be an object {databaseUsers, customRoles}"),
+    ],
+)
+def test_project_limits_are_validated(
+    base_config: dict[str, Any], limits_value: Any, message: str
+) -> None:
+    assert problems({**base_config, "atlasProjectLimits": limits_value}) == [message]
+
+
+def test_concurrent_leases_only_for_vault_dynamic(base_config: dict[str, Any]) -> None:
+    found = problems(config(base_config, pipelines(1, concurrentLeases=2)))
+    assert found == [
+        "pipelines[0].concurrentLeases: only applies to vault-dynamic pipelines; remove it"
+    ]
+    found = problems(config(base_config, pipelines(1, "vault-dynamic", concurrentLeases=0)))
+    assert found == ["pipelines[0].concurrentLeases: 0 is outside 1..100"]
+
+
+def test_roles_per_account_counts_the_execution_role(base_config: dict[str, Any]) -> None:
+    """A quota of 11 holds the execution role and 10 pipeline roles, not 11."""
+    assert problems(config(base_config, pipelines(10), awsIamRoleQuota=11)) == []
+    found = problems(config(base_config, pipelines(11), awsIamRoleQuota=11))
+    assert keys_of(found) == ["pipelines iam-roles-per-account"]
+    assert "12 roles exceed the limit of 11 (raised from 1000)" in found[0]
+
+
+@pytest.mark.parametrize(("seconds", "over"), [(3600, False), (3601, True), (43200, True)])
+def test_role_chaining_caps_the_pipeline_session(
+    base_config: dict[str, Any], seconds: int, over: bool
+) -> None:
+    found = problems({**base_config, "pipelineSessionSeconds": seconds})
+    assert keys_of(found) == (["pipelineSessionSeconds sts-role-chaining"] if over else [])
+    if over:
+        assert found[0].endswith(
+            "fix: set pipelineSessionSeconds to at most 3600; tasks re-assume the role when a "
+            "session ends"
+        )
