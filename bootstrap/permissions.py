@@ -37,10 +37,15 @@ WORKLOAD_ACTIONS = (
 # fmt: on
 WORKLOAD_SESSION_ACTIONS = ("sts:AssumeRole", "sts:TagSession")
 
-# Writes on IAM roles; every one is allowed only on a role that carries the boundary.
+# Role writes IAM can condition on the role's `iam:PermissionsBoundary` (parliament checks).
 # fmt: off
 ROLE_WRITES_NEEDING_BOUNDARY = (
-    "iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary",
+    "iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+)
+# Role writes IAM cannot condition on it: harmless on a bounded role (its power stays under the
+# boundary, which nothing CI runs can remove or change).
+ROLE_WRITES = (
     "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:TagRole",
     "iam:UntagRole", "iam:DeleteRole",
 )
@@ -203,9 +208,9 @@ def program_statements(scope: AccountScope) -> list[Statement]:
             "Condition": {"StringEquals": {"iam:PermissionsBoundary": s.boundary_arn}},
         },
         {
-            "Sid": "ReadWorkloadRoles",
+            "Sid": "ReadAndUpdateWorkloadRoles",
             "Effect": "Allow",
-            "Action": list(ROLE_READS),
+            "Action": [*ROLE_WRITES, *ROLE_READS],
             "Resource": workload_roles,
         },
         {

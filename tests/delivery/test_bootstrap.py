@@ -131,7 +131,7 @@ def test_deploy_policy_is_scoped_to_the_programs_roles_and_bounded(prod: Program
     assert found["ManageWorkloadRolesWithTheBoundary"]["Condition"] == {
         "StringEquals": {"iam:PermissionsBoundary": boundary}
     }
-    assert found["ReadWorkloadRoles"]["Resource"] == workload
+    assert found["ReadAndUpdateWorkloadRoles"]["Resource"] == workload
     assert found["PassExecutionRoleToMwaaOnly"] == {
         "Sid": "PassExecutionRoleToMwaaOnly",
         "Effect": "Allow",
