@@ -49,6 +49,7 @@ class Deployer(pulumi.ComponentResource):
     """Everything a GitHub workflow needs to run Pulumi for one environment without a stored key."""
 
     oidc_provider_arn: pulumi.Output[str]
+    boundary_arn: pulumi.Output[str]
     deploy_role_arn: pulumi.Output[str]
     preview_role_arn: pulumi.Output[str] | None
     state_bucket: pulumi.Output[str]

@@ -35,6 +35,8 @@ class BootstrapMocks(PlanMocks):
                 "arn": f"arn:aws:kms:{self.region}:{self.account_id}:key/{args.name}",
                 "keyId": args.name,
             }
+        elif args.typ == "aws:iam/policy:Policy":
+            outputs["arn"] = f"arn:aws:iam::{self.account_id}:policy/{inputs['name']}"
         elif args.typ == "aws:s3/bucket:Bucket":
             outputs |= {"arn": f"arn:aws:s3:::{inputs['bucket']}", "bucket": inputs["bucket"]}
         return resource_id, outputs

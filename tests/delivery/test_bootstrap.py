@@ -215,6 +215,10 @@ def test_outputs_are_what_the_workflows_take_as_variables(prod: ProgramRun) -> N
     assert outputs["previewRoleArn"] == f"arn:aws:iam::{PROD_ACCOUNT}:role/aai-prod-github-preview"
     assert outputs["pulumiBackendUrl"] == "s3://acme-aai-pulumi-state-prod?region=eu-west-1"
     assert outputs["secretsProvider"] == "awskms://alias/aai-prod-pulumi?region=eu-west-1"
+    assert outputs["approvedShaParameter"] == "/aai-prod/ci/prod-approved-sha"
+    assert outputs["workloadBoundaryArn"] == (
+        f"arn:aws:iam::{PROD_ACCOUNT}:policy/aai-prod-workload-boundary"
+    )
 
 
 def test_every_child_is_parented_to_the_deployer(prod: ProgramRun) -> None:
