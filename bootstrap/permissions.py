@@ -3,8 +3,8 @@ the CI logins' Vault policies (rendered with the program's own `hcl_policy`). Pu
 resources: bootstrap/deployer.py creates them, tests/delivery/attacks/ attacks them.
 
 The deploy role changes only roles that carry the boundary, never the CI roles or the boundary;
-the preview role reads and decrypts state and writes nothing (a DIY-backend preview takes no lock
-since pulumi/pulumi#8642); CI's Vault deploy token writes the data plane only
+the preview role reads and decrypts state and writes nothing (a DIY-backend preview takes no
+lock); CI's Vault deploy token writes the data plane only
 (docs/operations.md, "Who can do what").
 """
 
@@ -140,6 +140,7 @@ def state_statements(
             "Resource": pulumi.Output.concat(bucket_arn, "/*"),
         },
     ]
+    # Only `up` locks a DIY-backend stack; previews run beside it (pulumi/pulumi#8642).
     if write:
         statements.append(
             {
