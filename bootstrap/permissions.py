@@ -140,8 +140,7 @@ def state_statements(
             "Resource": pulumi.Output.concat(bucket_arn, "/*"),
         },
     ]
-    # Only `up` locks a DIY-backend stack; previews run beside it (pulumi/pulumi#8642).
-    if write:
+    if write:  # only `up` locks a DIY-backend stack; previews run beside it (pulumi/pulumi#8642)
         statements.append(
             {
                 "Sid": "WriteStateAndLocks",
