@@ -24,6 +24,9 @@ pulumi.export("deployRoleArn", deployer.deploy_role_arn)
 if deployer.preview_role_arn is not None:
     pulumi.export("previewRoleArn", deployer.preview_role_arn)
 pulumi.export("oidcProviderArn", deployer.oidc_provider_arn)
+# The boundary every role of the main program must carry; the SSM parameter of the approved commit.
+pulumi.export("workloadBoundaryArn", deployer.boundary_arn)
+pulumi.export("approvedShaParameter", deployer.scope.approved_sha_parameter)
 pulumi.export("stateBucket", deployer.state_bucket)
 pulumi.export(
     "pulumiBackendUrl",

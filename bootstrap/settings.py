@@ -9,11 +9,13 @@ from typing import Any
 
 import pulumi
 
-from bootstrap.deployer import DeployerArgs, VaultCiArgs
+from bootstrap.github import DeployerArgs, VaultCiArgs
 
 PROJECT = "airflow-atlas-identity-bootstrap"
 KEYS = (
     "githubRepository",
+    "githubRepositoryId",
+    "githubOwnerId",
     "environment",
     "githubEnvironments",
     "awsAccountId",
@@ -28,6 +30,7 @@ KEYS = (
     "vaultCiAudience",
 )
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_GITHUB_ID = re.compile(r"^[1-9]\d{0,19}$")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PREFIX = re.compile(r"^[a-z][a-z0-9]{0,11}$")
@@ -65,6 +68,17 @@ def parse(values: Mapping[str, Any]) -> BootstrapSettings:
     repository = text(
         "githubRepository", _REPO, "use exactly owner/repo, e.g. acme/airflow-atlas-identity"
     )
+    # `gh api repos/<owner>/<repo> --jq '.id, .owner.id'`: ids survive renames and are never reused.
+    repository_id = text(
+        "githubRepositoryId",
+        _GITHUB_ID,
+        "use the repository's numeric id (gh api repos/<o>/<r> --jq .id)",
+    )
+    owner_id = text(
+        "githubOwnerId",
+        _GITHUB_ID,
+        "use the owner's numeric id (gh api repos/<o>/<r> --jq .owner.id)",
+    )
     environment = text("environment", _NAME, "use the main program's stack name, e.g. dev")
     account = text("awsAccountId", re.compile(r"^\d{12}$"), "use the 12-digit account id")
     region = text("awsRegion", re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$"), "e.g. eu-west-1")
@@ -80,7 +94,7 @@ def parse(values: Mapping[str, Any]) -> BootstrapSettings:
     ):
         problems.append(
             "githubEnvironments: list GitHub environment names (letters, digits, '.', '_', '-'; "
-            "no wildcards), e.g. [prod, prod-rotation]"
+            "no wildcards), e.g. [prod, prod-rotation]; each must have required reviewers"
         )
         github_environments = []
     managed = values.get("managedSecretPrefixes", [f"airflow/{environment}/"])
@@ -122,6 +136,8 @@ def parse(values: Mapping[str, Any]) -> BootstrapSettings:
     return BootstrapSettings(
         deployer=DeployerArgs(
             repository=repository,
+            repository_id=repository_id,
+            owner_id=owner_id,
             environment=environment,
             github_environments=tuple(github_environments),
             account_id=account,

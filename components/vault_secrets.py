@@ -26,6 +26,23 @@ import pulumi_vault as vault
 from components.access import Naming, connection_id
 
 CONNECTION_NAME = "atlas"
+# Vault's split between what CI's deploy token writes (connection config with the rotated Atlas
+# key, the AWS auth client config, KV data) and everything else, which is structure: mounts, auth
+# methods, audit devices, ACL policies, and the roles that bind a login or a creation statement
+# to a policy or a database role. A reviewed workflow applies structure with its own Vault
+# identity; CI's `pulumi up` excludes these types (bootstrap/permissions.py holds both policies).
+# Roles are structure because OpenBao's `allowed_parameters` cannot pin a list-valued parameter
+# such as `creation_statements` (tests/delivery/attacks/test_vault_ci.py shows it).
+STRUCTURAL_TYPES = (
+    "vault:index/mount:Mount",
+    "vault:index/authBackend:AuthBackend",
+    "vault:jwt/authBackend:AuthBackend",
+    "vault:index/audit:Audit",
+    "vault:index/policy:Policy",
+    "vault:database/secretBackendRole:SecretBackendRole",
+    "vault:aws/authBackendRole:AuthBackendRole",
+    "vault:jwt/authBackendRole:AuthBackendRole",
+)
 JWT_CLOCK_SKEW_SECONDS = 10
 READ = ("read",)
 UPDATE = ("update",)

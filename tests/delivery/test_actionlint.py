@@ -30,6 +30,7 @@ def test_there_are_workflows_to_check() -> None:
         "deploy.yml",
         "rotate.yml",
         "pulumi-up.yml",
+        "vault-structure.yml",
     }
 
 

@@ -3,64 +3,27 @@
 from __future__ import annotations
 
 import json
-import runpy
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
 import yaml
 
 from bootstrap import settings as bootstrap_settings
-from bootstrap.deployer import vault_ci_policies
-from infra.offline import PlanMocks, ProgramRun, run_program, to_config_strings
+from infra.offline import ProgramRun
 from tests.conftest import ROOT
-
-PROJECT = "airflow-atlas-identity-bootstrap"
-ROLE = "aws:iam/role:Role"
-POLICY = "aws:iam/rolePolicy:RolePolicy"
-OIDC = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
-PROD_ACCOUNT = "987654321098"
-PROVIDER_ARN = f"arn:aws:iam::{PROD_ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
-KEY_ARN = f"arn:aws:kms:eu-west-1:{PROD_ACCOUNT}:key/deployer-secrets-key"
-BUCKET_ARN = "arn:aws:s3:::acme-aai-pulumi-state-prod"
-
-
-class BootstrapMocks(PlanMocks):
-    """PlanMocks plus the ARNs of the resource types only the bootstrap declares."""
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        resource_id, outputs = super().new_resource(args)
-        inputs = args.inputs
-        if args.typ == OIDC:
-            host = inputs["url"].removeprefix("https://")
-            outputs["arn"] = f"arn:aws:iam::{self.account_id}:oidc-provider/{host}"
-        elif args.typ == "aws:kms/key:Key":
-            outputs |= {
-                "arn": f"arn:aws:kms:{self.region}:{self.account_id}:key/{args.name}",
-                "keyId": args.name,
-            }
-        elif args.typ == "aws:s3/bucket:Bucket":
-            outputs |= {"arn": f"arn:aws:s3:::{inputs['bucket']}", "bucket": inputs["bucket"]}
-        return resource_id, outputs
-
-
-def stack_values(stack: str) -> dict[str, Any]:
-    document = yaml.safe_load((ROOT / "bootstrap" / f"Pulumi.{stack}.yaml").read_text())
-    prefix = f"{PROJECT}:"
-    return {k.removeprefix(prefix): v for k, v in document["config"].items()}
-
-
-def run_bootstrap(values: dict[str, Any], account: str = PROD_ACCOUNT) -> ProgramRun:
-    return run_program(
-        project=PROJECT,
-        stack="test",
-        config=to_config_strings(PROJECT, values),
-        mocks=BootstrapMocks(account_id=account, region="eu-west-1"),
-        program=lambda: runpy.run_path(
-            str(ROOT / "bootstrap" / "__main__.py"), run_name="__main__"
-        ),
-    )
+from tests.delivery.bootstrap_run import (
+    BUCKET_ARN,
+    KEY_ARN,
+    OIDC,
+    POLICY,
+    PROD_ACCOUNT,
+    PROJECT,
+    PROVIDER_ARN,
+    ROLE,
+    run_bootstrap,
+    stack_values,
+)
 
 
 @pytest.fixture(scope="module")
@@ -84,13 +47,19 @@ def test_oidc_provider_is_githubs_with_the_sts_audience(prod: ProgramRun) -> Non
     assert "thumbprintLists" not in provider.inputs
 
 
-def test_deploy_role_trusts_exactly_this_repository_in_the_listed_environments(
+REPO = "acme/airflow-atlas-identity"
+IDS = "repository_owner_id:91234567:repository_id:812345678"
+
+
+def test_deploy_role_trusts_the_up_workflow_on_main_in_the_listed_environments(
     prod: ProgramRun,
 ) -> None:
     role = prod.monitor.one(ROLE, "deployer-deploy-role")
     assert role.inputs["name"] == "aai-prod-github-deploy"
     assert role.inputs["maxSessionDuration"] == 7200
     assert prod.monitor.one(ROLE, "deployer-preview-role").inputs["maxSessionDuration"] == 3600
+    up = f"{REPO}/.github/workflows/pulumi-up.yml@refs/heads/main"
+    structure = f"{REPO}/.github/workflows/vault-structure.yml@refs/heads/main"
     assert trust(prod, "deployer-deploy-role") == {
         "Version": "2012-10-17",
         "Statement": [
@@ -103,8 +72,9 @@ def test_deploy_role_trusts_exactly_this_repository_in_the_listed_environments(
                     "StringEquals": {
                         "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
                         "token.actions.githubusercontent.com:sub": [
-                            "repo:acme/airflow-atlas-identity:environment:prod",
-                            "repo:acme/airflow-atlas-identity:environment:prod-rotation",
+                            f"{IDS}:environment:prod:job_workflow_ref:{up}",
+                            f"{IDS}:environment:prod-rotation:job_workflow_ref:{up}",
+                            f"{IDS}:environment:prod-vault-structure:job_workflow_ref:{structure}",
                         ],
                     }
                 },
@@ -113,38 +83,31 @@ def test_deploy_role_trusts_exactly_this_repository_in_the_listed_environments(
     }
 
 
-def test_preview_role_trusts_only_pull_requests_of_this_repository(prod: ProgramRun) -> None:
+def test_preview_role_trusts_only_the_reviewed_preview_environment(prod: ProgramRun) -> None:
     condition = trust(prod, "deployer-preview-role")["Statement"][0]["Condition"]
     assert condition == {
-        "StringEquals": {
-            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+        "StringLike": {
             "token.actions.githubusercontent.com:sub": [
-                "repo:acme/airflow-atlas-identity:pull_request"
-            ],
-        }
+                f"{IDS}:environment:prod-preview:job_workflow_ref:"
+                f"{REPO}/.github/workflows/preview.yml@refs/pull/*/merge"
+            ]
+        },
     }
-    # No wildcard, and no StringLike anywhere in either trust policy.
-    for name in ("deployer-deploy-role", "deployer-preview-role"):
-        text = json.dumps(trust(prod, name))
-        assert "*" not in text
-        assert "StringLike" not in text
 
 
-def test_preview_role_reads_state_and_writes_only_locks(prod: ProgramRun) -> None:
+def test_preview_role_reads_state_and_writes_nothing(prod: ProgramRun) -> None:
     found = statements(prod, "deployer-preview-policy")
     assert set(found) == {
         "ListState",
         "ReadState",
-        "TakeStateLocks",
         "UseSecretsKey",
         "ReadReadOnlyProviderCredentials",
+        "NeverTouchCiRolesOrTheBoundary",
+        "NeverDropABoundary",
     }
-    assert found["TakeStateLocks"]["Resource"] == f"{BUCKET_ARN}/.pulumi/locks/*"
-    assert found["UseSecretsKey"]["Action"] == [
-        "kms:Decrypt",
-        "kms:DescribeKey",
-        "kms:GenerateDataKey",
-    ]
+    assert found["ReadState"]["Action"] == "s3:GetObject"
+    assert found["UseSecretsKey"]["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
     assert found["UseSecretsKey"]["Resource"] == KEY_ARN
     prefix = f"arn:aws:secretsmanager:eu-west-1:{PROD_ACCOUNT}:secret:"
     assert [
@@ -156,15 +119,33 @@ def test_preview_role_reads_state_and_writes_only_locks(prod: ProgramRun) -> Non
     assert all(r.startswith(prefix) for r in found["ReadReadOnlyProviderCredentials"]["Resource"])
 
 
-def test_deploy_policy_is_scoped_to_this_stacks_names(prod: ProgramRun) -> None:
+def test_deploy_policy_is_scoped_to_the_programs_roles_and_bounded(prod: ProgramRun) -> None:
     found = statements(prod, "deployer-deploy-policy")
-    assert found["WriteStateOrLocks"]["Resource"] == f"{BUCKET_ARN}/*"
-    assert (
-        found["ManageThisStacksRoles"]["Resource"] == f"arn:aws:iam::{PROD_ACCOUNT}:role/aai-prod-*"
-    )
-    assert found["PassExecutionRoleToMwaaOnly"]["Condition"] == {
-        "StringEquals": {"iam:PassedToService": "airflow.amazonaws.com"}
+    boundary = f"arn:aws:iam::{PROD_ACCOUNT}:policy/aai-prod-workload-boundary"
+    workload = [
+        f"arn:aws:iam::{PROD_ACCOUNT}:role/aai-prod-mwaa-exec",
+        f"arn:aws:iam::{PROD_ACCOUNT}:role/aai-prod-pipeline-*",
+    ]
+    assert found["WriteStateAndLocks"]["Resource"] == f"{BUCKET_ARN}/*"
+    assert found["ManageWorkloadRolesWithTheBoundary"]["Resource"] == workload
+    assert found["ManageWorkloadRolesWithTheBoundary"]["Condition"] == {
+        "StringEquals": {"iam:PermissionsBoundary": boundary}
     }
+    assert found["ReadAndUpdateWorkloadRoles"]["Resource"] == workload
+    assert found["PassExecutionRoleToMwaaOnly"] == {
+        "Sid": "PassExecutionRoleToMwaaOnly",
+        "Effect": "Allow",
+        "Action": "iam:PassRole",
+        "Resource": workload[0],
+        "Condition": {"StringEquals": {"iam:PassedToService": "airflow.amazonaws.com"}},
+    }
+    assert found["NeverTouchCiRolesOrTheBoundary"]["Resource"] == [
+        f"arn:aws:iam::{PROD_ACCOUNT}:role/aai-prod-github-*",
+        boundary,
+    ]
+    assert found["RecordApprovedCommit"]["Resource"] == (
+        f"arn:aws:ssm:eu-west-1:{PROD_ACCOUNT}:parameter/aai-prod/ci/prod-approved-sha"
+    )
     assert found["ManageThisStacksSecrets"]["Resource"] == [
         f"arn:aws:secretsmanager:eu-west-1:{PROD_ACCOUNT}:secret:airflow/prod/*"
     ]
@@ -172,14 +153,19 @@ def test_deploy_policy_is_scoped_to_this_stacks_names(prod: ProgramRun) -> None:
         "ci/airflow-atlas-identity/prod/deploy/atlas",
         "ci/airflow-atlas-identity/prod/deploy/okta",
     ]
-    # No wildcard actions; "*" resources only where AWS has no resource-level permissions.
-    for sid, statement in found.items():
-        actions = (
-            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        )
-        assert all("*" not in action for action in actions), sid
-        if statement["Resource"] == "*":
-            assert sid in {"DescribeNetworkForMwaa", "MwaaVpcEndpointsAndInterfaces"}, sid
+
+
+def test_workload_boundary_is_a_managed_policy_of_the_stack(prod: ProgramRun) -> None:
+    boundary = prod.monitor.one("aws:iam/policy:Policy", "deployer-workload-boundary")
+    assert boundary.inputs["name"] == "aai-prod-workload-boundary"
+    document = json.loads(boundary.inputs["policy"])
+    assert [s["Sid"] for s in document["Statement"]] == [
+        "WorkloadActions",
+        "AssumeOnlyThisStacksPipelineRoles",
+    ]
+    assert document["Statement"][1]["Resource"] == (
+        f"arn:aws:iam::{PROD_ACCOUNT}:role/aai-prod-pipeline-*"
+    )
 
 
 def test_state_bucket_is_versioned_encrypted_private_and_tls_only(prod: ProgramRun) -> None:
@@ -229,6 +215,10 @@ def test_outputs_are_what_the_workflows_take_as_variables(prod: ProgramRun) -> N
     assert outputs["previewRoleArn"] == f"arn:aws:iam::{PROD_ACCOUNT}:role/aai-prod-github-preview"
     assert outputs["pulumiBackendUrl"] == "s3://acme-aai-pulumi-state-prod?region=eu-west-1"
     assert outputs["secretsProvider"] == "awskms://alias/aai-prod-pulumi?region=eu-west-1"
+    assert outputs["approvedShaParameter"] == "/aai-prod/ci/prod-approved-sha"
+    assert outputs["workloadBoundaryArn"] == (
+        f"arn:aws:iam::{PROD_ACCOUNT}:policy/aai-prod-workload-boundary"
+    )
 
 
 def test_every_child_is_parented_to_the_deployer(prod: ProgramRun) -> None:
@@ -238,7 +228,7 @@ def test_every_child_is_parented_to_the_deployer(prod: ProgramRun) -> None:
             assert child.parent == component.urn, child.name
 
 
-def test_vault_logins_bind_exact_subjects_audience_and_policies(prod: ProgramRun) -> None:
+def test_vault_logins_bind_ids_environment_workflow_and_policies(prod: ProgramRun) -> None:
     m = prod.monitor
     backend = m.one("vault:jwt/authBackend:AuthBackend", "deployer-vault-github")
     assert backend.inputs["oidcDiscoveryUrl"] == "https://token.actions.githubusercontent.com"
@@ -247,39 +237,45 @@ def test_vault_logins_bind_exact_subjects_audience_and_policies(prod: ProgramRun
         r.inputs["roleName"]: r.inputs
         for r in m.by_type("vault:jwt/authBackendRole:AuthBackendRole")
     }
-    assert set(roles) == {"ci-deploy-prod", "ci-deploy-prod-rotation", "ci-preview"}
-    assert roles["ci-deploy-prod"]["boundClaims"] == {
-        "sub": "repo:acme/airflow-atlas-identity:environment:prod"
+    workflows = f"{REPO}/.github/workflows"
+    expected = {
+        "ci-deploy-prod": ("prod", f"{workflows}/pulumi-up.yml@refs/heads/main", "deploy"),
+        "ci-deploy-prod-rotation": (
+            "prod-rotation",
+            f"{workflows}/pulumi-up.yml@refs/heads/main",
+            "deploy",
+        ),
+        "ci-structure": (
+            "prod-vault-structure",
+            f"{workflows}/vault-structure.yml@refs/heads/main",
+            "structure",
+        ),
+        "ci-preview": ("prod-preview", f"{workflows}/preview.yml@refs/pull/*/merge", "preview"),
     }
-    assert roles["ci-preview"]["boundClaims"] == {
-        "sub": "repo:acme/airflow-atlas-identity:pull_request"
-    }
-    assert roles["ci-deploy-prod"]["tokenPolicies"] == ["aai-prod-ci-deploy"]
-    assert roles["ci-preview"]["tokenPolicies"] == ["aai-prod-ci-preview"]
-    for name, inputs in roles.items():
+    assert set(roles) == set(expected)
+    for name, (environment, workflow, policy) in expected.items():
+        inputs = roles[name]
+        assert inputs["boundClaims"] == {
+            "repository_owner_id": "91234567",
+            "repository_id": "812345678",
+            "environment": environment,
+            "job_workflow_ref": workflow,
+        }, name
+        assert inputs["boundClaimsType"] == ("glob" if name == "ci-preview" else "string")
+        assert inputs["tokenPolicies"] == [f"aai-prod-ci-{policy}"], name
         assert inputs["boundAudiences"] == ["https://vault.acme.internal"]
         assert (
             inputs["tokenTtl"] == inputs["tokenMaxTtl"] == (3600 if name == "ci-preview" else 7200)
         )
 
 
-def test_preview_vault_policy_never_reads_okta_keys_or_writes() -> None:
-    preview = vault_ci_policies("aai-prod")["preview"]
-    assert 'path "aai-prod-airflow/data/okta-keys/*" {\n  capabilities = ["deny"]\n}' in preview
-    capabilities = {
-        line.split("=", 1)[1].strip() for line in preview.splitlines() if "capabilities" in line
-    }
-    assert capabilities == {'["read"]', '["read", "list"]', '["deny"]', '["update"]'}
-    # The only update is the provider's child token.
-    assert preview.count('["update"]') == 1
-    assert 'path "auth/token/create" {\n  capabilities = ["update"]\n}' in preview
-
-
 def test_dev_stack_file_plans_with_one_environment() -> None:
     run = run_bootstrap(stack_values("dev"), account="210987654321")
     condition = trust(run, "deployer-deploy-role")["Statement"][0]["Condition"]
     assert condition["StringEquals"]["token.actions.githubusercontent.com:sub"] == [
-        "repo:acme/airflow-atlas-identity:environment:dev"
+        f"{IDS}:environment:dev:job_workflow_ref:{REPO}/.github/workflows/pulumi-up.yml@refs/heads/main",
+        f"{IDS}:environment:dev-vault-structure:job_workflow_ref:"
+        f"{REPO}/.github/workflows/vault-structure.yml@refs/heads/main",
     ]
 
 
@@ -297,6 +293,7 @@ def test_bad_settings_are_all_reported_with_the_fix() -> None:
         bootstrap_settings.parse(
             {
                 "githubRepository": "acme/*",
+                "githubRepositoryId": "acme",
                 "environment": "prod",
                 "githubEnvironments": ["prod*"],
                 "awsAccountId": "98765",
@@ -309,6 +306,8 @@ def test_bad_settings_are_all_reported_with_the_fix() -> None:
     assert [p.split(":")[0] for p in raised.value.problems] == [
         "typo",
         "githubRepository",
+        "githubRepositoryId",
+        "githubOwnerId",
         "awsAccountId",
         "stateBucketName",
         "githubEnvironments",

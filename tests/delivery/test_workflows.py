@@ -1,8 +1,9 @@
 """The delivery workflows keep the properties teams rely on when they adopt them as they are.
 
 Pinned actions, minimal permissions per job, `id-token: write` only where a cloud identity is
-used, forks get no identity, every `pulumi up` serialized per stack and never cancelled, dev
-before prod, and the names the bootstrap trusts are the names the workflows use.
+used, forks get no identity, previews and prod runs only behind reviewed environments, identities
+held by one step and never exported, every `pulumi up` serialized per stack and never cancelled,
+dev before prod, and the names the bootstrap trusts are the names the workflows use.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from tests.conftest import ROOT
 GITHUB = ROOT / ".github"
 WORKFLOWS = {p.stem: p for p in sorted((GITHUB / "workflows").glob("*.yml"))}
 ACTIONS = sorted((GITHUB / "actions").glob("*/action.yml"))
-SESSION_ACTION = "./.github/actions/pulumi-session"
+TOOLS_ACTION = "./.github/actions/pulumi-tools"
+PULUMI_RUN = "bash scripts/ci/pulumi-run"
 UP_WORKFLOW = "./.github/workflows/pulumi-up.yml"
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)\s*(#.*)?$")
@@ -126,21 +128,39 @@ def test_id_token_write_only_where_a_cloud_identity_is_used() -> None:
         "deploy.prod",
         "rotate.dev",
         "rotate.prod",
+        "vault-structure.structure",
     }
     for name, job_id, job in jobs():
         uses_identity = job.get("uses") == UP_WORKFLOW or any(
-            s.get("uses") == SESSION_ACTION for s in steps(job)
+            PULUMI_RUN in s.get("run", "") for s in steps(job)
         )
         assert uses_identity == grants_id_token(job), f"{name}.{job_id}"
 
 
-def test_pull_request_comments_and_deployment_reads_only_where_needed() -> None:
+def test_pull_request_comments_only_where_needed() -> None:
     for name, job_id, job in jobs():
         permissions = job["permissions"]
+        assert "deployments" not in permissions, f"{name}.{job_id}"
         if "pull-requests" in permissions:
             assert f"{name}.{job_id}" == "preview.preview"
-        if "deployments" in permissions:
-            assert f"{name}.{job_id}" == "rotate.prod-commit"
+
+
+def test_identities_live_in_the_one_step_that_runs_pulumi() -> None:
+    """No token or provider secret is exported to later steps ($GITHUB_ENV) or outputs."""
+    for where, script in run_scripts():
+        assert "GITHUB_ENV" not in script, where
+        assert "GITHUB_OUTPUT" not in script, where
+    for path in (ROOT / "scripts" / "ci").iterdir():
+        text = path.read_text()
+        assert "GITHUB_ENV" not in text.replace("Nothing reaches $GITHUB_ENV", ""), path.name
+    for path in [*WORKFLOWS.values(), *ACTIONS]:
+        text = path.read_text()
+        for action in ("aws-actions/configure-aws-credentials", "hashicorp/vault-action"):
+            assert action not in text, (path.name, action)
+        assert "exportToken" not in text, path.name
+    run = (ROOT / "scripts" / "ci" / "pulumi-run").read_text()
+    for secret in ("AWS_SECRET_ACCESS_KEY", "VAULT_TOKEN", "MONGODB_ATLAS_CLIENT_SECRET"):
+        assert f'mask "${secret}"' in run, secret
 
 
 # -- pull requests ---------------------------------------------------------------------------
@@ -176,22 +196,28 @@ def test_ci_runs_checks_plans_policy_snapshots_and_report_for_every_stack() -> N
         assert command in scripts, command
 
 
-def test_preview_runs_only_for_branches_of_this_repository_for_every_stack() -> None:
+def pulumi_step(job: dict[str, Any]) -> dict[str, Any]:
+    """The step that runs `pulumi up` or `pulumi preview` through scripts/ci/pulumi-run."""
+    commands = (f"{PULUMI_RUN} up ", f"{PULUMI_RUN} preview ")
+    return next(s for s in steps(job) if any(c in s.get("run", "") for c in commands))
+
+
+def test_preview_runs_only_for_branches_of_this_repository_behind_reviewers() -> None:
     preview = load(WORKFLOWS["preview"])
     assert set(triggers(preview)) == {"pull_request"}
     job = preview["jobs"]["preview"]
     assert job["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
     assert [i["stack"] for i in job["strategy"]["matrix"]["include"]] == COMMITTED_STACKS
-    assert "environment" not in job  # the `sub` must stay repo:<owner>/<repo>:pull_request
+    # The preview role trusts exactly `<stack>-preview` (required reviewers) and this workflow.
+    assert job["environment"] == "${{ matrix.stack }}-preview"
+    step = pulumi_step(job)
+    assert step["run"].startswith("set -o pipefail\nbash scripts/ci/pulumi-run preview --stack")
+    assert '--policy-pack policy --policy-pack-config "policy/$STACK.json" --diff' in step["run"]
     scripts = "\n".join(s.get("run", "") for s in steps(job))
-    assert (
-        'pulumi preview --stack "$STACK" --policy-pack policy --policy-pack-config "policy/$STACK.json" --diff'
-        in scripts
-    )
     assert 'bash scripts/ci/pr-comment "$STACK" preview.txt "$OUTCOME"' in scripts
-    session = next(s for s in steps(job) if s.get("uses") == SESSION_ACTION)
-    assert session["with"]["vault-role"] == "ci-preview"
-    assert session["with"]["credentials-prefix"].endswith("/preview")
+    assert step["env"]["VAULT_ROLE"] == "ci-preview"
+    assert step["env"]["ROLE_ARN"] == "${{ matrix.role }}"
+    assert step["env"]["CREDENTIALS_PREFIX"].endswith("/preview")
 
 
 # -- pulumi up -------------------------------------------------------------------------------
@@ -224,15 +250,19 @@ def test_every_up_is_serialized_per_stack_and_never_cancelled() -> None:
 def test_up_refreshes_enforces_the_policy_pack_and_records_the_run() -> None:
     job = load(WORKFLOWS["pulumi-up"])["jobs"]["up"]
     assert job["environment"] == "${{ inputs.environment }}"
-    script = " ".join(s.get("run", "") for s in steps(job)).replace("\\\n", " ")
+    step = pulumi_step(job)
+    script = step["run"].replace("\\\n", " ")
     assert re.search(
-        r'pulumi up --stack "\$STACK" --refresh --yes --policy-pack policy --policy-pack-config "policy/\$STACK.json"',
+        r'bash scripts/ci/pulumi-run up --stack "\$STACK" --refresh --yes --policy-pack policy --policy-pack-config "policy/\$STACK.json"',
         script,
     )
     assert "--message" in script
-    session = next(s for s in steps(job) if s.get("uses") == SESSION_ACTION)
-    assert session["with"]["role-to-assume"] == "${{ vars.DEPLOY_ROLE_ARN }}"
-    assert session["with"]["vault-role"] == "ci-deploy-${{ inputs.environment }}"
+    # The Vault structure is excluded: CI's token may not write it.
+    assert '"${excludes[@]}"' in script
+    assert 'bash scripts/ci/vault-structure-urns "$STACK" state.json' in script
+    assert step["env"]["ROLE_ARN"] == "${{ vars.DEPLOY_ROLE_ARN }}"
+    assert step["env"]["VAULT_ROLE"] == "ci-deploy-${{ inputs.environment }}"
+    assert step["env"]["APPROVED_SHA_MODE"] == "${{ inputs.approval }}"
 
 
 def test_merge_deploys_dev_then_prod_behind_the_protected_environment() -> None:
@@ -243,22 +273,42 @@ def test_merge_deploys_dev_then_prod_behind_the_protected_environment() -> None:
     assert "needs" not in dev
     assert prod["needs"] == "dev"
     assert prod["with"]["stack"] == prod["with"]["environment"] == "prod"
+    assert prod["with"]["approval"] == "record"
+    assert "approval" not in dev["with"]
 
 
-def test_nightly_rotation_updates_each_stack_in_order_from_approved_commits() -> None:
+def test_nightly_rotation_deploys_only_the_commit_prod_approved() -> None:
     rotate = load(WORKFLOWS["rotate"])
     assert [s["cron"] for s in triggers(rotate)["schedule"]] == ["17 3 * * *"]
-    dev, commit, prod = (rotate["jobs"][j] for j in ("dev", "prod-commit", "prod"))
+    assert set(rotate["jobs"]) == {"dev", "prod"}
+    dev, prod = rotate["jobs"]["dev"], rotate["jobs"]["prod"]
     assert dev["with"] == {"stack": "dev", "environment": "dev", "reason": "rotate"}
-    assert commit["needs"] == "dev"
-    assert prod["needs"] == "prod-commit"
+    assert prod["needs"] == "dev"
     assert prod["with"] == {
         "stack": "prod",
         "environment": "prod-rotation",
-        "ref": "${{ needs.prod-commit.outputs.sha }}",
+        "approval": "deploy",
         "reason": "rotate",
     }
-    assert "bash scripts/ci/last-approved-sha prod" in steps(commit)[-1]["run"]
+    run = (ROOT / "scripts" / "ci" / "pulumi-run").read_text()
+    assert 'git -c advice.detachedHead=false checkout --quiet "$approved"' in run
+    assert 'main "$@"; exit $?' in run
+
+
+def test_vault_structure_is_applied_by_hand_behind_its_own_environment() -> None:
+    structure = load(WORKFLOWS["vault-structure"])
+    assert set(triggers(structure)) == {"workflow_dispatch"}
+    job = structure["jobs"]["structure"]
+    assert job["environment"] == "${{ inputs.stack }}-vault-structure"
+    assert job["concurrency"] == {
+        "group": "pulumi-up-${{ inputs.stack }}",
+        "cancel-in-progress": False,
+    }
+    step = pulumi_step(job)
+    assert step["env"]["VAULT_ROLE"] == "ci-structure"
+    assert '"${targets[@]}"' in step["run"]
+    options = triggers(structure)["workflow_dispatch"]["inputs"]["stack"]["options"]
+    assert options == COMMITTED_STACKS
 
 
 def test_every_committed_stack_is_deployed_and_rotated() -> None:
@@ -309,7 +359,6 @@ def test_up_environments_are_exactly_those_the_deploy_role_trusts(stack: str) ->
 
 def test_credential_prefixes_match_the_bootstrap_default() -> None:
     up = load(WORKFLOWS["pulumi-up"])["jobs"]["up"]
-    session = next(s for s in steps(up) if s.get("uses") == SESSION_ACTION)
-    assert session["with"]["credentials-prefix"] == (
+    assert pulumi_step(up)["env"]["CREDENTIALS_PREFIX"] == (
         "ci/airflow-atlas-identity/${{ inputs.stack }}/deploy"
     )

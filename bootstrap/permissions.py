@@ -1,0 +1,400 @@
+"""Every permission the bootstrap grants: the CI roles' IAM documents, the workload boundary, and
+the CI logins' Vault policies (rendered with the program's own `hcl_policy`). Pure data, no
+resources: bootstrap/deployer.py creates them, tests/delivery/attacks/ attacks them.
+
+The deploy role changes only roles that carry the boundary, never the CI roles or the boundary;
+the preview role reads and decrypts state and writes nothing (a DIY-backend preview takes no
+lock); CI's Vault deploy token writes the data plane only
+(docs/operations.md, "Who can do what").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from components.vault_secrets import hcl_policy
+
+Statement = Mapping[str, Any]
+
+# What any role the program creates may ever do (the union of the program's own role policies in
+# snapshots/<stack>.plan.json; tests/delivery/attacks/test_iam.py fails if the program needs more).
+# No `iam:*`, and `sts:AssumeRole` only into this stack's pipeline roles.
+# fmt: off
+WORKLOAD_ACTIONS = (
+    "airflow:PublishMetrics", "cloudwatch:PutMetricData", "kms:Decrypt", "kms:DescribeKey",
+    "kms:Encrypt", "kms:GenerateDataKey", "logs:CreateLogGroup", "logs:CreateLogStream",
+    "logs:DescribeLogGroups", "logs:GetLogEvents", "logs:GetLogGroupFields",
+    "logs:GetLogRecord", "logs:GetQueryResults", "logs:PutLogEvents",
+    "s3:GetAccountPublicAccessBlock", "s3:GetBucketLocation", "s3:GetBucketPublicAccessBlock",
+    "s3:GetBucketVersioning", "s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket",
+    "secretsmanager:GetSecretValue", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:SendMessage",
+)
+# fmt: on
+WORKLOAD_SESSION_ACTIONS = ("sts:AssumeRole", "sts:TagSession")
+
+# Role writes IAM can condition on the role's `iam:PermissionsBoundary` (parliament checks).
+# fmt: off
+ROLE_WRITES_NEEDING_BOUNDARY = (
+    "iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+)
+# Role writes IAM cannot condition on it: harmless on a bounded role (its power stays under the
+# boundary, which nothing CI runs can remove or change).
+ROLE_WRITES = (
+    "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:TagRole",
+    "iam:UntagRole", "iam:DeleteRole",
+)
+ROLE_READS = (
+    "iam:GetRole", "iam:GetRolePolicy", "iam:ListRoleTags",
+    "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
+)
+# fmt: on
+
+
+def policy(*statements: Statement) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountScope:
+    """The names one bootstrap stack's permissions are scoped to."""
+
+    account_id: str
+    region: str
+    base: str
+    """`<namePrefix>-<environment>`."""
+    managed_secret_prefixes: tuple[str, ...]
+
+    def role_arn(self, name: str) -> str:
+        return f"arn:aws:iam::{self.account_id}:role/{name}"
+
+    @property
+    def execution_role_arn(self) -> str:
+        # components/access.py Naming.execution_role (names up to 64 characters are unchanged).
+        return self.role_arn(f"{self.base}-mwaa-exec")
+
+    @property
+    def pipeline_roles_arn(self) -> str:
+        return self.role_arn(f"{self.base}-pipeline-*")
+
+    @property
+    def ci_roles_arn(self) -> str:
+        """The deploy, rotation and preview roles: never changed by anything CI runs."""
+        return self.role_arn(f"{self.base}-github-*")
+
+    @property
+    def boundary_name(self) -> str:
+        return f"{self.base}-workload-boundary"
+
+    @property
+    def boundary_arn(self) -> str:
+        return f"arn:aws:iam::{self.account_id}:policy/{self.boundary_name}"
+
+    @property
+    def approved_sha_parameter(self) -> str:
+        return f"/{self.base}/ci/prod-approved-sha"
+
+    @property
+    def approved_sha_parameter_arn(self) -> str:
+        return f"arn:aws:ssm:{self.region}:{self.account_id}:parameter{self.approved_sha_parameter}"
+
+
+def workload_boundary(scope: AccountScope) -> dict[str, Any]:
+    """The permissions boundary every role the program creates must carry."""
+    return policy(
+        {
+            "Sid": "WorkloadActions",
+            "Effect": "Allow",
+            "Action": list(WORKLOAD_ACTIONS),
+            "Resource": "*",
+        },
+        {
+            "Sid": "AssumeOnlyThisStacksPipelineRoles",
+            "Effect": "Allow",
+            "Action": list(WORKLOAD_SESSION_ACTIONS),
+            "Resource": scope.pipeline_roles_arn,
+        },
+    )
+
+
+def state_statements(
+    bucket_arn: pulumi.Input[str], key_arn: pulumi.Input[str], *, write: bool
+) -> list[Statement]:
+    """Read (and for the deploy role write) the state bucket; use the stack's secrets key."""
+    statements: list[Statement] = [
+        {
+            "Sid": "ListState",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketVersioning"],
+            "Resource": bucket_arn,
+        },
+        {
+            "Sid": "ReadState",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": pulumi.Output.concat(bucket_arn, "/*"),
+        },
+    ]
+    if write:  # only `up` locks a DIY-backend stack; previews run beside it (pulumi/pulumi#8642)
+        statements.append(
+            {
+                "Sid": "WriteStateAndLocks",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:DeleteObject"],
+                "Resource": pulumi.Output.concat(bucket_arn, "/*"),
+            }
+        )
+    statements.append(
+        {
+            "Sid": "UseSecretsKey",
+            "Effect": "Allow",
+            "Action": (
+                ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+                if write
+                # The secrets provider decrypts the stack's data key; SSE-KMS reads need Decrypt.
+                else ["kms:Decrypt", "kms:DescribeKey"]
+            ),
+            "Resource": key_arn,
+        }
+    )
+    return statements
+
+
+def read_secrets(sid: str, secret_arns: Sequence[pulumi.Input[str]]) -> Statement:
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": "secretsmanager:GetSecretValue",
+        "Resource": list(secret_arns),
+    }
+
+
+def guard_statements(scope: AccountScope) -> list[Statement]:
+    """Explicit denies that no allow (of any policy on the role) can override."""
+    return [
+        {
+            # The CI roles and the boundary are out of reach of everything CI runs.
+            "Sid": "NeverTouchCiRolesOrTheBoundary",
+            "Effect": "Deny",
+            "Action": "iam:*",
+            "Resource": [scope.ci_roles_arn, scope.boundary_arn],
+        },
+        {
+            "Sid": "NeverDropABoundary",
+            "Effect": "Deny",
+            "Action": "iam:DeleteRolePermissionsBoundary",
+            "Resource": "*",
+        },
+    ]
+
+
+def program_statements(scope: AccountScope) -> list[Statement]:
+    """What the main program manages in this account, scoped by name prefix where AWS can."""
+    s = scope
+    workload_roles = [s.execution_role_arn, s.pipeline_roles_arn]
+    return [
+        {
+            # iam:PermissionsBoundary: "Filters access by whether the specified policy is set as
+            # a permissions boundary on the IAM entity" (IAM service authorization reference).
+            "Sid": "ManageWorkloadRolesWithTheBoundary",
+            "Effect": "Allow",
+            "Action": list(ROLE_WRITES_NEEDING_BOUNDARY),
+            "Resource": workload_roles,
+            "Condition": {"StringEquals": {"iam:PermissionsBoundary": s.boundary_arn}},
+        },
+        {
+            "Sid": "ReadAndUpdateWorkloadRoles",
+            "Effect": "Allow",
+            "Action": [*ROLE_WRITES, *ROLE_READS],
+            "Resource": workload_roles,
+        },
+        {
+            "Sid": "PassExecutionRoleToMwaaOnly",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": s.execution_role_arn,
+            "Condition": {"StringEquals": {"iam:PassedToService": "airflow.amazonaws.com"}},
+        },
+        {
+            "Sid": "CreateMwaaServiceLinkedRole",
+            "Effect": "Allow",
+            "Action": "iam:CreateServiceLinkedRole",
+            "Resource": s.role_arn("aws-service-role/airflow.amazonaws.com/*"),
+            "Condition": {"StringEquals": {"iam:AWSServiceName": "airflow.amazonaws.com"}},
+        },
+        {
+            "Sid": "ManageThisStacksSecrets",
+            "Effect": "Allow",
+            "Action": [
+                "secretsmanager:CreateSecret",
+                "secretsmanager:DeleteSecret",
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:PutSecretValue",
+                "secretsmanager:UpdateSecret",
+                "secretsmanager:RestoreSecret",
+                "secretsmanager:TagResource",
+                "secretsmanager:UntagResource",
+                "secretsmanager:GetResourcePolicy",
+                "secretsmanager:ListSecretVersionIds",
+            ],
+            "Resource": [
+                f"arn:aws:secretsmanager:{s.region}:{s.account_id}:secret:{prefix.rstrip('/')}/*"
+                for prefix in s.managed_secret_prefixes
+            ],
+        },
+        {
+            "Sid": "ManageThisAccountsMwaaEnvironments",
+            "Effect": "Allow",
+            "Action": [
+                "airflow:CreateEnvironment",
+                "airflow:UpdateEnvironment",
+                "airflow:DeleteEnvironment",
+                "airflow:GetEnvironment",
+                "airflow:TagResource",
+                "airflow:UntagResource",
+                "airflow:ListTagsForResource",
+            ],
+            "Resource": f"arn:aws:airflow:{s.region}:{s.account_id}:environment/*",
+        },
+        {
+            # Broad on purpose: MWAA validates the VPC, subnets and security groups with the
+            # caller's Describe calls, which have no resource-level permissions.
+            "Sid": "DescribeNetworkForMwaa",
+            "Effect": "Allow",
+            "Action": [
+                "ec2:DescribeVpcs",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeVpcEndpoints",
+                "ec2:DescribeNetworkInterfaces",
+            ],
+            "Resource": "*",
+        },
+        {
+            "Sid": "MwaaVpcEndpointsAndInterfaces",
+            "Effect": "Allow",
+            "Action": ["ec2:CreateVpcEndpoint", "ec2:CreateNetworkInterface"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:RequestedRegion": s.region}},
+        },
+        {
+            # KMS keys for the connection secrets are referenced by ARN in the stack file;
+            # the program only describes them and lets Secrets Manager use them.
+            "Sid": "UseCustomerKeysThroughSecretsManager",
+            "Effect": "Allow",
+            "Action": ["kms:DescribeKey", "kms:GenerateDataKey", "kms:Decrypt"],
+            "Resource": f"arn:aws:kms:{s.region}:{s.account_id}:key/*",
+            "Condition": {
+                "StringEquals": {"kms:ViaService": f"secretsmanager.{s.region}.amazonaws.com"}
+            },
+        },
+    ]
+
+
+def approved_sha_statement(scope: AccountScope, *, write: bool) -> Statement:
+    """The record of the commit prod last approved: written by the approved deploy only."""
+    return {
+        "Sid": "RecordApprovedCommit" if write else "ReadApprovedCommit",
+        "Effect": "Allow",
+        "Action": ["ssm:PutParameter", "ssm:GetParameter"] if write else "ssm:GetParameter",
+        "Resource": scope.approved_sha_parameter_arn,
+    }
+
+
+# -- Vault -------------------------------------------------------------------------------------
+
+
+def vault_ci_policies(stack_prefix: str) -> dict[str, str]:
+    """HCL of the CI logins' policies: `deploy` (data plane), `preview`, `structure`."""
+    p = stack_prefix
+    deny = ["deny"]
+    crud = ["create", "read", "update", "delete"]
+    read = ["read", "list"]
+    never = [
+        # Structure is the reviewed workflow's; refused here even if another policy allowed it.
+        ("sys/audit", deny),
+        ("sys/audit/*", deny),
+        ("sys/audit-hash/*", deny),
+        ("sys/auth", deny),
+        ("sys/auth/*", deny),
+        ("sys/mounts/*", deny),
+        ("sys/remount", deny),
+        ("sys/policy/*", deny),
+        ("sys/policies/*", deny),
+        ("identity/*", deny),
+        ("sys/raw/*", deny),
+    ]
+    minting = [
+        # Reading these makes Vault issue a live database user or reveals/rotates the Atlas key.
+        (f"{p}-atlas/creds/*", deny),
+        (f"{p}-atlas/static-creds/*", deny),
+        (f"{p}-atlas/rotate-root/*", deny),
+        (f"{p}-atlas/rotate-role/*", deny),
+        (f"{p}-atlas/reset/*", deny),
+    ]
+    # Login and database roles bind an identity or a statement to power: structure. CI may read
+    # them (refresh) and delete them (a removed pipeline loses access), never write them.
+    roles = [
+        (f"{p}-atlas/roles/*", ["read", "list", "delete"]),
+        (f"auth/{p}-aws/role/*", ["read", "list", "delete"]),
+        (f"auth/{p}-aws-airflow/role/*", ["read", "list", "delete"]),
+        (f"auth/{p}-okta/role/*", ["read", "list", "delete"]),
+    ]
+    deploy = [
+        *never,
+        *minting,
+        *roles,
+        # The connection config holds the Atlas API key the nightly rotation replaces.
+        (f"{p}-atlas/config/*", crud),
+        (f"auth/{p}-aws/config/client", crud),
+        (f"auth/{p}-aws-airflow/config/client", crud),
+        (f"{p}-airflow/data/*", crud),
+        (f"{p}-airflow/metadata/*", ["read", "list", "delete"]),
+        # The provider works with a child token of the login token.
+        ("auth/token/create", ["update"]),
+    ]
+    preview = [
+        *never,
+        *minting,
+        (f"{p}-atlas/config/*", deny),
+        (f"{p}-airflow/data/*", deny),
+        (f"{p}-airflow/metadata/*", deny),
+        (f"{p}-atlas/roles/*", read),
+        (f"auth/{p}-aws/role/*", read),
+        (f"auth/{p}-aws-airflow/role/*", read),
+        (f"auth/{p}-okta/role/*", read),
+        (f"sys/policies/acl/{p}-*", ["read"]),
+        ("auth/token/create", ["update"]),
+    ]
+    manage = ["create", "read", "update", "delete", "list", "sudo"]
+    structure = [
+        *minting,
+        # Mounts, auth methods, audit devices, policies and roles of this stack's prefix; never
+        # the CI logins' own policies (the bootstrap's, applied by an administrator).
+        ("sys/mounts", ["read"]),
+        (f"sys/mounts/{p}-*", manage),
+        ("sys/auth", ["read"]),
+        (f"sys/auth/{p}-*", manage),
+        ("sys/audit", ["read", "sudo"]),
+        (f"sys/audit/{p}-*", manage),
+        (f"sys/policies/acl/{p}-*", manage),
+        (f"sys/policies/acl/{p}-ci-*", deny),
+        (f"{p}-atlas/roles/*", [*crud, "list"]),
+        (f"auth/{p}-aws/role/*", [*crud, "list"]),
+        (f"auth/{p}-aws-airflow/role/*", [*crud, "list"]),
+        (f"auth/{p}-okta/role/*", [*crud, "list"]),
+        # JWT auth configuration is written together with its mount (discovery URL, issuer).
+        (f"auth/{p}-okta/config", crud),
+        ("auth/token/create", ["update"]),
+    ]
+    return {
+        "deploy": hcl_policy(deploy),
+        "preview": hcl_policy(preview),
+        "structure": hcl_policy(structure),
+    }
