@@ -24,7 +24,8 @@ SECRETS_MANAGER_BACKEND = (
 VAULT_BACKEND = "airflow.providers.hashicorp.secrets.vault.VaultBackend"
 # The runtime hook pops this extra before handing the rest to MongoClient.
 RUNTIME_EXTRA_KEY = "atlas_identity"
-CONTRACT_VERSION = 1
+# 2: okta-oidc signs with a KMS key (`signing_key`) instead of reading a private key.
+CONTRACT_VERSION = 2
 
 # (authMechanism, authSource) per auth mode.
 MONGO_AUTH: dict[AuthMode, tuple[str, str]] = {

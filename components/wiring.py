@@ -144,9 +144,6 @@ class Wiring(pulumi.ComponentResource):
         naming = args.naming
         self.connection_ids = {p.name: p.connection_id for p in args.pipelines}
 
-        okta_identity = self._okta(name, args, child)
-        signing_keys = okta_identity.signing_keys if okta_identity else {}
-        client_ids = okta_identity.client_ids if okta_identity else {}
         vault_kv = args.vault is not None and args.vault.secrets_backend
         dynamic = [p for p in args.pipelines if p.auth_mode is AuthMode.VAULT_DYNAMIC]
 
@@ -163,12 +160,9 @@ class Wiring(pulumi.ComponentResource):
                     PipelineRoleSpec(
                         pipeline=p.name,
                         role_name=naming.pipeline_role(p.name),
-                        # With Vault as the backend, Okta keys live in Vault KV instead.
-                        signing_key=None if vault_kv else signing_keys.get(p.name),
                     )
                     for p in args.pipelines
                 ),
-                signing_keys_prefix=args.okta.keys_prefix if args.okta else "",
                 pipeline_session_seconds=args.pipeline_session_seconds,
                 connection_secret_names=()
                 if vault_kv
@@ -178,6 +172,9 @@ class Wiring(pulumi.ComponentResource):
             opts=child,
         )
         role_arns = aws_identity.pipeline_role_arns
+        # Okta keys are KMS keys only the pipeline role may sign with: the roles come first.
+        okta_identity = self._okta(name, args, role_arns, child)
+        client_ids = okta_identity.client_ids if okta_identity else {}
 
         atlas_access = AtlasAccess(
             f"{name}-atlas",
@@ -341,8 +338,8 @@ class Wiring(pulumi.ComponentResource):
                     for p in dynamic
                 ),
             )
-        # Okta pipelines log in with their IAM role too when their key lives in Vault.
-        aws_login_pipelines = dynamic + (okta_pipelines if spec.secrets_backend else [])
+        # Only vault-dynamic pipelines log in to Vault: Okta keys live in KMS, not in Vault.
+        aws_login_pipelines = dynamic
         return VaultAccess(
             f"{name}-vault",
             VaultAccessArgs(
@@ -372,7 +369,6 @@ class Wiring(pulumi.ComponentResource):
                         connections_path=KV_CONNECTIONS_PATH,
                         keys_path=KV_KEYS_PATH,
                         definitions=airflow.definitions,
-                        signing_keys=okta_identity.signing_keys if okta_identity else {},
                         execution_role_arn=aws_identity.execution_role_arn,
                         airflow_auth_mount=naming.vault_path("aws-airflow"),
                     )
@@ -386,7 +382,10 @@ class Wiring(pulumi.ComponentResource):
 
     @staticmethod
     def _okta(
-        name: str, args: WiringArgs, opts: pulumi.ResourceOptions
+        name: str,
+        args: WiringArgs,
+        role_arns: dict[str, pulumi.Output[str]],
+        opts: pulumi.ResourceOptions,
     ) -> OktaWorkloadIdentity | None:
         okta_pipelines = [p for p in args.pipelines if p.auth_mode is AuthMode.OKTA_OIDC]
         if not okta_pipelines or args.okta is None:
@@ -395,13 +394,18 @@ class Wiring(pulumi.ComponentResource):
             f"{name}-okta",
             OktaWorkloadIdentityArgs(
                 stack=args.stack,
+                account_id=args.aws_account_id,
                 server_name=f"{args.naming.base}-atlas",
                 audience=args.okta.audience,
                 scope=args.okta.scope,
                 token_lifetime_minutes=args.okta.token_lifetime_minutes,
                 rotation_hours=args.okta.key_rotation_hours,
                 pipelines=tuple(
-                    OktaPipelineSpec(pipeline=p.name, label=f"{args.naming.base}-{p.name}")
+                    OktaPipelineSpec(
+                        pipeline=p.name,
+                        label=f"{args.naming.base}-{p.name}",
+                        signer_role_arn=role_arns[p.name],
+                    )
                     for p in okta_pipelines
                 ),
             ),
@@ -440,29 +444,12 @@ class Wiring(pulumi.ComponentResource):
                 },
             }
         if pipeline.auth_mode is AuthMode.OKTA_OIDC and okta_identity and args.okta:
-            key_location: dict[str, Any] = (
-                {
-                    "backend": "vault-kv",
-                    "url": vault.address,
-                    "mount": naming.vault_path("airflow"),
-                    "path": f"{KV_KEYS_PATH}/{pipeline.name}",
-                    "auth_mount": naming.vault_path("aws"),
-                    "auth_role": pipeline.name,
-                    "iam_server_id_header_value": vault.iam_server_id_header_value,
-                }
-                if vault and vault.secrets_backend
-                else {
-                    "backend": "aws-secrets-manager",
-                    "secret_id": aws_identity.signing_key_secret_names[pipeline.name],
-                    "region": args.aws_region,
-                }
-            )
             return {
                 "token_url": okta_identity.token_url,
                 "client_id": okta_identity.client_ids[pipeline.name],
                 "scope": args.okta.scope,
-                "private_key": key_location,
-                # The key is readable by the pipeline role only: the runtime assumes it first.
+                "signing_key": okta_identity.signing_keys[pipeline.name],
+                # Only this role may kms:Sign with the key: the runtime assumes it first.
                 "role_arn": role_arn,
                 "region": args.aws_region,
             }

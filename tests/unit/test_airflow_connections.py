@@ -38,7 +38,7 @@ EXPECTED_DEFINITION = {
         "authSource": "$external",
         "appname": "airflow-orders-ingest",
         "atlas_identity": {
-            "version": 1,
+            "version": 2,
             "pipeline": "orders-ingest",
             "auth_mode": "aws-iam",
             "role_arn": ROLE_ARN,
