@@ -37,7 +37,6 @@ from components.vault_secrets import (
     AwsLoginSpec,
     DatabaseEngineSpec,
     DatabaseRoleSpec,
-    JwtLoginSpec,
     KvSpec,
     VaultAccess,
     VaultAccessArgs,
@@ -46,7 +45,6 @@ from components.vault_secrets import (
 # Auth modes this version wires end to end; settings reject the others with a clear message.
 SUPPORTED_AUTH_MODES: frozenset[AuthMode] = frozenset(AuthMode)
 KV_CONNECTIONS_PATH = "connections"
-KV_KEYS_PATH = "okta-keys"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -259,7 +257,7 @@ class Wiring(pulumi.ComponentResource):
         self.vault_policies = {}
         if args.vault is not None:
             vault_access = self._vault(
-                name, args, args.vault, aws_identity, atlas_access, airflow, okta_identity, child
+                name, args, args.vault, aws_identity, atlas_access, airflow, child
             )
             self.vault_policies = vault_access.policies
 
@@ -313,12 +311,10 @@ class Wiring(pulumi.ComponentResource):
         aws_identity: AwsIdentity,
         atlas_access: AtlasAccess,
         airflow: AirflowConnections,
-        okta_identity: OktaWorkloadIdentity | None,
         opts: pulumi.ResourceOptions,
     ) -> VaultAccess:
         naming = args.naming
         dynamic = [p for p in args.pipelines if p.auth_mode is AuthMode.VAULT_DYNAMIC]
-        okta_pipelines = [p for p in args.pipelines if p.auth_mode is AuthMode.OKTA_OIDC]
         role_arns = aws_identity.pipeline_role_arns
         database = None
         if dynamic and atlas_access.vault_public_key and atlas_access.vault_private_key:
@@ -355,19 +351,10 @@ class Wiring(pulumi.ComponentResource):
                     for p in aws_login_pipelines
                 ),
                 database=database,
-                jwt_auth_mount=naming.vault_path("okta"),
-                okta_issuer=okta_identity.issuer if okta_identity else None,
-                okta_audience=args.okta.audience if args.okta else "",
-                jwt_logins=tuple(
-                    JwtLoginSpec(pipeline=p.name, client_id=okta_identity.client_ids[p.name])
-                    for p in okta_pipelines
-                    if okta_identity
-                ),
                 kv=(
                     KvSpec(
                         mount=naming.vault_path("airflow"),
                         connections_path=KV_CONNECTIONS_PATH,
-                        keys_path=KV_KEYS_PATH,
                         definitions=airflow.definitions,
                         execution_role_arn=aws_identity.execution_role_arn,
                         airflow_auth_mount=naming.vault_path("aws-airflow"),

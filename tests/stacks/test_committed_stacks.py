@@ -179,7 +179,6 @@ def test_prod_protects_state_that_would_lose_history(stack: str) -> None:
             "aws:mwaa/environment:Environment",
             "vault:index/mount:Mount",
             "vault:index/authBackend:AuthBackend",
-            "vault:jwt/authBackend:AuthBackend",
             "vault:index/audit:Audit",
         }
         mounts = resources(stack, "vault:index/mount:Mount")

@@ -46,11 +46,7 @@ def test_the_stacks_cover_every_auth_mode_and_both_backends() -> None:
     modes = {mode for stack in STACKS for mode in EXPECTED[stack].pipelines.values()}
     assert modes == {"aws-iam", "okta-oidc", "vault-dynamic"}
     assert {stack: EXPECTED[stack].vault_kv for stack in STACKS} == {"dev": False, "prod": True}
-    assert POLICY_HOLDERS == [
-        ("dev", "finance-reconcile"),
-        ("prod", "finance-reconcile"),
-        ("prod", "partner-feed"),
-    ]
+    assert POLICY_HOLDERS == [("dev", "finance-reconcile"), ("prod", "finance-reconcile")]
 
 
 @pytest.mark.parametrize("stack", STACKS)
