@@ -103,6 +103,8 @@ class WiringArgs:
     mwaa_source_bucket_arn: str
     mwaa: MwaaSpec | None
     pipeline_session_seconds: int
+    deployer_role_arn: str
+    """The role that deploys this stack: alone may change its connection definitions."""
     secrets_kms_key_arn: str | None
     connections_prefix: str
     variables_prefix: str | None
@@ -237,6 +239,8 @@ class Wiring(pulumi.ComponentResource):
                     for p in args.pipelines
                 ),
                 kms_key_arn=args.secrets_kms_key_arn,
+                reader_role_arn=aws_identity.execution_role_arn,
+                deployer_role_arn=args.deployer_role_arn,
                 variables_prefix=args.variables_prefix,
                 config_prefix=args.config_prefix,
                 vault_backend=(

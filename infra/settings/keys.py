@@ -44,6 +44,11 @@ KEYS: dict[str, Key] = {
         type="integer",
         description="Max session duration of pipeline roles, 900..43200 (prod at most 3600)",
     ),
+    "deployerRoleArn": Key(
+        type="string",
+        description="Role that deploys the stack; alone may change its connection definitions "
+        "(default: the bootstrap's arn:aws:iam::<account>:role/<prefix>-<stack>-github-deploy)",
+    ),
     "secretsKmsKeyArn": Key(
         type="string", description="Customer KMS key for the connection secrets (optional)"
     ),

@@ -15,6 +15,7 @@ from components.airflow_connections import (
     MwaaEnvironment,
     MwaaEnvironmentArgs,
     connection_definition,
+    connection_secret_policy,
 )
 from infra.offline import SECRET, mask_secrets
 
@@ -55,6 +56,8 @@ def args(**overrides: Any) -> AirflowConnectionsArgs:
         "region": "eu-west-1",
         "connections_prefix": "airflow/test/connections",
         "connections": (SPEC,),
+        "reader_role_arn": "arn:aws:iam::123456789012:role/aai-test-mwaa-execution",
+        "deployer_role_arn": "arn:aws:iam::123456789012:role/aai-test-github-deploy",
     }
     fields.update(overrides)
     return AirflowConnectionsArgs(**fields)
@@ -69,11 +72,23 @@ def test_secret_and_version_hold_the_definition(run_component: Any) -> None:
     assert sorted((r.type, r.name) for r in run.monitor.registrations) == [
         ("airflow-atlas-identity:airflow:AirflowConnections", "airflow"),
         ("aws:secretsmanager/secret:Secret", "airflow-orders-ingest-connection"),
+        ("aws:secretsmanager/secretPolicy:SecretPolicy", "airflow-orders-ingest-connection-policy"),
         (
             "aws:secretsmanager/secretVersion:SecretVersion",
             "airflow-orders-ingest-connection-version",
         ),
     ]
+    policy = run.monitor.one(
+        "aws:secretsmanager/secretPolicy:SecretPolicy", "airflow-orders-ingest-connection-policy"
+    ).inputs
+    assert policy["blockPublicPolicy"] is True
+    assert policy["secretArn"].startswith(
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:airflow/test/connections/mongo_orders_ingest-"
+    )
+    assert json.loads(policy["policy"]) == connection_secret_policy(
+        reader="arn:aws:iam::123456789012:role/aai-test-mwaa-execution",
+        deployer="arn:aws:iam::123456789012:role/aai-test-github-deploy",
+    )
     secret = run.monitor.one("aws:secretsmanager/secret:Secret", "airflow-orders-ingest-connection")
     assert secret.inputs == {
         "name": "airflow/test/connections/mongo_orders_ingest",

@@ -5,15 +5,10 @@ explicit denies in every policy, then the resource (key) policy with the KMS rul
 policy must authorize even a same-account principal, then the principal's own policies. The
 policies are the ones the prod plan declares; the principals are the pipeline role with its
 planned policy, and other principals of the account given the broadest IAM policies.
-
-principalmapper 1.1.5 imports `collections.Mapping`, which Python 3.10 removed (it moved to
-`collections.abc` in 3.3); the alias below restores it for that import only.
 """
 
 from __future__ import annotations
 
-import collections
-import collections.abc
 import json
 from typing import Any
 
@@ -21,20 +16,11 @@ import pytest
 
 from components.okta_keys import key_policy, sign_policy
 from tests.conftest import ROOT
-
-if not hasattr(collections, "Mapping"):
-    collections.Mapping = collections.abc.Mapping  # type: ignore[attr-defined]
-    collections.MutableMapping = collections.abc.MutableMapping  # type: ignore[attr-defined]
-
-from principalmapper.common import Node, Policy
-from principalmapper.querying.query_interface import local_check_authorization_full
+from tests.unit.iam_eval import EVERYTHING, Node
+from tests.unit.iam_eval import allowed as evaluate
+from tests.unit.iam_eval import principal as role
 
 ACCOUNT = "987654321098"
-ROLE_TRUST = {"Version": "2012-10-17", "Statement": []}
-EVERYTHING = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-}
 ALL_KMS = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}],
@@ -48,23 +34,6 @@ def prod() -> dict[str, Any]:
     return plan(read_stack_file(ROOT / "Pulumi.prod.yaml"))
 
 
-def role(arn: str, *policies: dict[str, Any]) -> Node:
-    return Node(
-        arn,
-        "AROA" + arn.rsplit("/", 1)[1].upper()[:17],
-        [Policy(arn, f"inline-{i}", doc) for i, doc in enumerate(policies)],
-        [],
-        ROLE_TRUST,
-        None,
-        0,
-        False,
-        False,
-        None,
-        False,
-        {},
-    )
-
-
 def allowed(
     principal: Node,
     action: str,
@@ -73,9 +42,7 @@ def allowed(
     algorithm: str = "ECDSA_SHA_256",
 ) -> bool:
     context = {"kms:SigningAlgorithm": algorithm} if action == "kms:Sign" else {}
-    return bool(
-        local_check_authorization_full(principal, action, key_arn, context, policy, ACCOUNT)
-    )
+    return evaluate(principal, action, key_arn, policy, ACCOUNT, context)
 
 
 @pytest.fixture(scope="module")
@@ -131,24 +98,7 @@ def test_the_pipeline_role_signs_with_both_slots_and_nothing_else(planned: dict[
 def test_no_other_principal_signs_even_with_every_iam_permission(
     planned: dict[str, Any], principal: str, iam_policy: dict[str, Any]
 ) -> None:
-    node = (
-        role(principal, iam_policy)
-        if ":role/" in principal
-        else Node(
-            principal,
-            "AIDAADMIN",
-            [Policy(principal, "admin", iam_policy)],
-            [],
-            None,
-            None,
-            1,
-            True,
-            True,
-            None,
-            False,
-            {},
-        )
-    )
+    node = role(principal, iam_policy)
     key_arn, policy = planned["key_arns"][0], planned["keys"]["a"]
     assert not allowed(node, "kms:Sign", key_arn, policy)
     # What the account keeps: administration and the public half (IAM decides who).
