@@ -67,7 +67,6 @@ class OktaSpec:
     scope: str
     token_lifetime_minutes: int
     key_rotation_hours: int
-    keys_prefix: str
     atlas_org_id: str
     atlas_federation_settings_id: str
     atlas_org_config_imported: bool

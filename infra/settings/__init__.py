@@ -235,7 +235,6 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
         tier=tier,
         stack=stack,
         prefix=prefix or "aai",
-        conn_prefix=conn_prefix,
         indexed=indexed,
         org_id=org_id,
     )

@@ -92,10 +92,6 @@ KEYS: dict[str, Key] = {
     "oktaKeyRotationHours": Key(
         type="integer", description="Rotate each pipeline's signing key this often (default 24)"
     ),
-    "oktaKeysPrefix": Key(
-        type="string",
-        description="Secrets Manager prefix of signing keys (default airflow/<stack>/okta-keys)",
-    ),
     "atlasOrgId": Key(type="string", description="Atlas organization (okta-oidc pipelines)"),
     "atlasFederationSettingsId": Key(
         type="string", description="Atlas federation settings of that org (okta-oidc pipelines)"
