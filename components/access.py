@@ -184,12 +184,8 @@ class Naming:
         """AWS auth method where pipeline roles log in."""
         return f"{self.base}-aws"
 
-    def vault_jwt_auth_mount(self) -> str:
-        """JWT auth method where Okta workload tokens log in."""
-        return f"{self.base}-okta"
-
     def vault_kv_mount(self) -> str:
-        """KV v2 engine holding connection definitions and Okta keys (Vault as the backend)."""
+        """KV v2 engine holding connection definitions (Vault as the backend)."""
         return f"{self.base}-airflow"
 
     def vault_airflow_auth_mount(self) -> str:

@@ -47,6 +47,11 @@ class AirflowConnectionsArgs:
     config_prefix: str | None = None
     """None disables config lookups in the backend."""
     recovery_window_in_days: int = 7
+    reader_role_arn: pulumi.Input[str] = ""
+    """The execution role: the only principal besides the deployer that may read a definition."""
+    deployer_role_arn: str = ""
+    """The only principal that may change a definition or its resource policy (and read it: the
+    provider reads secret versions back)."""
     vault_backend: VaultBackendSpec | None = None
     """Set: definitions live in Vault, not Secrets Manager, and the options name VaultBackend."""
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -159,7 +164,65 @@ class AirflowConnections(pulumi.ComponentResource):
             secret_string=pulumi.Output.json_dumps(self.definitions[spec.connection_id]),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        aws.secretsmanager.SecretPolicy(
+            f"{self._name}-{spec.pipeline}-connection-policy",
+            secret_arn=secret.arn,
+            policy=pulumi.Output.from_input(a.reader_role_arn).apply(
+                lambda reader: json.dumps(
+                    connection_secret_policy(reader=reader, deployer=a.deployer_role_arn)
+                )
+            ),
+            block_public_policy=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         return secret
+
+
+# Every Secrets Manager action that changes a secret, its value, its policy, rotation or
+# replication (Service Authorization Reference, "Actions defined by AWS Secrets Manager").
+SECRET_WRITE_ACTIONS: tuple[str, ...] = (
+    "secretsmanager:CancelRotateSecret",
+    "secretsmanager:DeleteResourcePolicy",
+    "secretsmanager:DeleteSecret",
+    "secretsmanager:PutResourcePolicy",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:RemoveRegionsFromReplication",
+    "secretsmanager:ReplicateSecretToRegions",
+    "secretsmanager:RestoreSecret",
+    "secretsmanager:RotateSecret",
+    "secretsmanager:StopReplicationToReplica",
+    "secretsmanager:TagResource",
+    "secretsmanager:UntagResource",
+    "secretsmanager:UpdateSecret",
+    "secretsmanager:UpdateSecretVersionStage",
+)
+
+
+def connection_secret_policy(*, reader: str, deployer: str) -> dict[str, Any]:
+    """The resource policy of a connection definition: explicit denies that hold whatever IAM
+    policies other principals of the account have. Reads: the execution role and the deployer;
+    changes: the deployer only."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "OnlyTheExecutionRoleAndTheDeployerRead",
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": "*",
+                "Condition": {"ArnNotEquals": {"aws:PrincipalArn": [reader, deployer]}},
+            },
+            {
+                "Sid": "OnlyTheDeployerChanges",
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": list(SECRET_WRITE_ACTIONS),
+                "Resource": "*",
+                "Condition": {"ArnNotEquals": {"aws:PrincipalArn": deployer}},
+            },
+        ],
+    }
 
 
 @dataclass(frozen=True, kw_only=True)

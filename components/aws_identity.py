@@ -4,7 +4,7 @@ The execution role is what every Airflow task runs as. It may only do what MWAA 
 read this stack's connection definitions, and assume this stack's pipeline roles. Each pipeline
 role can be assumed by the execution role alone and is an identity that Atlas (MONGODB-AWS) and
 Vault (AWS IAM auth) recognise, not a way into other AWS services: its only permission, for an
-okta-oidc pipeline, is reading its own Okta signing key.
+okta-oidc pipeline, is signing with its own Okta keys in KMS (granted by components/okta_keys.py).
 """
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ class PipelineRoleSpec:
     """Pipeline name, used in the child resource name and the `pipeline` tag."""
     role_name: str
     """Physical role name, already sized to IAM's 64-character limit."""
-    signing_key: pulumi.Input[str] | None = None
-    """okta-oidc pipelines: the secret private-key JSON, readable by this role only."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,8 +50,6 @@ class AwsIdentityArgs:
     """Secrets Manager names of this stack's connection definitions (nothing else is readable)."""
     secrets_kms_key_arn: str | None = None
     """Customer key of those secrets; None when they use the AWS-managed key."""
-    signing_keys_prefix: str = ""
-    """Secrets Manager prefix of okta-oidc signing keys (never the connections prefix)."""
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -66,8 +62,6 @@ class AwsIdentity(pulumi.ComponentResource):
 
     execution_role_arn: pulumi.Output[str]
     pipeline_role_arns: dict[str, pulumi.Output[str]]
-    signing_key_secret_names: dict[str, str]
-    """okta-oidc pipelines: where the runtime reads the current signing key."""
 
     def __init__(
         self, name: str, args: AwsIdentityArgs, opts: pulumi.ResourceOptions | None = None
@@ -78,12 +72,9 @@ class AwsIdentity(pulumi.ComponentResource):
         execution_role = self._create_execution_role()
         self.execution_role_arn = execution_role.arn
         self.pipeline_role_arns = {}
-        self.signing_key_secret_names = {}
         for spec in args.pipeline_roles:
             role = self._create_pipeline_role(spec, execution_role)
             self.pipeline_role_arns[spec.pipeline] = role.arn
-            if spec.signing_key is not None:
-                self.signing_key_secret_names[spec.pipeline] = self._deliver_signing_key(spec, role)
         self._create_execution_policy(execution_role)
         self.register_outputs(
             {
@@ -154,45 +145,6 @@ class AwsIdentity(pulumi.ComponentResource):
             tags={**a.tags, "stack": a.stack, "pipeline": spec.pipeline},
             opts=pulumi.ResourceOptions(parent=self),
         )
-
-    def _deliver_signing_key(self, spec: PipelineRoleSpec, role: aws.iam.Role) -> str:
-        """Store the pipeline's signing key where only its own role may read it."""
-        a = self._args
-        secret_name = f"{a.signing_keys_prefix}/{spec.pipeline}"
-        secret = aws.secretsmanager.Secret(
-            f"{self._name}-{spec.pipeline}-signing-key",
-            name=secret_name,
-            description=f"Okta signing key of pipeline {spec.pipeline} ({a.stack}); "
-            "readable by its pipeline role only",
-            kms_key_id=a.secrets_kms_key_arn,
-            recovery_window_in_days=7,
-            tags={**a.tags, "stack": a.stack, "pipeline": spec.pipeline},
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        aws.secretsmanager.SecretVersion(
-            f"{self._name}-{spec.pipeline}-signing-key-version",
-            secret_id=secret.id,
-            secret_string=spec.signing_key,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        statements: list[Mapping[str, Any]] = [
-            {
-                "Sid": "ReadOwnSigningKey",
-                "Effect": "Allow",
-                "Action": "secretsmanager:GetSecretValue",
-                "Resource": secret.arn,
-            }
-        ]
-        if a.secrets_kms_key_arn:
-            statements.append(self._decrypt_via_secrets_manager())
-        aws.iam.RolePolicy(
-            f"{self._name}-{spec.pipeline}-signing-key-policy",
-            role=role.id,
-            name="read-own-signing-key",
-            policy=pulumi.Output.json_dumps(_policy(*statements)),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        return secret_name
 
     def _decrypt_via_secrets_manager(self) -> Mapping[str, Any]:
         a = self._args

@@ -18,10 +18,10 @@ from components.access import AuthMode, Naming, Pipeline
 
 # The runtime hook pops this extra before handing the rest to MongoClient.
 RUNTIME_EXTRA_KEY = "atlas_identity"
-CONTRACT_VERSION = 1
+# 2: okta-oidc signs with a KMS key (`signing_key`) instead of reading a private key.
+CONTRACT_VERSION = 2
 # Paths inside the stack's Vault KV mount (Vault as Airflow's secrets backend).
 KV_CONNECTIONS_PATH = "connections"
-KV_KEYS_PATH = "okta-keys"
 
 # (authMechanism, authSource) per auth mode.
 MONGO_AUTH: dict[AuthMode, tuple[str, str]] = {
@@ -75,8 +75,6 @@ class VaultRuntime:
 
     url: str
     iam_server_id_header_value: str
-    keys_in_kv: bool
-    """Okta signing keys live in Vault KV (Vault is the secrets backend), not Secrets Manager."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,8 +84,8 @@ class OktaRuntime:
     token_url: pulumi.Input[str]
     scope: str
     client_ids: Mapping[str, pulumi.Input[str]]
-    signing_key_secret_names: Mapping[str, str]
-    """Pipeline -> Secrets Manager secret of its signing key (when keys are not in Vault KV)."""
+    signing_keys: Mapping[str, pulumi.Input[Any]]
+    """Pipeline -> its current signing key: `{kms_key_arn, kid, alg}` (no key material)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,29 +120,12 @@ def runtime_extra(pipeline: Pipeline, inputs: RuntimeInputs) -> dict[str, pulumi
             },
         }
     if pipeline.auth_mode is AuthMode.OKTA_OIDC and okta:
-        key_location: dict[str, Any] = (
-            {
-                "backend": "vault-kv",
-                "url": vault.url,
-                "mount": naming.vault_kv_mount(),
-                "path": f"{KV_KEYS_PATH}/{pipeline.name}",
-                "auth_mount": naming.vault_aws_auth_mount(),
-                "auth_role": pipeline.name,
-                "iam_server_id_header_value": vault.iam_server_id_header_value,
-            }
-            if vault and vault.keys_in_kv
-            else {
-                "backend": "aws-secrets-manager",
-                "secret_id": okta.signing_key_secret_names[pipeline.name],
-                "region": inputs.region,
-            }
-        )
         return {
             "token_url": okta.token_url,
             "client_id": okta.client_ids[pipeline.name],
             "scope": okta.scope,
-            "private_key": key_location,
-            # The key is readable by the pipeline role only: the runtime assumes it first.
+            "signing_key": okta.signing_keys[pipeline.name],
+            # Only this role may kms:Sign with the key: the runtime assumes it first.
             **role,
         }
     # Settings require the mode's section (vault/okta) for every pipeline of that mode.

@@ -1,18 +1,22 @@
 """Okta workload identity: a custom authorization server and one service app per pipeline.
 
 Each `okta-oidc` pipeline is an Okta service app that authenticates with `private_key_jwt` (no
-client secret exists) using a key pair this program generates and rotates.
+client secret exists). Its keys are asymmetric AWS KMS keys (components/okta_keys.py): the app's
+JWKS is built from the public half KMS returns, and the runtime signs client assertions with
+`kms:Sign` as the pipeline role. No private key exists outside KMS.
 
 Rotation without a gap. Every app publishes two keys, slot `a` and slot `b`. A clock
 (`time.Rotating`) ticks once per rotation period; its tick count since the pipeline's epoch
-(`time.Static`) is the key *generation* g. The slot with g's parity is *current*: its private key is
+(`time.Static`) is the key *generation* g. The slot with g's parity is *current*: its KMS key is
 what the runtime signs with. When g advances, only the slot that becomes current is replaced (its
 `replacement_trigger` is the latest generation of its parity), so:
-  1. the new key is created and published in the app's JWKS next to the key the runtime is using;
-  2. only then (the key secret depends on the app) the runtime's secret switches to the new key;
-  3. the previous key stays published for one more period, for tasks that still hold it.
-If a scheduled run is missed, the next run advances g by two and both slots are replaced; the
-runtime then re-reads the key once when Okta rejects an assertion (see the runtime README).
+  1. the new KMS key is created and published in the app's JWKS next to the key in use;
+  2. only then (the signing-key reference depends on the app) the connection definition names
+     the new key;
+  3. the previous key stays published and usable for one more period, for tasks that hold it;
+  4. when its slot is replaced again, the old KMS key is deleted: its deletion is scheduled with
+     KMS' minimum waiting period and it cannot sign from that moment on.
+If a scheduled run is missed, the next run advances g by two and both slots are replaced.
 """
 
 from __future__ import annotations
@@ -27,10 +31,11 @@ from typing import Any
 
 import pulumi
 import pulumi_okta as okta
-import pulumi_tls as tls
 import pulumiverse_time as time_
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+
+from components.okta_keys import SigningKeySlot, create_slot_key, grant_signing
 
 SLOTS: tuple[str, str] = ("a", "b")
 SIGNING_ALGORITHM = "ES256"
@@ -42,11 +47,15 @@ class OktaPipelineSpec:
     pipeline: str
     label: str
     """Okta app label (unique in the org)."""
+    signer_role_arn: pulumi.Input[str]
+    """The pipeline's IAM role: the only principal that may sign with its KMS keys."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class OktaWorkloadIdentityArgs:
     stack: str
+    account_id: str
+    """Account of the KMS keys (its root administers them; it cannot sign)."""
     server_name: str
     audience: str
     """The single audience of the authorization server; Atlas' workload IdP expects it."""
@@ -90,8 +99,8 @@ class OktaWorkloadIdentity(pulumi.ComponentResource):
     issuer: pulumi.Output[str]
     token_url: pulumi.Output[str]
     client_ids: dict[str, pulumi.Output[str]]
-    signing_keys: dict[str, pulumi.Output[str]]
-    """Per pipeline, secret JSON `{kid, alg, private_key_pem}` of the current key."""
+    signing_keys: dict[str, pulumi.Output[dict[str, str]]]
+    """Per pipeline, `{kms_key_arn, kid, alg}` of the current slot (no secret)."""
     current_slots: dict[str, pulumi.Output[str]]
 
     def __init__(
@@ -159,7 +168,7 @@ class OktaWorkloadIdentity(pulumi.ComponentResource):
 
     def _create_app(
         self, spec: OktaPipelineSpec
-    ) -> tuple[pulumi.Output[str], pulumi.Output[str], pulumi.Output[str]]:
+    ) -> tuple[pulumi.Output[str], pulumi.Output[dict[str, str]], pulumi.Output[str]]:
         a = self._args
         prefix = f"{self._name}-{spec.pipeline}"
         child = pulumi.ResourceOptions(parent=self)
@@ -174,17 +183,26 @@ class OktaWorkloadIdentity(pulumi.ComponentResource):
         current_generation = pulumi.Output.all(epoch.rfc3339, clock.rfc3339).apply(
             lambda times: generation(times[0], times[1], a.rotation_hours)
         )
-        keys = {
-            slot: tls.PrivateKey(
+        keys: dict[str, SigningKeySlot] = {
+            slot: create_slot_key(
                 f"{prefix}-key-{slot}",
-                algorithm="ECDSA",
-                ecdsa_curve="P256",
+                description=f"Okta client-assertion key, slot {slot}, of pipeline "
+                f"{spec.pipeline} ({a.stack}); only its pipeline role may sign",
+                account_id=a.account_id,
+                signer_role_arn=spec.signer_role_arn,
+                tags={"stack": a.stack, "pipeline": spec.pipeline, "slot": slot},
                 opts=pulumi.ResourceOptions(
                     parent=self, replacement_trigger=_slot_trigger(current_generation, index)
                 ),
             )
             for index, slot in enumerate(SLOTS)
         }
+        grant_signing(
+            f"{prefix}-sign-policy",
+            role_arn=spec.signer_role_arn,
+            key_arns=[keys[slot].key_arn for slot in SLOTS],
+            opts=child,
+        )
         jwks = [keys[slot].public_key_pem.apply(ec_public_jwk) for slot in SLOTS]
         app = okta.app.OAuth(
             f"{prefix}-app",
@@ -207,19 +225,18 @@ class OktaWorkloadIdentity(pulumi.ComponentResource):
             opts=child,
         )
         current = current_generation.apply(lambda g: SLOTS[g % 2])
-        # Depends on the app: the runtime only gets a key once the JWKS publishing it is in place.
-        signing_key: pulumi.Output[str] = pulumi.Output.secret(
-            pulumi.Output.all(
-                app.client_id,
-                current,
-                *(keys[s].private_key_pem for s in SLOTS),
-                *jwks,
-            ).apply(
-                lambda v: _signing_key_json(
-                    v[1],
-                    dict(zip(SLOTS, v[2:4], strict=True)),
-                    dict(zip(SLOTS, v[4:6], strict=True)),
-                )
+        # Depends on the app: the runtime only learns of a key once the JWKS publishing it is in
+        # place. Not a secret: a key ARN and a thumbprint.
+        signing_key = pulumi.Output.all(
+            app.client_id,
+            current,
+            *(keys[s].key_arn for s in SLOTS),
+            *jwks,
+        ).apply(
+            lambda v: _signing_key_reference(
+                v[1],
+                dict(zip(SLOTS, v[2:4], strict=True)),
+                dict(zip(SLOTS, v[4:6], strict=True)),
             )
         )
         return app.client_id, signing_key, current
@@ -229,14 +246,7 @@ def _slot_trigger(current_generation: pulumi.Output[int], slot_index: int) -> pu
     return current_generation.apply(lambda g: slot_trigger(g, slot_index))
 
 
-def _signing_key_json(
-    current: str, private_pems: Mapping[str, str], jwks: Mapping[str, Mapping[str, Any]]
-) -> str:
-    return json.dumps(
-        {
-            "kid": jwks[current]["kid"],
-            "alg": SIGNING_ALGORITHM,
-            "private_key_pem": private_pems[current],
-        },
-        sort_keys=True,
-    )
+def _signing_key_reference(
+    current: str, key_arns: Mapping[str, str], jwks: Mapping[str, Mapping[str, Any]]
+) -> dict[str, str]:
+    return {"kms_key_arn": key_arns[current], "kid": jwks[current]["kid"], "alg": SIGNING_ALGORITHM}

@@ -31,7 +31,6 @@ class OktaSpec:
     scope: str
     token_lifetime_minutes: int
     key_rotation_hours: int
-    keys_prefix: str
     atlas_org_id: str
     atlas_federation_settings_id: str
     atlas_org_config_imported: bool
@@ -49,7 +48,7 @@ class VaultSpec:
     default_ttl: int
     max_ttl: int
     secrets_backend: bool
-    """Vault (KV v2) instead of Secrets Manager holds connection definitions and Okta keys."""
+    """Vault (KV v2) instead of Secrets Manager holds connection definitions."""
     atlas_org_id: str
     api_key_access_list: tuple[str, ...]
     api_key_rotation_days: int
@@ -67,6 +66,8 @@ class WiringArgs:
     mwaa_source_bucket_arn: str
     mwaa: MwaaSpec | None
     pipeline_session_seconds: int
+    deployer_role_arn: str
+    """The role that deploys this stack: alone may change its connection definitions."""
     secrets_kms_key_arn: str | None
     connections_prefix: str
     variables_prefix: str | None
@@ -82,7 +83,7 @@ class WiringArgs:
 
     @property
     def vault_kv(self) -> bool:
-        """Vault KV, not Secrets Manager, holds connection definitions and Okta keys."""
+        """Vault KV, not Secrets Manager, holds connection definitions."""
         return self.vault is not None and self.vault.secrets_backend
 
     def pipelines_of(self, mode: AuthMode) -> list[Pipeline]:

@@ -5,9 +5,11 @@
 - AWS IAM auth: one role per pipeline bound to exactly its IAM role ARN. The stock Airflow
   `VaultBackend` cannot send the `X-Vault-AWS-IAM-Server-ID` header, so the execution role logs in
   on a mount of its own that reads nothing but connection definitions.
-- JWT auth trusting the stack's Okta issuer: a role per okta-oidc pipeline, bound to its client id.
-- One policy per pipeline (own creds, own connection definition, own Okta key) and one for the
-  execution role (connection definitions only), rendered as HCL from data.
+- No JWT (bearer-token) login: Okta access tokens are presented to Atlas, so a Vault login that
+  accepted them would turn any token Atlas (or a log line) sees into a Vault identity. Okta keys
+  live in AWS KMS, so okta-oidc pipelines need nothing from Vault.
+- One policy per pipeline (own creds, own connection definition) and one for the execution role
+  (connection definitions only), rendered as HCL from data.
 - An audit device, and a KV v2 mount with the connection definitions when Vault is Airflow's
   secrets backend.
 Vault Enterprise-only options (namespaces, rotation schedules/windows) are not used.
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -36,14 +38,11 @@ CONNECTION_NAME = "atlas"
 STRUCTURAL_TYPES = (
     "vault:index/mount:Mount",
     "vault:index/authBackend:AuthBackend",
-    "vault:jwt/authBackend:AuthBackend",
     "vault:index/audit:Audit",
     "vault:index/policy:Policy",
     "vault:database/secretBackendRole:SecretBackendRole",
     "vault:aws/authBackendRole:AuthBackendRole",
-    "vault:jwt/authBackendRole:AuthBackendRole",
 )
-JWT_CLOCK_SKEW_SECONDS = 10
 READ = ("read",)
 UPDATE = ("update",)
 
@@ -75,22 +74,13 @@ class AwsLoginSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
-class JwtLoginSpec:
-    pipeline: str
-    client_id: pulumi.Input[str]
-
-
-@dataclass(frozen=True, kw_only=True)
 class KvSpec:
-    """Vault as Airflow's secrets backend: connection definitions (and Okta keys) in KV v2."""
+    """Vault as Airflow's secrets backend: connection definitions in KV v2."""
 
     mount: str
     connections_path: str
-    keys_path: str
     definitions: Mapping[str, pulumi.Input[Mapping[str, Any]]]
     """Connection id -> definition (no secret)."""
-    signing_keys: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    """Pipeline -> secret signing-key JSON (okta-oidc pipelines)."""
     execution_role_arn: pulumi.Input[str] = ""
     airflow_auth_mount: str = ""
 
@@ -108,10 +98,6 @@ class VaultAccessArgs:
     """Token lifetime of pipeline logins; covers the credentials' max TTL."""
     aws_logins: tuple[AwsLoginSpec, ...]
     database: DatabaseEngineSpec | None = None
-    jwt_auth_mount: str = ""
-    okta_issuer: pulumi.Input[str] | None = None
-    okta_audience: str = ""
-    jwt_logins: tuple[JwtLoginSpec, ...] = ()
     kv: KvSpec | None = None
     protect: bool = False
     """`protect` mounts and the audit device: deleting them revokes access or loses history."""
@@ -152,10 +138,6 @@ class VaultAccess(pulumi.ComponentResource):
         }
         self.database_mount = self._database(args.database) if args.database else None
         self._aws_auth()
-        # A JWT login is only worth having when it grants something (Vault KV holds the
-        # pipeline's definitions): a login that yields a default-only token is attack surface.
-        if args.jwt_logins and args.kv:
-            self._jwt_auth()
         self.execution_login_role = self._kv(args.kv) if args.kv else None
         self.register_outputs({"policies": self.policies})
 
@@ -172,9 +154,7 @@ class VaultAccess(pulumi.ComponentResource):
 
     def _policy_documents(self) -> dict[str, str]:
         a = self._args
-        pipelines = sorted(
-            {login.pipeline for login in a.aws_logins} | {login.pipeline for login in a.jwt_logins}
-        )
+        pipelines = sorted({login.pipeline for login in a.aws_logins})
         documents: dict[str, str] = {}
         for pipeline in pipelines:
             rules: list[tuple[str, Sequence[str]]] = []
@@ -190,15 +170,13 @@ class VaultAccess(pulumi.ComponentResource):
                 conn_id = connection_id(pipeline)
                 if conn_id in a.kv.definitions:
                     rules.append((f"{a.kv.mount}/data/{a.kv.connections_path}/{conn_id}", READ))
-                if pipeline in a.kv.signing_keys:
-                    rules.append((f"{a.kv.mount}/data/{a.kv.keys_path}/{pipeline}", READ))
             if rules:
                 documents[self.policy_name(pipeline)] = hcl_policy(rules)
         if a.kv:
             # Every id under the connections path, not only ours: the stock VaultBackend has no
             # lookup pattern, so Airflow asks for aws_default & co. too, and a 403 there makes it
             # re-login and raise instead of returning "not found". The path holds only this
-            # stack's definitions; Okta keys live beside it, out of reach.
+            # stack's definitions.
             documents[self.execution_policy_name] = hcl_policy(
                 [(f"{a.kv.mount}/data/{a.kv.connections_path}/*", READ)]
             )
@@ -291,36 +269,6 @@ class VaultAccess(pulumi.ComponentResource):
                 policies=self._policies_of(login.pipeline),
             )
 
-    def _jwt_auth(self) -> None:
-        a = self._args
-        backend = vault.jwt.AuthBackend(
-            f"{self._name}-okta-auth",
-            path=a.jwt_auth_mount,
-            type="jwt",
-            description=f"Okta workload tokens of stack {a.stack}",
-            oidc_discovery_url=a.okta_issuer,
-            bound_issuer=a.okta_issuer,
-            opts=self._opts(protect=True),
-        )
-        for login in a.jwt_logins:
-            vault.jwt.AuthBackendRole(
-                f"{self._name}-{login.pipeline}-okta-login",
-                backend=backend.path,
-                role_name=login.pipeline,
-                role_type="jwt",
-                user_claim="sub",
-                bound_audiences=[a.okta_audience],
-                bound_subject=login.client_id,
-                token_policies=self._policies_of(login.pipeline),
-                token_ttl=a.token_ttl,
-                token_max_ttl=a.token_ttl,
-                # Vault's defaults accept a token ~150 s after `exp` (+60 s skew): take `exp` as
-                # Okta states it, with a small allowance for clock skew only.
-                expiration_leeway=-1,
-                clock_skew_leeway=JWT_CLOCK_SKEW_SECONDS,
-                opts=self._opts(),
-            )
-
     def _kv(self, kv: KvSpec) -> str:
         a = self._args
         mount = vault.Mount(
@@ -337,14 +285,6 @@ class VaultAccess(pulumi.ComponentResource):
                 mount=mount.path,
                 name=f"{kv.connections_path}/{conn_id}",
                 data_json=pulumi.Output.json_dumps(definition),
-                opts=self._opts(),
-            )
-        for pipeline, signing_key in sorted(kv.signing_keys.items()):
-            vault.kv.SecretV2(
-                f"{self._name}-{pipeline}-signing-key",
-                mount=mount.path,
-                name=f"{kv.keys_path}/{pipeline}",
-                data_json=pulumi.Output.secret(signing_key),
                 opts=self._opts(),
             )
         # The stock VaultBackend cannot send the server-id header: a mount of its own, whose only

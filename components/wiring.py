@@ -29,7 +29,6 @@ from components.atlas_access import (
 from components.aws_identity import AwsIdentity, AwsIdentityArgs, PipelineRoleSpec
 from components.contract import (
     KV_CONNECTIONS_PATH,
-    KV_KEYS_PATH,
     ConnectionSpec,
     OktaRuntime,
     RuntimeInputs,
@@ -46,7 +45,6 @@ from components.vault_secrets import (
     AwsLoginSpec,
     DatabaseEngineSpec,
     DatabaseRoleSpec,
-    JwtLoginSpec,
     KvSpec,
     VaultAccess,
     VaultAccessArgs,
@@ -78,9 +76,6 @@ class Wiring(pulumi.ComponentResource):
         naming = args.naming
         self.connection_ids = {p.name: p.connection_id for p in args.pipelines}
 
-        okta_identity = self._okta(name, args, child)
-        signing_keys = okta_identity.signing_keys if okta_identity else {}
-        client_ids = okta_identity.client_ids if okta_identity else {}
         vault_kv = args.vault_kv
         dynamic = args.pipelines_of(AuthMode.VAULT_DYNAMIC)
 
@@ -97,12 +92,9 @@ class Wiring(pulumi.ComponentResource):
                     PipelineRoleSpec(
                         pipeline=p.name,
                         role_name=naming.pipeline_role(p.name),
-                        # With Vault as the backend, Okta keys live in Vault KV instead.
-                        signing_key=None if vault_kv else signing_keys.get(p.name),
                     )
                     for p in args.pipelines
                 ),
-                signing_keys_prefix=args.okta.keys_prefix if args.okta else "",
                 pipeline_session_seconds=args.pipeline_session_seconds,
                 connection_secret_names=()
                 if vault_kv
@@ -112,6 +104,9 @@ class Wiring(pulumi.ComponentResource):
             opts=child,
         )
         role_arns = aws_identity.pipeline_role_arns
+        # Okta keys are KMS keys only the pipeline role may sign with: the roles come first.
+        okta_identity = self._okta(name, args, role_arns, child)
+        client_ids = okta_identity.client_ids if okta_identity else {}
 
         atlas_access = AtlasAccess(
             f"{name}-atlas",
@@ -166,7 +161,6 @@ class Wiring(pulumi.ComponentResource):
             vault=VaultRuntime(
                 url=args.vault.address,
                 iam_server_id_header_value=args.vault.iam_server_id_header_value,
-                keys_in_kv=vault_kv,
             )
             if args.vault
             else None,
@@ -174,7 +168,7 @@ class Wiring(pulumi.ComponentResource):
                 token_url=okta_identity.token_url,
                 scope=args.okta.scope,
                 client_ids=okta_identity.client_ids,
-                signing_key_secret_names=aws_identity.signing_key_secret_names,
+                signing_keys=okta_identity.signing_keys,
             )
             if okta_identity and args.okta
             else None,
@@ -197,6 +191,8 @@ class Wiring(pulumi.ComponentResource):
                     for p in args.pipelines
                 ),
                 kms_key_arn=args.secrets_kms_key_arn,
+                reader_role_arn=aws_identity.execution_role_arn,
+                deployer_role_arn=args.deployer_role_arn,
                 variables_prefix=args.variables_prefix,
                 config_prefix=args.config_prefix,
                 vault_backend=(
@@ -217,7 +213,7 @@ class Wiring(pulumi.ComponentResource):
         self.vault_policies = {}
         if args.vault is not None:
             vault_access = self._vault(
-                name, args, args.vault, aws_identity, atlas_access, airflow, okta_identity, child
+                name, args, args.vault, aws_identity, atlas_access, airflow, child
             )
             self.vault_policies = vault_access.policies
 
@@ -287,12 +283,10 @@ class Wiring(pulumi.ComponentResource):
         aws_identity: AwsIdentity,
         atlas_access: AtlasAccess,
         airflow: AirflowConnections,
-        okta_identity: OktaWorkloadIdentity | None,
         opts: pulumi.ResourceOptions,
     ) -> VaultAccess:
         naming = args.naming
         dynamic = args.pipelines_of(AuthMode.VAULT_DYNAMIC)
-        okta_pipelines = args.pipelines_of(AuthMode.OKTA_OIDC)
         role_arns = aws_identity.pipeline_role_arns
         database = None
         if dynamic and atlas_access.vault_public_key and atlas_access.vault_private_key:
@@ -312,8 +306,8 @@ class Wiring(pulumi.ComponentResource):
                     for p in dynamic
                 ),
             )
-        # Okta pipelines log in with their IAM role too when their key lives in Vault.
-        aws_login_pipelines = dynamic + (okta_pipelines if spec.secrets_backend else [])
+        # Only vault-dynamic pipelines log in to Vault: Okta keys live in KMS, not in Vault.
+        aws_login_pipelines = dynamic
         return VaultAccess(
             f"{name}-vault",
             VaultAccessArgs(
@@ -329,21 +323,11 @@ class Wiring(pulumi.ComponentResource):
                     for p in aws_login_pipelines
                 ),
                 database=database,
-                jwt_auth_mount=naming.vault_jwt_auth_mount(),
-                okta_issuer=okta_identity.issuer if okta_identity else None,
-                okta_audience=args.okta.audience if args.okta else "",
-                jwt_logins=tuple(
-                    JwtLoginSpec(pipeline=p.name, client_id=okta_identity.client_ids[p.name])
-                    for p in okta_pipelines
-                    if okta_identity
-                ),
                 kv=(
                     KvSpec(
                         mount=naming.vault_kv_mount(),
                         connections_path=KV_CONNECTIONS_PATH,
-                        keys_path=KV_KEYS_PATH,
                         definitions=airflow.definitions,
-                        signing_keys=okta_identity.signing_keys if okta_identity else {},
                         execution_role_arn=aws_identity.execution_role_arn,
                         airflow_auth_mount=naming.vault_airflow_auth_mount(),
                     )
@@ -357,7 +341,10 @@ class Wiring(pulumi.ComponentResource):
 
     @staticmethod
     def _okta(
-        name: str, args: WiringArgs, opts: pulumi.ResourceOptions
+        name: str,
+        args: WiringArgs,
+        role_arns: dict[str, pulumi.Output[str]],
+        opts: pulumi.ResourceOptions,
     ) -> OktaWorkloadIdentity | None:
         okta_pipelines = args.pipelines_of(AuthMode.OKTA_OIDC)
         if not okta_pipelines or args.okta is None:
@@ -366,13 +353,18 @@ class Wiring(pulumi.ComponentResource):
             f"{name}-okta",
             OktaWorkloadIdentityArgs(
                 stack=args.stack,
+                account_id=args.aws_account_id,
                 server_name=args.naming.okta_auth_server(),
                 audience=args.okta.audience,
                 scope=args.okta.scope,
                 token_lifetime_minutes=args.okta.token_lifetime_minutes,
                 rotation_hours=args.okta.key_rotation_hours,
                 pipelines=tuple(
-                    OktaPipelineSpec(pipeline=p.name, label=args.naming.okta_app_label(p.name))
+                    OktaPipelineSpec(
+                        pipeline=p.name,
+                        label=args.naming.okta_app_label(p.name),
+                        signer_role_arn=role_arns[p.name],
+                    )
                     for p in okta_pipelines
                 ),
             ),

@@ -8,6 +8,7 @@ Used by `infra.plan` and by the tests.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -81,8 +82,9 @@ MOCK_NOW = "2026-11-01T00:00:00Z"
 class PlanMocks(pulumi.runtime.Mocks):
     """Provider outputs formed as AWS, Atlas and Okta form them, from the stack's account/region.
 
-    Generated keys are real P-256 keys derived from the resource name and its replacement
-    trigger, so plans are deterministic and a replacement yields a new key.
+    KMS keys get an id derived from the resource name and its replacement trigger, and
+    `aws:kms/getPublicKey` answers with a real P-256 public key derived from that id, so plans
+    are deterministic and a replacement yields a new key.
     """
 
     account_id: str = "123456789012"
@@ -92,11 +94,16 @@ class PlanMocks(pulumi.runtime.Mocks):
     """What `time` resources read as the current time."""
     replacement_triggers: dict[tuple[str, str], Any] = field(default_factory=dict)
     """(type, name) -> replacement trigger, filled in by RecordingMonitor."""
+    kms: Any = None
+    """A boto3 KMS client that really creates the planned keys and answers `getPublicKey`
+    (the runtime integration tests point it at moto); None: derived keys, no service."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         inputs = _plain(args.inputs)
         outputs = dict(args.inputs)
         name = inputs.get("name") or args.name
+        if args.typ == KMS_KEY and self.kms is not None:
+            return self._create_kms_key(inputs, outputs)
         computed: Callable[[dict[str, Any], str], tuple[str, dict[str, Any]]] | None = (
             _COMPUTED.get(args.typ)
         )
@@ -115,9 +122,27 @@ class PlanMocks(pulumi.runtime.Mocks):
         return resource_id, outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
+        if args.token == KMS_GET_PUBLIC_KEY:
+            key_id = str(_plain(args.args)["keyId"])
+            if self.kms is not None:
+                der = self.kms.get_public_key(KeyId=key_id)["PublicKey"]
+                return _public_key_result(key_id, serialization.load_der_public_key(der)), []
+            return _public_key_result(key_id, kms_private_key(key_id).public_key()), []
         raise NotImplementedError(
             f"invoke {args.token} is not mocked: the program must not depend on it offline"
         )
+
+    def _create_kms_key(
+        self, inputs: dict[str, Any], outputs: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
+        metadata = self.kms.create_key(
+            Description=inputs.get("description", ""),
+            KeySpec=inputs["customerMasterKeySpec"],
+            KeyUsage=inputs["keyUsage"],
+            Policy=inputs["policy"],
+            Tags=[{"TagKey": k, "TagValue": v} for k, v in sorted(inputs.get("tags", {}).items())],
+        )["KeyMetadata"]
+        return metadata["KeyId"], {**outputs, "arn": metadata["Arn"], "keyId": metadata["KeyId"]}
 
 
 def _iam_role(i: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
@@ -179,27 +204,45 @@ def _okta_child(prefix: str) -> Callable[[dict[str, Any], str], tuple[str, dict[
     return lambda i, name: (_okta_id(prefix, f"{i.get('authServerId')}/{name}"), {})
 
 
-def _private_key(i: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
-    """A real, deterministic P-256 key: the same name and trigger always give the same key."""
-    order = int("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", 16)
-    scalar = int.from_bytes(hashlib.sha256(i["__seed"].encode()).digest(), "big") % (order - 1) + 1
-    key = ec.derive_private_key(scalar, ec.SECP256R1())
-    public_pem = key.public_key().public_bytes(
+KMS_KEY = "aws:kms/key:Key"
+KMS_GET_PUBLIC_KEY = "aws:kms/getPublicKey:getPublicKey"
+P256_ORDER = int("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", 16)
+
+
+def kms_private_key(key_id: str) -> ec.EllipticCurvePrivateKey:
+    """The P-256 key the mock KMS "holds" for a key id (deterministic; tests sign with it)."""
+    scalar = int.from_bytes(hashlib.sha256(key_id.encode()).digest(), "big") % (P256_ORDER - 1)
+    return ec.derive_private_key(scalar + 1, ec.SECP256R1())
+
+
+def _public_key_result(key_id: str, public: Any) -> dict[str, Any]:
+    """What `aws.kms.getPublicKey` returns for an ECC_NIST_P256 signing key."""
+    der = public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    pem = public.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    pkcs8 = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return _hex(public_pem.decode(), 40), {
-        "publicKeyPem": public_pem.decode(),
-        "privateKeyPem": private_pem.decode(),
-        "privateKeyPemPkcs8": pkcs8.decode(),
+    return {
+        "id": key_id,
+        "keyId": key_id,
+        "arn": key_id,
+        "customerMasterKeySpec": "ECC_NIST_P256",
+        "keySpec": "ECC_NIST_P256",
+        "keyUsage": "SIGN_VERIFY",
+        "signingAlgorithms": ["ECDSA_SHA_256"],
+        "encryptionAlgorithms": [],
+        "publicKey": base64.b64encode(der).decode(),
+        "publicKeyPem": pem.decode(),
     }
+
+
+def _kms_key(i: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
+    """A key id shaped like KMS' (a UUID), new for every replacement."""
+    h = _hex(f"kms/{i['__seed']}", 32)
+    key_id = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    arn = f"arn:aws:kms:{i['__region']}:{i['__account']}:key/{key_id}"
+    return key_id, {"arn": arn, "keyId": key_id}
 
 
 def _time_static(i: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
@@ -254,7 +297,7 @@ _COMPUTED: dict[str, Callable[[dict[str, Any], str], tuple[str, dict[str, Any]]]
     "okta:auth/serverPolicy:ServerPolicy": _okta_child("00p"),
     "okta:auth/serverPolicyRule:ServerPolicyRule": _okta_child("0pr"),
     "okta:app/oAuth:OAuth": _okta_app,
-    "tls:index/privateKey:PrivateKey": _private_key,
+    KMS_KEY: _kms_key,
     "time:index/static:Static": _time_static,
     "time:index/rotating:Rotating": _time_rotating,
     (

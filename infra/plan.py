@@ -70,10 +70,13 @@ def _unencryptable(config: Mapping[str, Any]) -> list[str]:
 
 
 @gc_paused()  # keeps planning linear in the pipeline count (infra/perf.py)
-def plan(stack_file: StackFile, warnings: list[str] | None = None) -> dict[str, Any]:
+def plan(
+    stack_file: StackFile, warnings: list[str] | None = None, *, kms: Any = None
+) -> dict[str, Any]:
     """Validate and plan one stack. Raises SettingsError before anything is registered.
 
     What the program warns about (as `pulumi up` would show it) is appended to `warnings`.
+    `kms`: a KMS client that creates the planned keys for real (see PlanMocks.kms).
     """
     encrypted = _unencryptable(stack_file.config)
     if encrypted:
@@ -98,6 +101,7 @@ def plan(stack_file: StackFile, warnings: list[str] | None = None) -> dict[str, 
             account_id=settings.wiring.aws_account_id,
             region=settings.wiring.aws_region,
             okta_org_url=stack_file.okta_org_url(),
+            kms=kms,
         ),
     )
     if warnings is not None:

@@ -38,6 +38,8 @@ ACCOUNT_ID = re.compile(r"^\d{12}$")
 REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 S3_BUCKET_ARN = re.compile(r"^arn:aws:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 KMS_KEY_ARN = re.compile(r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$")
+# Path-less role ARN: the secrets' resource policies compare aws:PrincipalArn, which has no path.
+DEPLOYER_ROLE_ARN = re.compile(r"^arn:aws:iam::\d{12}:role/[\w+=,.@-]{1,64}$")
 MWAA_NAME = re.compile(r"^[a-zA-Z][0-9a-zA-Z_-]{0,79}$")
 NAME_PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,11}$")
 SESSION_MIN, SESSION_MAX, PROD_SESSION_MAX = 900, 43200, 3600
@@ -146,6 +148,18 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
         PROD_SESSION_MAX if prod else SESSION_MAX,
         f" for tier {tier.value}",
     )
+    deployer = r.string(
+        values,
+        "deployerRoleArn",
+        "",
+        pattern=DEPLOYER_ROLE_ARN,
+        required=False,
+        hint="use a path-less role ARN, e.g. arn:aws:iam::123456789012:role/aai-prod-github-deploy",
+    ) or (
+        # The bootstrap's deploy role of this environment (bootstrap/deployer.py names it
+        # `<prefix>-<environment>-github-deploy`).
+        f"arn:aws:iam::{account}:role/{prefix}-{stack}-github-deploy"
+    )
     kms = r.string(
         values,
         "secretsKmsKeyArn",
@@ -221,7 +235,6 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
         tier=tier,
         stack=stack,
         prefix=prefix or "aai",
-        conn_prefix=conn_prefix,
         indexed=indexed,
         org_id=org_id,
     )
@@ -242,6 +255,7 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
             mwaa_source_bucket_arn=present(bucket),
             mwaa=mwaa_spec,
             pipeline_session_seconds=session,
+            deployer_role_arn=deployer,
             secrets_kms_key_arn=kms,
             connections_prefix=present(conn_prefix).rstrip("/"),
             variables_prefix=var_prefix,

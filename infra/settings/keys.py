@@ -44,6 +44,11 @@ KEYS: dict[str, Key] = {
         type="integer",
         description="Max session duration of pipeline roles, 900..43200 (prod at most 3600)",
     ),
+    "deployerRoleArn": Key(
+        type="string",
+        description="Role that deploys the stack; alone may change its connection definitions "
+        "(default: the bootstrap's arn:aws:iam::<account>:role/<prefix>-<stack>-github-deploy)",
+    ),
     "secretsKmsKeyArn": Key(
         type="string", description="Customer KMS key for the connection secrets (optional)"
     ),
@@ -97,10 +102,6 @@ KEYS: dict[str, Key] = {
     ),
     "oktaKeyRotationHours": Key(
         type="integer", description="Rotate each pipeline's signing key this often (default 24)"
-    ),
-    "oktaKeysPrefix": Key(
-        type="string",
-        description="Secrets Manager prefix of signing keys (default airflow/<stack>/okta-keys)",
     ),
     "atlasOrgId": Key(type="string", description="Atlas organization (okta-oidc pipelines)"),
     "atlasFederationSettingsId": Key(

@@ -11,8 +11,6 @@ from components.specs import OktaSpec
 from infra.settings.reader import (
     ATLAS_ID,
     ATLAS_ID_HINT,
-    SECRETS_PREFIX,
-    SECRETS_PREFIX_HINT,
     Reader,
     integer,
 )
@@ -28,7 +26,6 @@ _OKTA_KEYS = (
     "oktaTokenLifetimeMinutes",
     "oktaProdMaxTokenLifetimeMinutes",
     "oktaKeyRotationHours",
-    "oktaKeysPrefix",
     "atlasFederationSettingsId",
     "atlasOrgConfigImported",
     "atlasOtherDataAccessIdpIds",
@@ -42,7 +39,6 @@ def okta(
     tier: Tier,
     stack: str,
     prefix: str,
-    conn_prefix: str | None,
     indexed: list[tuple[int, Pipeline]],
     org_id: str | None,
 ) -> OktaSpec | None:
@@ -82,21 +78,6 @@ def okta(
         r, values, "oktaTokenLifetimeMinutes", min(60, high), TOKEN_LIFETIME_MIN, high, why
     )
     rotation = integer(r, values, "oktaKeyRotationHours", 24, KEY_ROTATION_MIN, KEY_ROTATION_MAX)
-    keys_prefix = r.string(
-        values,
-        "oktaKeysPrefix",
-        "",
-        pattern=SECRETS_PREFIX,
-        default=f"airflow/{stack}/okta-keys",
-        hint=SECRETS_PREFIX_HINT,
-    )
-    if keys_prefix and conn_prefix and keys_prefix.rstrip("/").startswith(conn_prefix.rstrip("/")):
-        r.fail(
-            "oktaKeysPrefix",
-            f"'{keys_prefix}' is inside connectionsPrefix; keys must live "
-            "apart from connection definitions (the execution role reads "
-            "those): choose another prefix",
-        )
     federation = r.string(
         values,
         "atlasFederationSettingsId",
@@ -108,14 +89,13 @@ def okta(
     others: tuple[str, ...] = ()
     if "atlasOtherDataAccessIdpIds" in values:
         others = r.strings(values, "atlasOtherDataAccessIdpIds", "") or ()
-    if not (audience and scope and keys_prefix and org_id and federation):
+    if not (audience and scope and org_id and federation):
         return None
     return OktaSpec(
         audience=audience,
         scope=scope,
         token_lifetime_minutes=lifetime,
         key_rotation_hours=rotation,
-        keys_prefix=keys_prefix.rstrip("/"),
         atlas_org_id=org_id,
         atlas_federation_settings_id=federation,
         atlas_org_config_imported=imported,

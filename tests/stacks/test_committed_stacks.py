@@ -190,7 +190,6 @@ def test_prod_protects_state_that_would_lose_history(
             "aws:mwaa/environment:Environment",
             "vault:index/mount:Mount",
             "vault:index/authBackend:AuthBackend",
-            "vault:jwt/authBackend:AuthBackend",
             "vault:index/audit:Audit",
         }
         mounts = resources(committed_plans[stack], "vault:index/mount:Mount")
@@ -268,27 +267,41 @@ def test_every_okta_pipeline_is_wired_end_to_end(
         ]
         assert runtime["client_id"] == client_ids[pipeline.name]
         assert runtime["token_url"] == result["outputs"]["oktaIssuer"] + "/v1/token"
-        if wiring.vault and wiring.vault.secrets_backend:
-            assert runtime["private_key"]["backend"] == "vault-kv"
-            assert runtime["private_key"]["path"] == f"okta-keys/{pipeline.name}"
-        else:
-            assert (
-                runtime["private_key"]["secret_id"] == f"{wiring.okta.keys_prefix}/{pipeline.name}"
-            )
+        # Whatever the secrets backend, the key is a KMS key of this pipeline, published in
+        # its app's JWKS, and the role signing with it is the pipeline's.
+        assert runtime["signing_key"]["alg"] == "ES256"
+        assert runtime["signing_key"]["kid"] in [k["kid"] for k in app["jwks"]]
+        assert runtime["role_arn"] == result["outputs"]["pipelineRoleArns"][pipeline.name]
+        (grant,) = [
+            r
+            for r in resources(stack, "aws:iam/rolePolicy:RolePolicy")
+            if r["name"].endswith(f"-{pipeline.name}-sign-policy")
+        ]
+        assert (
+            runtime["signing_key"]["kms_key_arn"]
+            in json.loads(grant["inputs"]["policy"])["Statement"][0]["Resource"]
+        )
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_signing_keys_are_secret_everywhere_in_the_plan(
+def test_no_okta_key_material_anywhere_in_the_plan(
     stack: str, committed_plans: CommittedPlans
 ) -> None:
-    versions = resources(committed_plans[stack], "aws:secretsmanager/secretVersion:SecretVersion")
-    kv_entries = resources(committed_plans[stack], "vault:kv/secretV2:SecretV2")
-    keys = [r["inputs"].get("secretString") for r in versions if "signing-key" in r["name"]]
-    keys += [r["inputs"]["dataJson"] for r in kv_entries if "signing-key" in r["name"]]
-    assert keys
-    assert set(keys) == {"[secret]"}
-    for key in resources(committed_plans[stack], "tls:index/privateKey:PrivateKey"):
-        assert set(key["inputs"]) == {"algorithm", "ecdsaCurve"}
+    """Okta keys live in KMS: no generated key, no key secret, no key in Vault KV."""
+    result = committed_plans[stack]
+    assert resources(result, "tls:index/privateKey:PrivateKey") == []
+    names = [r["name"] for r in result["resources"]]
+    assert [n for n in names if "signing-key" in n or "okta-keys" in n] == []
+    text = json.dumps(result)
+    assert "PRIVATE KEY" not in text
+    assert "okta-keys" not in text
+    keys = resources(result, "aws:kms/key:Key")
+    okta_pipelines = [
+        p for p in settings(stack).wiring.pipelines if p.auth_mode is access.AuthMode.OKTA_OIDC
+    ]
+    assert len(keys) == 2 * len(okta_pipelines)
+    assert {k["inputs"]["customerMasterKeySpec"] for k in keys} == {"ECC_NIST_P256"}
+    assert {k["inputs"]["deletionWindowInDays"] for k in keys} == {7}
 
 
 DB_ROLE = "vault:database/secretBackendRole:SecretBackendRole"

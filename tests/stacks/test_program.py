@@ -229,40 +229,29 @@ def test_imported_org_config_only_manages_data_access_idps(
     assert run.warnings == []
 
 
-def test_okta_pipeline_role_reads_only_its_own_signing_key(
+def test_okta_pipeline_role_signs_only_with_its_own_kms_keys(
     run_stack: Any, base_config: dict[str, Any]
 ) -> None:
     import json
 
     run = run_stack(with_okta_pipeline(base_config))
-    policies = run.monitor.by_type("aws:iam/rolePolicy:RolePolicy")
+    m = run.monitor
+    policies = m.by_type("aws:iam/rolePolicy:RolePolicy")
     assert sorted(p.name for p in policies) == [
         "identity-aws-execution-policy",
-        "identity-aws-revenue-report-signing-key-policy",
+        "identity-okta-revenue-report-sign-policy",
     ]
-    policy = run.monitor.one(
-        "aws:iam/rolePolicy:RolePolicy", "identity-aws-revenue-report-signing-key-policy"
-    )
+    policy = m.one("aws:iam/rolePolicy:RolePolicy", "identity-okta-revenue-report-sign-policy")
     assert policy.inputs["role"] == "aai-test-pipeline-revenue-report"
-    secret = run.monitor.one(
-        "aws:secretsmanager/secret:Secret", "identity-aws-revenue-report-signing-key"
-    )
-    assert secret.inputs["name"] == "airflow/test/okta-keys/revenue-report"
-    secret_arn = run.monitor.resources[secret.urn].state["arn"]
-    assert json.loads(policy.inputs["policy"]) == {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "ReadOwnSigningKey",
-                "Effect": "Allow",
-                "Action": "secretsmanager:GetSecretValue",
-                "Resource": secret_arn,
-            }
-        ],
-    }
-    execution = json.loads(
-        run.monitor.one("aws:iam/rolePolicy:RolePolicy", "identity-aws-execution-policy").inputs[
-            "policy"
+    key_arns = [
+        m.resources[m.one("aws:kms/key:Key", f"identity-okta-revenue-report-key-{slot}").urn].state[
+            "arn"
         ]
+        for slot in ("a", "b")
+    ]
+    assert json.loads(policy.inputs["policy"])["Statement"][0]["Resource"] == key_arns
+    assert [s.name for s in m.by_type("aws:secretsmanager/secret:Secret") if "okta" in s.name] == []
+    execution = json.loads(
+        m.one("aws:iam/rolePolicy:RolePolicy", "identity-aws-execution-policy").inputs["policy"]
     )
-    assert "okta-keys" not in json.dumps(execution)
+    assert "kms:Sign" not in json.dumps(execution)

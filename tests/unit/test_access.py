@@ -172,7 +172,6 @@ def test_vault_okta_and_atlas_names_of_a_stack() -> None:
     assert [
         naming.vault_database_mount(),
         naming.vault_aws_auth_mount(),
-        naming.vault_jwt_auth_mount(),
         naming.vault_kv_mount(),
         naming.vault_airflow_auth_mount(),
         naming.vault_airflow_role(),
@@ -186,7 +185,6 @@ def test_vault_okta_and_atlas_names_of_a_stack() -> None:
     ] == [
         "aai-prod-atlas",
         "aai-prod-aws",
-        "aai-prod-okta",
         "aai-prod-airflow",
         "aai-prod-aws-airflow",
         "aai-prod-airflow",

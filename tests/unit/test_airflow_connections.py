@@ -13,6 +13,7 @@ from components.airflow_connections import (
     AirflowConnectionsArgs,
     MwaaEnvironment,
     MwaaEnvironmentArgs,
+    connection_secret_policy,
 )
 from components.contract import ConnectionSpec, connection_definition
 from infra.offline import SECRET, mask_secrets
@@ -37,7 +38,7 @@ EXPECTED_DEFINITION = {
         "authSource": "$external",
         "appname": "airflow-orders-ingest",
         "atlas_identity": {
-            "version": 1,
+            "version": 2,
             "pipeline": "orders-ingest",
             "auth_mode": "aws-iam",
             "role_arn": ROLE_ARN,
@@ -54,6 +55,8 @@ def args(**overrides: Any) -> AirflowConnectionsArgs:
         "region": "eu-west-1",
         "connections_prefix": "airflow/test/connections",
         "connections": (SPEC,),
+        "reader_role_arn": "arn:aws:iam::123456789012:role/aai-test-mwaa-execution",
+        "deployer_role_arn": "arn:aws:iam::123456789012:role/aai-test-github-deploy",
     }
     fields.update(overrides)
     return AirflowConnectionsArgs(**fields)
@@ -68,11 +71,23 @@ def test_secret_and_version_hold_the_definition(run_component: Any) -> None:
     assert sorted((r.type, r.name) for r in run.monitor.registrations) == [
         ("airflow-atlas-identity:airflow:AirflowConnections", "airflow"),
         ("aws:secretsmanager/secret:Secret", "airflow-orders-ingest-connection"),
+        ("aws:secretsmanager/secretPolicy:SecretPolicy", "airflow-orders-ingest-connection-policy"),
         (
             "aws:secretsmanager/secretVersion:SecretVersion",
             "airflow-orders-ingest-connection-version",
         ),
     ]
+    policy = run.monitor.one(
+        "aws:secretsmanager/secretPolicy:SecretPolicy", "airflow-orders-ingest-connection-policy"
+    ).inputs
+    assert policy["blockPublicPolicy"] is True
+    assert policy["secretArn"].startswith(
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:airflow/test/connections/mongo_orders_ingest-"
+    )
+    assert json.loads(policy["policy"]) == connection_secret_policy(
+        reader="arn:aws:iam::123456789012:role/aai-test-mwaa-execution",
+        deployer="arn:aws:iam::123456789012:role/aai-test-github-deploy",
+    )
     secret = run.monitor.one("aws:secretsmanager/secret:Secret", "airflow-orders-ingest-connection")
     assert secret.inputs == {
         "name": "airflow/test/connections/mongo_orders_ingest",

@@ -28,14 +28,17 @@ def inputs(*, vault: VaultRuntime | None = None, okta: OktaRuntime | None = None
     )
 
 
-VAULT = VaultRuntime(
-    url="https://vault.test:8200", iam_server_id_header_value="vault.test", keys_in_kv=True
-)
+VAULT = VaultRuntime(url="https://vault.test:8200", iam_server_id_header_value="vault.test")
+KEY = {
+    "kms_key_arn": "arn:aws:kms:eu-west-1:123456789012:key/0b1c",
+    "kid": "feed-a-1",
+    "alg": "ES256",
+}
 OKTA = OktaRuntime(
     token_url="https://acme.okta.com/oauth2/aus1/v1/token",
     scope="atlas.access",
     client_ids={"feed": "0oa1"},
-    signing_key_secret_names={"feed": "okta-keys/feed"},
+    signing_keys={"feed": KEY},
 )
 
 
@@ -47,30 +50,17 @@ def test_aws_iam_extra() -> None:
     }
 
 
-def test_okta_key_location_follows_where_the_key_lives() -> None:
-    in_kv = runtime_extra(feed(AuthMode.OKTA_OIDC), inputs(vault=VAULT, okta=OKTA))
-    assert in_kv["private_key"] == {
-        "backend": "vault-kv",
-        "url": "https://vault.test:8200",
-        "mount": "aai-test-airflow",
-        "path": "okta-keys/feed",
-        "auth_mount": "aai-test-aws",
-        "auth_role": "feed",
-        "iam_server_id_header_value": "vault.test",
-    }
-    in_secrets_manager = runtime_extra(feed(AuthMode.OKTA_OIDC), inputs(okta=OKTA))
-    assert in_secrets_manager == {
+def test_okta_extra_names_the_kms_key_whatever_the_secrets_backend() -> None:
+    expected = {
         "token_url": "https://acme.okta.com/oauth2/aus1/v1/token",
         "client_id": "0oa1",
         "scope": "atlas.access",
-        "private_key": {
-            "backend": "aws-secrets-manager",
-            "secret_id": "okta-keys/feed",
-            "region": "eu-west-1",
-        },
+        "signing_key": KEY,
         "role_arn": ROLE_ARN,
         "region": "eu-west-1",
     }
+    assert runtime_extra(feed(AuthMode.OKTA_OIDC), inputs(vault=VAULT, okta=OKTA)) == expected
+    assert runtime_extra(feed(AuthMode.OKTA_OIDC), inputs(okta=OKTA)) == expected
 
 
 def test_a_mode_without_its_settings_is_refused() -> None:

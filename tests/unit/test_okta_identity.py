@@ -1,4 +1,4 @@
-"""OktaWorkloadIdentity: server, scope, client-credentials policy, apps, keys and rotation."""
+"""OktaWorkloadIdentity: server, scope, client-credentials policy, apps, KMS keys and rotation."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 import pulumi
 import pytest
+from cryptography.hazmat.primitives import serialization
 from joserfc.jwk import ECKey
-from pulumi.runtime import rpc
 
 from components.okta_identity import (
     OktaPipelineSpec,
@@ -18,18 +18,25 @@ from components.okta_identity import (
     generation,
     slot_trigger,
 )
-from infra.offline import MOCK_NOW, PlanMocks, ProgramRun
+from components.okta_keys import ADMINISTRATION_ACTIONS
+from infra.offline import MOCK_NOW, PlanMocks, ProgramRun, kms_private_key
 
 APP = "okta:app/oAuth:OAuth"
-KEY = "tls:index/privateKey:PrivateKey"
+KEY = "aws:kms/key:Key"
+ROLE_ARN = "arn:aws:iam::123456789012:role/aai-test-pipeline-partner-feed"
 ARGS = OktaWorkloadIdentityArgs(
     stack="test",
+    account_id="123456789012",
     server_name="aai-test-atlas",
     audience="api://aai-test-atlas",
     scope="mongodb.access",
     token_lifetime_minutes=10,
     rotation_hours=24,
-    pipelines=(OktaPipelineSpec(pipeline="partner-feed", label="aai-test-partner-feed"),),
+    pipelines=(
+        OktaPipelineSpec(
+            pipeline="partner-feed", label="aai-test-partner-feed", signer_role_arn=ROLE_ARN
+        ),
+    ),
 )
 
 
@@ -44,23 +51,22 @@ def run_okta(
                 component.current_slots["partner-feed"],
                 component.token_url,
                 component.client_ids["partner-feed"],
-            ).apply(
-                lambda v: seen.update(
-                    key=json.loads(v[0]), slot=v[1], token_url=v[2], client_id=v[3]
-                )
-            )
+            ).apply(lambda v: seen.update(key=v[0], slot=v[1], token_url=v[2], client_id=v[3]))
 
     return run_component(program, mocks=mocks)  # type: ignore[no-any-return]
 
 
+def key_arn(run: ProgramRun, slot: str) -> str:
+    key = run.monitor.one(KEY, f"okta-partner-feed-key-{slot}")
+    return str(run.monitor.resources[key.urn].state["arn"])
+
+
 def public_pem(run: ProgramRun, slot: str) -> str:
-    key = run.monitor.one(KEY, f"okta-partner-feed-key-{slot}")
-    return str(run.monitor.resources[key.urn].state["publicKeyPem"])
-
-
-def private_pem(run: ProgramRun, slot: str) -> str:
-    key = run.monitor.one(KEY, f"okta-partner-feed-key-{slot}")
-    return str(rpc.unwrap_rpc_secret(run.monitor.resources[key.urn].state["privateKeyPem"]))
+    """The public key the mock KMS holds for the slot's key (what getPublicKey answered)."""
+    public = kms_private_key(key_arn(run, slot)).public_key()
+    return public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
 
 
 def test_jwk_thumbprint_is_rfc7638(run_component: Any) -> None:
@@ -145,19 +151,73 @@ def test_app_uses_private_key_jwt_with_both_slot_keys_published(run_component: A
         "jwks": [{"kid": j["kid"], "kty": "EC", "x": j["x"], "y": j["y"]} for j in jwks],
     }
     assert jwks[0]["kid"] != jwks[1]["kid"]
+
+
+def test_each_slot_is_a_kms_signing_key_only_the_pipeline_role_may_use(
+    run_component: Any,
+) -> None:
+    run = run_okta(run_component)
     for slot in ("a", "b"):
-        key = run.monitor.one(KEY, f"okta-partner-feed-key-{slot}")
-        assert key.inputs == {"algorithm": "ECDSA", "ecdsaCurve": "P256"}
+        key = run.monitor.one(KEY, f"okta-partner-feed-key-{slot}").inputs
+        policy = json.loads(key.pop("policy"))
+        assert key == {
+            "description": f"Okta client-assertion key, slot {slot}, of pipeline partner-feed "
+            "(test); only its pipeline role may sign",
+            "customerMasterKeySpec": "ECC_NIST_P256",
+            "keyUsage": "SIGN_VERIFY",
+            "deletionWindowInDays": 7,
+            "tags": {"stack": "test", "pipeline": "partner-feed", "slot": slot},
+        }
+        assert policy["Statement"] == [
+            {
+                "Sid": "AccountAdministersAndReadsThePublicKey",
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": list(ADMINISTRATION_ACTIONS),
+                "Resource": "*",
+            },
+            {
+                "Sid": "PipelineRoleSigns",
+                "Effect": "Allow",
+                "Principal": {"AWS": ROLE_ARN},
+                "Action": "kms:Sign",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:SigningAlgorithm": "ECDSA_SHA_256"}},
+            },
+            {
+                "Sid": "NoOtherPrincipalSigns",
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": "kms:Sign",
+                "Resource": "*",
+                "Condition": {"ArnNotEquals": {"aws:PrincipalArn": ROLE_ARN}},
+            },
+        ]
+        assert not any("kms:Sign" in s["Action"] for s in policy["Statement"][:1])
+    grant = run.monitor.one("aws:iam/rolePolicy:RolePolicy", "okta-partner-feed-sign-policy")
+    assert grant.inputs["role"] == "aai-test-pipeline-partner-feed"
+    assert json.loads(grant.inputs["policy"])["Statement"] == [
+        {
+            "Sid": "SignOktaClientAssertions",
+            "Effect": "Allow",
+            "Action": "kms:Sign",
+            "Resource": [key_arn(run, "a"), key_arn(run, "b")],
+            "Condition": {"StringEquals": {"kms:SigningAlgorithm": "ECDSA_SHA_256"}},
+        }
+    ]
+    # No private key anywhere in what the component declares.
+    assert not run.monitor.by_type("tls:index/privateKey:PrivateKey")
+    assert "PRIVATE KEY" not in json.dumps([r.inputs for r in run.monitor.registrations])
 
 
-def test_signing_key_is_the_current_slot_and_secret(run_component: Any) -> None:
+def test_signing_key_is_the_current_slots_kms_key(run_component: Any) -> None:
     seen: dict[str, Any] = {}
     run = run_okta(run_component, seen=seen)
     assert seen["slot"] == "a"
     assert seen["key"] == {
+        "kms_key_arn": key_arn(run, "a"),
         "kid": ec_public_jwk(public_pem(run, "a"))["kid"],
         "alg": "ES256",
-        "private_key_pem": private_pem(run, "a"),
     }
     assert (
         seen["token_url"]
@@ -165,17 +225,6 @@ def test_signing_key_is_the_current_slot_and_secret(run_component: Any) -> None:
     )
     clock = run.monitor.one("time:index/rotating:Rotating", "okta-partner-feed-key-clock")
     assert clock.inputs == {"rotationMinutes": 1380}  # 24 h less an hour of schedule slack
-
-
-def test_signing_key_output_is_secret(run_component: Any) -> None:
-    def program() -> None:
-        component = OktaWorkloadIdentity("okta", ARGS)
-        pulumi.export("signingKey", component.signing_keys["partner-feed"])
-        pulumi.export("clientId", component.client_ids["partner-feed"])
-
-    run = run_component(program)
-    assert rpc.is_rpc_secret(run.outputs["signingKey"])
-    assert not rpc.is_rpc_secret(run.outputs["clientId"])
 
 
 class NextDayMocks(PlanMocks):
@@ -197,10 +246,12 @@ def test_rotation_replaces_only_the_standby_slot_and_switches_to_it(run_componen
     def trigger(run: ProgramRun, slot: str) -> Any:
         return run.monitor.one(KEY, f"okta-partner-feed-key-{slot}").replacement_trigger
 
-    # Slot a keeps its trigger (no replacement), slot b's trigger changes (Pulumi replaces it).
+    # Slot a keeps its trigger (no replacement), slot b's trigger changes (Pulumi replaces it:
+    # a new KMS key, and the old one's deletion scheduled).
     assert (trigger(before, "a"), trigger(before, "b")) == (0, -1)
     assert (trigger(after, "a"), trigger(after, "b")) == (0, 1)
-    assert public_pem(after, "a") == public_pem(before, "a")
+    assert key_arn(after, "a") == key_arn(before, "a")
+    assert key_arn(after, "b") != key_arn(before, "b")
     assert public_pem(after, "b") != public_pem(before, "b")
     # The JWKS publishes the key the runtime used until now (a) and the new one (b) ...
     jwks_after = [j["kid"] for j in after.monitor.one(APP, "okta-partner-feed-app").inputs["jwks"]]
@@ -211,5 +262,5 @@ def test_rotation_replaces_only_the_standby_slot_and_switches_to_it(run_componen
     # ... and the runtime's key switches to the new slot.
     assert (before_seen["slot"], after_seen["slot"]) == ("a", "b")
     assert after_seen["key"]["kid"] == jwks_after[1]
-    assert after_seen["key"]["private_key_pem"] == private_pem(after, "b")
+    assert after_seen["key"]["kms_key_arn"] == key_arn(after, "b")
     assert MOCK_NOW == "2026-11-01T00:00:00Z"

@@ -282,7 +282,6 @@ def test_okta_defaults_depend_on_the_tier(base_config: dict[str, Any]) -> None:
         60,
         24,
     )
-    assert dev.keys_prefix == "airflow/test/okta-keys"
     assert dev.atlas_org_config_imported is False
     prod = parse({**okta_config(base_config), "tier": "prod"}).wiring.okta
     assert prod is not None
@@ -307,13 +306,6 @@ def test_okta_defaults_depend_on_the_tier(base_config: dict[str, Any]) -> None:
             "dev",
             {"oktaKeyRotationHours": 0},
             "oktaKeyRotationHours: 0 is outside 1..8760; use a value in that range",
-        ),
-        (
-            "dev",
-            {"oktaKeysPrefix": "airflow/test/connections/keys"},
-            "oktaKeysPrefix: 'airflow/test/connections/keys' is inside connectionsPrefix; keys must "
-            "live apart from connection definitions (the execution role reads those): choose another "
-            "prefix",
         ),
         (
             "dev",

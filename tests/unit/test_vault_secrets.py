@@ -13,7 +13,6 @@ from components.vault_secrets import (
     AwsLoginSpec,
     DatabaseEngineSpec,
     DatabaseRoleSpec,
-    JwtLoginSpec,
     KvSpec,
     VaultAccess,
     VaultAccessArgs,
@@ -49,16 +48,11 @@ def args(*, kv: bool = True, protect: bool = True) -> VaultAccessArgs:
                 ),
             ),
         ),
-        jwt_auth_mount="aai-test-okta",
-        okta_issuer="https://acme.okta.com/oauth2/aus123",
-        okta_audience="api://aai-test-atlas",
-        jwt_logins=(JwtLoginSpec(pipeline="partner", client_id="0oa123"),),
         kv=KvSpec(
             mount="aai-test-airflow",
             connections_path="connections",
-            keys_path="okta-keys",
+            # mongo_partner: an okta-oidc pipeline's definition; that pipeline has no Vault login.
             definitions={"mongo_finance": DEFINITION, "mongo_partner": DEFINITION},
-            signing_keys={"partner": '{"kid": "k", "alg": "ES256", "private_key_pem": "x"}'},
             execution_role_arn=EXEC_ARN,
             airflow_auth_mount="aai-test-aws-airflow",
         )
@@ -96,12 +90,6 @@ def test_policies_are_least_privilege_per_pipeline_and_for_airflow(run: ProgramR
                 ("sys/leases/renew/aai-test-atlas/creds/finance/*", ["update"]),
                 ("sys/leases/revoke/aai-test-atlas/creds/finance/*", ["update"]),
                 ("aai-test-airflow/data/connections/mongo_finance", ["read"]),
-            ]
-        ),
-        "aai-test-partner": hcl_policy(
-            [
-                ("aai-test-airflow/data/connections/mongo_partner", ["read"]),
-                ("aai-test-airflow/data/okta-keys/partner", ["read"]),
             ]
         ),
         "aai-test-airflow-connections": hcl_policy(
@@ -180,30 +168,17 @@ def test_aws_logins_are_bound_to_exact_principals_with_replay_protection(run: Pr
     }
 
 
-def test_jwt_login_trusts_the_okta_issuer_audience_and_client(run: ProgramRun) -> None:
-    assert inputs(run, "vault:jwt/authBackend:AuthBackend", "vault-okta-auth") == {
-        "path": "aai-test-okta",
-        "type": "jwt",
-        "description": "Okta workload tokens of stack test",
-        "oidcDiscoveryUrl": "https://acme.okta.com/oauth2/aus123",
-        "boundIssuer": "https://acme.okta.com/oauth2/aus123",
-    }
-    assert inputs(run, "vault:jwt/authBackendRole:AuthBackendRole", "vault-partner-okta-login") == {
-        "backend": "aai-test-okta",
-        "roleName": "partner",
-        "roleType": "jwt",
-        "userClaim": "sub",
-        "boundAudiences": ["api://aai-test-atlas"],
-        "boundSubject": "0oa123",
-        "tokenPolicies": ["aai-test-partner"],
-        "tokenTtl": 3600,
-        "tokenMaxTtl": 3600,
-        "expirationLeeway": -1,
-        "clockSkewLeeway": 10,
-    }
+def test_there_is_no_bearer_token_login(run: ProgramRun) -> None:
+    """No JWT auth at all: an Okta token that Atlas sees must never become a Vault identity."""
+    types = {r.type for r in run.monitor.registrations}
+    assert [t for t in types if t.startswith("vault:jwt/")] == []
+    backends = [
+        r.inputs["type"] for r in run.monitor.by_type("vault:index/authBackend:AuthBackend")
+    ]
+    assert backends == ["aws", "aws"]
 
 
-def test_kv_holds_versioned_definitions_and_secret_keys(run: ProgramRun) -> None:
+def test_kv_holds_versioned_definitions_and_no_keys(run: ProgramRun) -> None:
     assert inputs(run, "vault:index/mount:Mount", "vault-kv") == {
         "path": "aai-test-airflow",
         "type": "kv",
@@ -213,9 +188,8 @@ def test_kv_holds_versioned_definitions_and_secret_keys(run: ProgramRun) -> None
     entry = inputs(run, "vault:kv/secretV2:SecretV2", "vault-mongo_finance")
     assert (entry["mount"], entry["name"]) == ("aai-test-airflow", "connections/mongo_finance")
     assert json.loads(rpc.unwrap_rpc_secret(entry["dataJson"])) == DEFINITION
-    key = inputs(run, "vault:kv/secretV2:SecretV2", "vault-partner-signing-key")
-    assert key["name"] == "okta-keys/partner"
-    assert rpc.is_rpc_secret(key["dataJson"])
+    entries = sorted(r.inputs["name"] for r in run.monitor.by_type("vault:kv/secretV2:SecretV2"))
+    assert entries == ["connections/mongo_finance", "connections/mongo_partner"]
 
 
 def test_audit_device_and_protection(run: ProgramRun) -> None:
@@ -233,7 +207,6 @@ def test_audit_device_and_protection(run: ProgramRun) -> None:
         "vault-aws-auth",
         "vault-database",
         "vault-kv",
-        "vault-okta-auth",
     ]
 
 
@@ -247,7 +220,5 @@ def test_without_kv_there_is_no_execution_role_access(run_component: Any) -> Non
     names = {r.name for r in run.monitor.registrations}
     assert "vault-kv" not in names
     assert "vault-airflow-login" not in names
-    assert "vault-okta-auth" not in names  # nothing to grant without KV
     policies = {r.inputs["name"] for r in run.monitor.by_type("vault:index/policy:Policy")}
-    # The JWT-only pipeline has nothing to read without KV, so it gets no policy at all.
     assert policies == {"aai-test-finance"}

@@ -1,8 +1,9 @@
 """Example: a pipeline that authenticates to Atlas with Okta tokens (auth mode `okta-oidc`).
 
-The hook installs a MONGODB-OIDC callback: it signs a client assertion with the pipeline's key
-(read with the pipeline role from its secret path), exchanges it for a short-lived access token
-(`client_credentials`), and mints a new one whenever Atlas asks the client to re-authenticate.
+The hook installs a MONGODB-OIDC callback: it has AWS KMS sign a client assertion with the
+pipeline's key (as the pipeline role; the key never leaves KMS), exchanges it for a short-lived
+access token (`client_credentials`), and mints a new one whenever Atlas asks the client to
+re-authenticate.
 Trigger with `{"dry_run": true}` to build the client without contacting Atlas.
 """
 

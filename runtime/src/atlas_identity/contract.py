@@ -18,15 +18,24 @@ from urllib.parse import urlsplit
 from atlas_identity.errors import AtlasIdentityError, Step
 
 RUNTIME_EXTRA_KEY = "atlas_identity"
-CONTRACT_VERSIONS: frozenset[int] = frozenset({1})
+CONTRACT_VERSIONS: frozenset[int] = frozenset({1, 2})
+# Version 2 replaced okta-oidc's `private_key` (a key the worker read) with `signing_key` (a KMS
+# key the pipeline role signs with); aws-iam and vault-dynamic are the same in both versions.
+OKTA_OIDC_MIN_VERSION = 2
 # STS limits for AssumeRole DurationSeconds (the role's MaxSessionDuration caps it further).
 STS_SESSION_MAX = 43200
-# Reading a private key needs the pipeline role only for seconds; STS' minimum session suffices.
-KEY_READ_SESSION_SECONDS = 900
+# Signing an assertion needs the pipeline role only for seconds; STS' minimum session suffices.
+SIGNING_SESSION_SECONDS = 900
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@-]{1,64}$")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 MOUNT = re.compile(r"^[\w.-]+(/[\w.-]+)*$")
+# A KMS key ARN (not an alias): the key policy names the one role that may sign with it.
+KMS_KEY_ARN = re.compile(
+    r"^arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:key/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$"
+)
+# JWS algorithms a KMS key can produce for the assertion; the program creates ECC_NIST_P256 keys.
+SIGNING_ALGORITHMS: tuple[str, ...] = ("ES256",)
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -75,26 +84,17 @@ class AwsIamIdentity:
 
 
 @dataclass(frozen=True, kw_only=True)
-class AwsSecretsManagerKey:
-    """The signing-key document is the secret string of a Secrets Manager secret."""
+class KmsSigningKey:
+    """The pipeline's current Okta key: a KMS key, its JWK thumbprint and JWS algorithm."""
 
-    secret_id: str
-    region: str
+    kms_key_arn: str
+    kid: str
+    """RFC 7638 thumbprint of the public key, as published in the app's JWKS."""
+    alg: str
 
-
-@dataclass(frozen=True, kw_only=True)
-class VaultKvKey:
-    """The signing-key document is the data of a Vault KV v2 secret."""
-
-    url: str
-    mount: str
-    path: str
-    auth_mount: str
-    auth_role: str
-    iam_server_id_header_value: str
-
-
-PrivateKeyRef = AwsSecretsManagerKey | VaultKvKey
+    @property
+    def region(self) -> str:
+        return self.kms_key_arn.split(":")[3]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,10 +105,9 @@ class OktaOidcIdentity:
     token_url: str
     client_id: str
     scope: str
-    private_key: PrivateKeyRef
-    """Where the signing-key document {kid, alg, private_key_pem} lives."""
+    signing_key: KmsSigningKey
     role: PipelineRole
-    """Assumed only to read the private key."""
+    """Assumed only to call kms:Sign (its key policy allows no other principal)."""
 
     @property
     def auth_mode(self) -> AuthMode:
@@ -235,43 +234,31 @@ def _role(r: _Reader, obj: Mapping[str, Any], at: str, *, with_session: bool) ->
         session_seconds=(
             r.integer(obj, "session_seconds", at, low=1, high=STS_SESSION_MAX)
             if with_session
-            else KEY_READ_SESSION_SECONDS
+            else SIGNING_SESSION_SECONDS
         ),
     )
 
 
-def _private_key(r: _Reader, obj: Mapping[str, Any], at: str) -> PrivateKeyRef:
-    backend = obj.get("backend")
-    if backend == "aws-secrets-manager":
-        r.unknown(obj, {"backend", "secret_id", "region"}, at)
-        return AwsSecretsManagerKey(
-            secret_id=r.string(obj, "secret_id", at),
-            region=r.string(obj, "region", at, pattern=REGION, hint="use e.g. eu-west-1"),
-        )
-    if backend == "vault-kv":
-        r.unknown(
+def _signing_key(r: _Reader, parent: Mapping[str, Any], parent_at: str) -> KmsSigningKey:
+    if not isinstance(parent.get("signing_key"), Mapping):
+        r.mapping(parent, "signing_key", parent_at)  # reports the one problem
+        return KmsSigningKey(kms_key_arn="", kid="", alg="")
+    obj, at = parent["signing_key"], f"{parent_at}.signing_key"
+    r.unknown(obj, {"kms_key_arn", "kid", "alg"}, at)
+    alg = r.string(obj, "alg", at)
+    if alg and alg not in SIGNING_ALGORITHMS:
+        r.fail(f"{at}.alg", f"'{alg}' is not one of {', '.join(SIGNING_ALGORITHMS)}")
+    return KmsSigningKey(
+        kms_key_arn=r.string(
             obj,
-            {
-                "backend",
-                "url",
-                "mount",
-                "path",
-                "auth_mount",
-                "auth_role",
-                "iam_server_id_header_value",
-            },
+            "kms_key_arn",
             at,
-        )
-        return VaultKvKey(
-            url=r.url(obj, "url", at),
-            mount=r.string(obj, "mount", at, pattern=MOUNT),
-            path=r.string(obj, "path", at),
-            auth_mount=r.string(obj, "auth_mount", at, pattern=MOUNT),
-            auth_role=r.string(obj, "auth_role", at),
-            iam_server_id_header_value=r.string(obj, "iam_server_id_header_value", at),
-        )
-    r.fail(f"{at}.backend", f"'{backend}' is not one of aws-secrets-manager, vault-kv")
-    return AwsSecretsManagerKey(secret_id="", region="")
+            pattern=KMS_KEY_ARN,
+            hint="use a KMS key ARN, e.g. arn:aws:kms:eu-west-1:123456789012:key/<uuid>",
+        ),
+        kid=r.string(obj, "kid", at),
+        alg=alg,
+    )
 
 
 def _identity(r: _Reader, raw: Mapping[str, Any], at: str) -> RuntimeIdentity | None:
@@ -296,9 +283,17 @@ def _identity(r: _Reader, raw: Mapping[str, Any], at: str) -> RuntimeIdentity | 
         r.unknown(raw, common | {"role_arn", "region", "session_seconds"}, at)
         return AwsIamIdentity(pipeline=pipeline, role=_role(r, raw, at, with_session=True))
     if mode is AuthMode.OKTA_OIDC:
+        if version < OKTA_OIDC_MIN_VERSION:
+            r.fail(
+                f"{at}.version",
+                f"okta-oidc needs contract version {OKTA_OIDC_MIN_VERSION} or later (a KMS "
+                f"signing key); version {version} read a private key, which no longer exists: "
+                "deploy the current program",
+            )
+            return None
         r.unknown(
             raw,
-            common | {"token_url", "client_id", "scope", "private_key", "role_arn", "region"},
+            common | {"token_url", "client_id", "scope", "signing_key", "role_arn", "region"},
             at,
         )
         return OktaOidcIdentity(
@@ -306,7 +301,7 @@ def _identity(r: _Reader, raw: Mapping[str, Any], at: str) -> RuntimeIdentity | 
             token_url=r.url(raw, "token_url", at),
             client_id=r.string(raw, "client_id", at),
             scope=r.string(raw, "scope", at),
-            private_key=_private_key(r, r.mapping(raw, "private_key", at), f"{at}.private_key"),
+            signing_key=_signing_key(r, raw, at),
             role=_role(r, raw, at, with_session=False),
         )
     r.unknown(raw, common | {"role_arn", "region", "session_seconds", "vault"}, at)

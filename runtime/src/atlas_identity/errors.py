@@ -12,6 +12,7 @@ class Step(StrEnum):
     CONTRACT = "connection definition"
     ASSUME_ROLE = "assume role"
     PRIVATE_KEY_READ = "private key read"
+    ASSERTION_SIGNING = "assertion signing"
     TOKEN_ENDPOINT = "token endpoint"  # noqa: S105 - a step name, not a secret
     VAULT_LOGIN = "Vault login"
     CREDS_READ = "creds read"

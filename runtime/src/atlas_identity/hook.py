@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -10,14 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.exceptions import AirflowNotFoundException  # type: ignore[attr-defined]
 from airflow.providers.mongo.hooks.mongo import MongoHook
-from botocore.exceptions import BotoCoreError, ClientError
 from pymongo import MongoClient
 from pymongo.errors import OperationFailure
 
-from atlas_identity.aws import BOTO_CONFIG, AssumedRoleCredentials, RunContext
+from atlas_identity.aws import AssumedRoleCredentials, RunContext
 from atlas_identity.contract import (
     AwsIamIdentity,
-    AwsSecretsManagerKey,
     ContractError,
     OktaOidcIdentity,
     RuntimeIdentity,
@@ -25,17 +22,10 @@ from atlas_identity.contract import (
     parse_extras,
 )
 from atlas_identity.errors import AtlasIdentityError, Step
-from atlas_identity.masking import mask
-from atlas_identity.oidc import (
-    OktaOidcCallback,
-    OktaTokenSource,
-    SigningKey,
-    parse_signing_key,
-)
+from atlas_identity.oidc import KmsSigner, OktaOidcCallback, OktaTokenSource
 from atlas_identity.vault import (
     DynamicDatabaseCredentials,
     VaultLogin,
-    read_kv_data,
 )
 from atlas_identity.worker_config import vault_login as configured_vault_login
 
@@ -160,7 +150,12 @@ class AtlasIdentityMongoHook(MongoHook):
             self._token_source = OktaTokenSource(
                 conn_id=self.mongo_conn_id,
                 identity=identity,
-                private_key=lambda: self._read_signing_key(identity),
+                # As the pipeline role: the key policy lets no other principal sign.
+                signer=lambda: KmsSigner(
+                    conn_id=self.mongo_conn_id,
+                    key=identity.signing_key,
+                    session=self.role_credentials.boto3_session,
+                ),
             )
         return self._token_source
 
@@ -184,51 +179,6 @@ class AtlasIdentityMongoHook(MongoHook):
                 conn_id=self.mongo_conn_id, settings=identity.vault, login=login
             )
         return self._db_credentials
-
-    def _read_signing_key(self, identity: OktaOidcIdentity) -> SigningKey:
-        ref = identity.private_key
-        if isinstance(ref, AwsSecretsManagerKey):
-            session = self.role_credentials.boto3_session()
-            try:
-                value = session.client(
-                    "secretsmanager", region_name=ref.region, config=BOTO_CONFIG
-                ).get_secret_value(SecretId=ref.secret_id)["SecretString"]
-            except ClientError as e:
-                error = e.response.get("Error", {})
-                raise AtlasIdentityError(
-                    self.mongo_conn_id,
-                    Step.PRIVATE_KEY_READ,
-                    f"secret {ref.secret_id}: {error.get('Code', 'error')}: "
-                    f"{error.get('Message', '')}",
-                ) from None
-            except BotoCoreError as e:
-                raise AtlasIdentityError(
-                    self.mongo_conn_id,
-                    Step.PRIVATE_KEY_READ,
-                    f"secret {ref.secret_id}: {type(e).__name__}: {e}",
-                ) from None
-            mask(value, "signing_key")
-            return self._signing_key(str(value))
-        login = configured_vault_login(
-            conn_id=self.mongo_conn_id,
-            pipeline=identity.pipeline,
-            auth_mount=ref.auth_mount,
-            auth_role=ref.auth_role,
-            iam_server_id_header_value=ref.iam_server_id_header_value,
-            credentials=lambda: self.role_credentials,
-        )
-        document = read_kv_data(
-            conn_id=self.mongo_conn_id, url=ref.url, mount=ref.mount, path=ref.path, login=login
-        )
-        return self._signing_key(json.dumps(document))
-
-    def _signing_key(self, document: str) -> SigningKey:
-        try:
-            key = parse_signing_key(document)
-        except ValueError as e:
-            raise AtlasIdentityError(self.mongo_conn_id, Step.PRIVATE_KEY_READ, str(e)) from None
-        mask(key.private_key_pem, "private_key_pem")
-        return key
 
     # -- client -----------------------------------------------------------------------------
 

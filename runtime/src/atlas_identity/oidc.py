@@ -1,20 +1,29 @@
-"""Okta `client_credentials` with a `private_key_jwt` assertion, as a pymongo OIDC callback."""
+"""Okta `client_credentials` with a `private_key_jwt` assertion, as a pymongo OIDC callback.
+
+The assertion is signed by AWS KMS (`kms:Sign`, ECDSA_SHA_256) with the pipeline's key, as the
+pipeline role: no private key is ever on the worker. okta-oidc therefore needs AWS credentials
+that may assume the pipeline role, which MWAA workers have (the execution role).
+"""
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-import jwt
+import boto3
 import requests
+from botocore.exceptions import BotoCoreError, ClientError
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from pymongo.auth_oidc import OIDCCallback, OIDCCallbackContext, OIDCCallbackResult
 
-from atlas_identity.contract import OktaOidcIdentity
+from atlas_identity.aws import BOTO_CONFIG
+from atlas_identity.contract import KmsSigningKey, OktaOidcIdentity
 from atlas_identity.errors import AtlasIdentityError, Step
 from atlas_identity.masking import mask
 
@@ -22,41 +31,109 @@ CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_SECONDS = 300
 """Lifetime of a client assertion: it is used once, right away."""
 HTTP_TIMEOUT = (5.0, 10.0)
+# JWS alg -> (KMS SigningAlgorithm, bytes of r and of s in the JWS signature). RFC 7518 §3.4:
+# an ES256 signature is r || s, each a 32-byte big-endian integer; KMS returns DER (RFC 3279).
+KMS_ALGORITHMS: dict[str, tuple[str, int]] = {"ES256": ("ECDSA_SHA_256", 32)}
+KMS_RAW_MESSAGE_MAX = 4096
 
 
-SIGNING_ALGORITHMS = ("ES256", "RS256")
+class AssertionSigner(Protocol):
+    """Signs JWS signing input; the private key stays wherever the signer keeps it."""
+
+    @property
+    def kid(self) -> str: ...
+
+    @property
+    def alg(self) -> str: ...
+
+    def sign(self, signing_input: bytes) -> bytes:
+        """The JWS signature (for ES256: raw r || s) of `signing_input`."""
+        ...
 
 
-@dataclass(frozen=True, kw_only=True)
-class SigningKey:
-    """The pipeline's current signing key: the document the program stores (contract v1)."""
-
-    kid: str
-    alg: str
-    private_key_pem: str
-
-    def __repr__(self) -> str:
-        return f"SigningKey(kid={self.kid!r}, alg={self.alg!r})"
+def der_to_jose(der: bytes, size: int) -> bytes:
+    """A DER ECDSA signature (SEQUENCE {r, s}) as the JWS form r || s, each `size` bytes."""
+    r, s = decode_dss_signature(der)
+    return r.to_bytes(size, "big") + s.to_bytes(size, "big")
 
 
-def parse_signing_key(document: str) -> SigningKey:
-    """`{"kid", "alg", "private_key_pem"}` -> SigningKey; ValueError names what is wrong."""
-    shape = "a JSON object {kid, alg, private_key_pem}"
-    try:
-        data = json.loads(document)
-    except json.JSONDecodeError:
-        raise ValueError(f"the signing key is not {shape}") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"the signing key is not {shape}")
-    missing = sorted({"kid", "alg", "private_key_pem"} - set(data))
-    if missing:
-        raise ValueError(f"the signing key lacks {', '.join(missing)}")
-    if data["alg"] not in SIGNING_ALGORITHMS:
-        supported = ", ".join(SIGNING_ALGORITHMS)
-        raise ValueError(f"signing algorithm {data['alg']!r} is not one of {supported}")
-    return SigningKey(
-        kid=str(data["kid"]), alg=str(data["alg"]), private_key_pem=str(data["private_key_pem"])
-    )
+class KmsSigner:
+    """Signs with a KMS asymmetric key, as whoever `session` holds credentials for.
+
+    KMS gets the JWS signing input itself (`MessageType=RAW`: KMS hashes it with the algorithm's
+    SHA-256 before signing). AWS KMS API Reference, Sign: "Messages can be 0-4096 bytes. To sign
+    a larger message, provide a message digest" (`DIGEST`). An assertion is a few hundred bytes
+    and holds nothing secret; RAW is also what moto implements (it ignores DIGEST), so the tests
+    exercise the exact call production makes.
+    """
+
+    def __init__(
+        self, *, conn_id: str, key: KmsSigningKey, session: Callable[[], boto3.Session]
+    ) -> None:
+        if key.alg not in KMS_ALGORITHMS:
+            raise ValueError(
+                f"signing algorithm {key.alg!r} is not one of {sorted(KMS_ALGORITHMS)}"
+            )
+        self._conn_id = conn_id
+        self._key = key
+        self._session = session
+
+    @property
+    def kid(self) -> str:
+        return self._key.kid
+
+    @property
+    def alg(self) -> str:
+        return self._key.alg
+
+    def sign(self, signing_input: bytes) -> bytes:
+        algorithm, size = KMS_ALGORITHMS[self._key.alg]
+        arn = self._key.kms_key_arn
+        if len(signing_input) > KMS_RAW_MESSAGE_MAX:
+            raise AtlasIdentityError(
+                self._conn_id,
+                Step.ASSERTION_SIGNING,
+                f"the assertion is {len(signing_input)} bytes; KMS signs at most "
+                f"{KMS_RAW_MESSAGE_MAX} raw bytes",
+            )
+        try:
+            kms = self._session().client("kms", region_name=self._key.region, config=BOTO_CONFIG)
+            response = kms.sign(
+                KeyId=arn,
+                Message=signing_input,
+                MessageType="RAW",
+                SigningAlgorithm=algorithm,
+            )
+        except ClientError as e:
+            error = e.response.get("Error", {})
+            raise AtlasIdentityError(
+                self._conn_id,
+                Step.ASSERTION_SIGNING,
+                f"KMS refused to sign with {arn} "
+                f"({error.get('Code', 'error')}: {error.get('Message', '')})",
+            ) from None
+        except BotoCoreError as e:
+            raise AtlasIdentityError(
+                self._conn_id,
+                Step.ASSERTION_SIGNING,
+                f"could not call KMS to sign with {arn}: {type(e).__name__}: {e}",
+            ) from None
+        return der_to_jose(response["Signature"], size)
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _json_segment(value: dict[str, Any]) -> str:
+    return _b64url(json.dumps(value, separators=(",", ":"), sort_keys=True).encode())
+
+
+def sign_jwt(claims: dict[str, Any], signer: AssertionSigner) -> str:
+    """A compact JWS (RFC 7515) of `claims`, header `{alg, kid, typ}`, signed by `signer`."""
+    header = {"alg": signer.alg, "kid": signer.kid, "typ": "JWT"}
+    signing_input = f"{_json_segment(header)}.{_json_segment(claims)}"
+    return f"{signing_input}.{_b64url(signer.sign(signing_input.encode()))}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,14 +162,14 @@ class OktaTokenSource:
         *,
         conn_id: str,
         identity: OktaOidcIdentity,
-        private_key: Callable[[], SigningKey],
+        signer: Callable[[], AssertionSigner],
         session: requests.Session | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._conn_id = conn_id
         self._identity = identity
-        self._load_key = private_key
-        self._key: SigningKey | None = None
+        self._load_signer = signer
+        self._signer: AssertionSigner | None = None
         self._session = session or requests.Session()
         self._clock = clock
         self._lock = threading.Lock()
@@ -112,19 +189,17 @@ class OktaTokenSource:
                 current = self._current = self._mint()
             return current
 
-    def _signing_key(self) -> SigningKey:
-        if self._key is None:
-            self._key = self._load_key()
-            mask(self._key.private_key_pem, "private_key_pem")
-        return self._key
+    def _current_signer(self) -> AssertionSigner:
+        if self._signer is None:
+            self._signer = self._load_signer()
+        return self._signer
 
     def client_assertion(self) -> str:
         """A signed `private_key_jwt` assertion (the key's alg and kid; iss = sub = client id,
         aud = token URL)."""
         now = int(self._clock())
         i = self._identity
-        key = self._signing_key()
-        assertion = jwt.encode(
+        assertion = sign_jwt(
             {
                 "iss": i.client_id,
                 "sub": i.client_id,
@@ -134,9 +209,7 @@ class OktaTokenSource:
                 "exp": now + ASSERTION_SECONDS,
                 "jti": uuid.uuid4().hex,
             },
-            key.private_key_pem,
-            algorithm=key.alg,
-            headers={"kid": key.kid},
+            self._current_signer(),
         )
         mask(assertion, "client_assertion")
         return assertion
@@ -144,8 +217,8 @@ class OktaTokenSource:
     def _mint(self) -> AccessToken:
         response, body = self._request_token()
         if response.status_code in (400, 401) and body.get("error") == "invalid_client":
-            # The key may have rotated while this task held the previous one: re-read it once.
-            self._key = None
+            # The key may have rotated while this task held the previous one: sign anew once.
+            self._signer = None
             response, body = self._request_token()
         return self._accept(response, body)
 

@@ -29,7 +29,7 @@ class StackExpectations:
     pipelines: dict[str, str]
     """Pipeline name -> auth mode, as written in the stack file."""
     vault_kv: bool
-    """Vault KV v2 is Airflow's secrets backend (connection definitions and Okta keys)."""
+    """Vault KV v2 is Airflow's secrets backend (connection definitions; Okta keys are in KMS)."""
 
     @classmethod
     def from_stack_file(cls, path: Path) -> StackExpectations:
@@ -92,6 +92,8 @@ class StackExpectations:
         return f"{self.kv_mount}/data/connections/{self.connection_id(pipeline)}"
 
     def okta_key(self, pipeline: str) -> str:
+        """Where Vault KV held the pipeline's Okta private key before keys moved to KMS: no
+        policy may reach it (a leftover or re-created entry must stay unreadable)."""
         return f"{self.kv_mount}/data/okta-keys/{pipeline}"
 
     def pipeline_paths(self, pipeline: str) -> list[str]:
@@ -114,12 +116,10 @@ class StackExpectations:
             grants[creds] = READ
             grants[f"sys/leases/renew/{creds}/{LEASE}"] = UPDATE
             grants[f"sys/leases/revoke/{creds}/{LEASE}"] = UPDATE
-        # A pipeline with a Vault identity (dynamic creds, or an Okta key kept in Vault) reads
-        # its own connection definition; an okta-oidc pipeline also reads its own signing key.
-        if self.vault_kv and mode in ("vault-dynamic", "okta-oidc"):
+        # A pipeline with a Vault identity (dynamic creds) reads its own connection definition.
+        # okta-oidc pipelines have no Vault identity at all: their keys are in KMS.
+        if self.vault_kv and mode == "vault-dynamic":
             grants[self.connection(pipeline)] = READ
-        if self.vault_kv and mode == "okta-oidc":
-            grants[self.okta_key(pipeline)] = READ
         return grants
 
     def policies(self) -> set[str]:

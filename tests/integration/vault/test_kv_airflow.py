@@ -32,10 +32,9 @@ KV_SECRET = "vault:kv/secretV2:SecretV2"
 VAULT_BACKEND = "airflow.providers.hashicorp.secrets.vault.VaultBackend"
 # Login settings of the plan that only apply to AWS IAM auth, replaced by a token here.
 AWS_LOGIN_KWARGS = {"auth_type", "auth_mount_point", "role_id", "region", "url"}
+
+
 # A stand-in for the signing key the program generates (a secret, "[secret]" in the plan).
-TEST_SIGNING_KEY = {"kid": "test-kid", "alg": "ES256", "private_key_pem": "not-a-real-key"}
-
-
 @pytest.fixture(scope="session")
 def prod(loaded: dict[str, PlannedStack]) -> PlannedStack:
     return loaded[STACK]
@@ -45,16 +44,19 @@ def prod(loaded: dict[str, PlannedStack]) -> PlannedStack:
 def kv(prod: PlannedStack, root_client: hvac.Client) -> dict[str, dict[str, Any]]:
     """The KV mount and every entry, written as the plan declares them. Path -> data."""
     (mount,) = [r["inputs"] for r in prod.resources(MOUNT) if r["inputs"]["type"] == "kv"]
-    root_client.sys.enable_secrets_engine(
-        backend_type="kv", path=mount["path"], options=mount["options"]
-    )
+    # The bearer-token suite may have mounted it already (for its decoy key) in this session.
+    if f"{mount['path']}/" not in root_client.sys.list_mounted_secrets_engines()["data"]:
+        root_client.sys.enable_secrets_engine(
+            backend_type="kv", path=mount["path"], options=mount["options"]
+        )
     definitions = prod.outputs["connectionDefinitions"]
     written: dict[str, dict[str, Any]] = {}
     for secret in prod.resources(KV_SECRET):
         inputs = secret["inputs"]
         assert inputs["mount"] == mount["path"]
         kind, name = inputs["name"].split("/")
-        data = definitions[name] if kind == "connections" else TEST_SIGNING_KEY
+        assert kind == "connections"
+        data = definitions[name]
         root_client.secrets.kv.v2.create_or_update_secret(
             path=inputs["name"], secret=data, mount_point=inputs["mount"]
         )
@@ -103,13 +105,11 @@ def test_the_backend_settings_point_at_the_kv_mount_and_read_connections_only(
     )
 
 
-def test_kv_holds_one_definition_per_pipeline_and_one_key_per_okta_pipeline(
+def test_kv_holds_one_definition_per_pipeline_and_no_key(
     prod: PlannedStack, kv: dict[str, dict[str, Any]]
 ) -> None:
     e = prod.expected
-    assert set(kv) == {f"connections/{e.connection_id(p)}" for p in e.pipelines} | {
-        f"okta-keys/{p}" for p in e.with_mode("okta-oidc")
-    }
+    assert set(kv) == {f"connections/{e.connection_id(p)}" for p in e.pipelines}
 
 
 def test_stored_definitions_read_back_as_planned_and_hold_no_secret(
@@ -236,7 +236,6 @@ def test_pipeline_tokens_read_their_own_entries_only(
                 pass
     assert readable == {
         "finance-reconcile": {"connections/mongo_finance_reconcile"},
-        "partner-feed": {"connections/mongo_partner_feed", "okta-keys/partner-feed"},
     }
 
 

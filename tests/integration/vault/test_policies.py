@@ -51,7 +51,6 @@ def test_the_stacks_cover_every_auth_mode_and_both_backends() -> None:
     assert [(stack, p) for stack, p in POLICY_HOLDERS if stack in ("dev", "prod")] == [
         ("dev", "finance-reconcile"),
         ("prod", "finance-reconcile"),
-        ("prod", "partner-feed"),
     ]
 
 

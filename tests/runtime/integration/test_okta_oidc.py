@@ -1,20 +1,25 @@
-"""okta-oidc against real Airflow 3, moto (key secret, pipeline role) and a local Authlib
-token endpoint that verifies the signed client assertion against the app's JWKS."""
+"""okta-oidc against real Airflow 3, moto (KMS keys, pipeline role) and a local Authlib token
+endpoint that verifies the KMS-signed client assertion against the JWKS the program planned."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from joserfc.jwk import ECKey
 
-from tests.runtime.integration.conftest import Airflow, AwsWorld, backend_kwargs, moto_client
+from tests.runtime.integration.conftest import (
+    STACK_FILE,
+    Airflow,
+    AwsWorld,
+    backend_kwargs,
+    moto_client,
+)
 from tests.runtime.integration.services import free_port
 from tests.runtime.integration.token_server import TokenServer
 
@@ -23,51 +28,61 @@ CONN_ID = "mongo_events_export"
 # A second copy of the planned definition whose token endpoint is down (test-only id).
 DOWN_CONN_ID = "mongo_events_down"
 TOKEN_SECONDS = 3
+OKTA_APP = "okta:app/oAuth:OAuth"
 
 
 @dataclass(frozen=True)
 class OktaWorld:
     server: TokenServer
     env: dict[str, str]
-    private_key_pem: str
     client_id: str
+    kms_key_arn: str
+
+
+def planned_jwks(plan: dict[str, Any], pipeline: str) -> dict[str, Any]:
+    """The JWKS the program gives the pipeline's Okta app (both slots), as a JWK Set."""
+    (app,) = [
+        r
+        for r in plan["resources"]
+        if r["type"] == OKTA_APP and r["name"].endswith(f"{pipeline}-app")
+    ]
+    # Okta's app JWK has no `crv`: the program's keys are ECC_NIST_P256 (P-256) KMS keys.
+    return {
+        "keys": [
+            {"kty": jwk["kty"], "crv": "P-256", "x": jwk["x"], "y": jwk["y"], "kid": jwk["kid"]}
+            for jwk in app["inputs"]["jwks"]
+        ]
+    }
 
 
 @pytest.fixture(scope="module")
-def okta(aws: AwsWorld, secrets_manager_env: dict[str, str]) -> Iterator[OktaWorld]:
+def kms_plan(aws: AwsWorld) -> dict[str, Any]:
+    """The program's plan of the test stack with its KMS keys created in moto: the JWKS it plans
+    is built from moto's public keys, and the definition names moto's key."""
+    from infra.plan import plan as run_plan
+    from infra.plan import read_stack_file
+
+    return run_plan(
+        read_stack_file(STACK_FILE, stack="runtime-it"), kms=moto_client(aws.moto, "kms")
+    )
+
+
+@pytest.fixture(scope="module")
+def okta(
+    aws: AwsWorld, kms_plan: dict[str, Any], secrets_manager_env: dict[str, str]
+) -> Iterator[OktaWorld]:
     """The planned okta-oidc definition, with the token URL pointed at the local endpoint."""
-    planned = copy.deepcopy(aws.plan["outputs"]["connectionDefinitions"][CONN_ID])
+    planned = copy.deepcopy(kms_plan["outputs"]["connectionDefinitions"][CONN_ID])
     runtime = planned["extra"]["atlas_identity"]
     client_id = runtime["client_id"]
-    assert client_id == aws.plan["outputs"]["oktaClientIds"][PIPELINE]
-    # The program generates P-256 keys (ES256); Okta would hold the public half in the app's
-    # JWKS. The test makes its own pair, serves its JWKS and stores the document the program
-    # stores, at the secret the plan names.
-    key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
-    public = ECKey.import_key(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    kid = public.thumbprint()
+    assert client_id == kms_plan["outputs"]["oktaClientIds"][PIPELINE]
+    jwks = planned_jwks(kms_plan, PIPELINE)
+    assert runtime["signing_key"]["kid"] in {k["kid"] for k in jwks["keys"]}
     server = TokenServer(lifetime=TOKEN_SECONDS)
-    server.register(
-        client_id,
-        {"keys": [public.as_dict(kid=kid, use="sig", alg="ES256")]},
-        scope=runtime["scope"],
-    )
+    server.register(client_id, jwks, scope=runtime["scope"])
     server.start(free_port())
 
     secrets = moto_client(aws.moto, "secretsmanager")
-    secrets.create_secret(
-        Name=runtime["private_key"]["secret_id"],
-        SecretString=json.dumps({"kid": kid, "alg": "ES256", "private_key_pem": pem}),
-    )
     kwargs = backend_kwargs(aws.plan)
     prefix = kwargs["connections_prefix"]
     runtime["token_url"] = server.token_url
@@ -89,14 +104,29 @@ def okta(aws: AwsWorld, secrets_manager_env: dict[str, str]) -> Iterator[OktaWor
             "AIRFLOW__SECRETS__BACKEND_KWARGS": json.dumps(kwargs),
             "IT_INTROSPECT_URL": f"{server.url}/introspect",
         },
-        private_key_pem=pem,
         client_id=client_id,
+        kms_key_arn=runtime["signing_key"]["kms_key_arn"],
     )
     server.stop()
 
 
-def test_example_dag_installs_the_oidc_callback(airflow: Airflow, okta: OktaWorld) -> None:
-    issued = okta.server.issued
+def kms_signed_with(aws: AwsWorld) -> list[str]:
+    """The KeyId of every kms:Sign call moto recorded."""
+    key_ids = []
+    for line in aws.moto.recording.read_text().splitlines():
+        entry = json.loads(line)
+        if entry["headers"].get("X-Amz-Target") == "TrentService.Sign":
+            body = entry["body"]
+            if entry["body_encoded"]:
+                body = base64.b64decode(body).decode()
+            key_ids.append(json.loads(body)["KeyId"])
+    return key_ids
+
+
+def test_example_dag_installs_the_oidc_callback(
+    airflow: Airflow, aws: AwsWorld, okta: OktaWorld
+) -> None:
+    issued, signed = okta.server.issued, len(kms_signed_with(aws))
     run = airflow.dags_test("atlas_okta_oidc_example", env=okta.env, conf={"dry_run": True})
     assert run.returncode == 0, run.output[-4000:]
     assert run.xcom["export_events"] == {
@@ -107,8 +137,9 @@ def test_example_dag_installs_the_oidc_callback(airflow: Airflow, okta: OktaWorl
         "identity": okta.client_id,
         "oidc_callback": "OktaOidcCallback",
     }
-    # The token endpoint accepted the signed assertion (verified against the app's JWKS).
+    # The token endpoint accepted the KMS-signed assertion (verified against the planned JWKS).
     assert okta.server.issued == issued + 1
+    assert kms_signed_with(aws)[signed:] == [okta.kms_key_arn]
 
 
 def test_expired_tokens_are_replaced_when_the_server_asks_again(
@@ -128,7 +159,6 @@ def test_expired_tokens_are_replaced_when_the_server_asks_again(
     assert result["minted"] == result["reauthentications"] + 1
     assert run.task_log.count("access token in use: ***") == result["minted"]
     assert run.task_log.count("in use: ") == result["minted"]
-    assert okta.private_key_pem.splitlines()[1] not in run.task_log
 
 
 def test_unreachable_token_endpoint_fails_fast_and_clearly(
@@ -147,5 +177,3 @@ def test_unreachable_token_endpoint_fails_fast_and_clearly(
         in run.task_log
     )
     assert run.seconds < 60
-    assert okta.private_key_pem.splitlines()[1] not in run.task_log
-    assert okta.private_key_pem.splitlines()[1] not in run.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +12,10 @@ import pytest
 from atlas_identity.contract import (
     AuthMode,
     AwsIamIdentity,
-    AwsSecretsManagerKey,
     ContractError,
+    KmsSigningKey,
     OktaOidcIdentity,
     VaultDynamicIdentity,
-    VaultKvKey,
     parse_extras,
 )
 from atlas_identity.errors import Step
@@ -82,31 +82,41 @@ def test_aws_iam_parses_to_typed_values() -> None:
     }
 
 
-def test_okta_oidc_with_each_key_backend(committed_plans: StackPlans) -> None:
-    # dev keeps the signing key in Secrets Manager, prod in Vault KV.
-    dev = parse_extras(
-        definition(committed_plans, "dev", "mongo_partner_feed")["extra"], conn_id="c"
-    )
-    identity = dev.identity
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_okta_oidc_names_the_current_kms_key(committed_plans: StackPlans, stack: str) -> None:
+    # Whatever the secrets backend (dev: Secrets Manager, prod: Vault), the key is in KMS.
+    planned = definition(committed_plans, stack, "mongo_partner_feed")
+    assert planned["extra"]["atlas_identity"]["version"] == 2
+    identity = parse_extras(planned["extra"], conn_id="c").identity
     assert isinstance(identity, OktaOidcIdentity)
-    assert identity.private_key == AwsSecretsManagerKey(
-        secret_id="airflow/dev/okta-keys/partner-feed", region="eu-west-1"
-    )
+    key = identity.signing_key
+    assert isinstance(key, KmsSigningKey)
+    assert key.alg == "ES256"
+    assert key.region == "eu-west-1"
+    assert key.kms_key_arn.startswith("arn:aws:kms:eu-west-1:")
+    # The key the definition names is one of the two the pipeline role may sign with.
+    (grant,) = [
+        r
+        for r in committed_plans[stack]["resources"]
+        if r["type"] == "aws:iam/rolePolicy:RolePolicy"
+        and r["name"].endswith("-partner-feed-sign-policy")
+    ]
+    (statement,) = json.loads(grant["inputs"]["policy"])["Statement"]
+    assert key.kms_key_arn in statement["Resource"]
+    assert len(statement["Resource"]) == 2
     assert identity.scope == "mongodb.access"
-    assert identity.client_id == committed_plans["dev"]["outputs"]["oktaClientIds"]["partner-feed"]
+    assert identity.client_id == committed_plans[stack]["outputs"]["oktaClientIds"]["partner-feed"]
     assert identity.role.session_seconds == 900
-    prod = parse_extras(
-        definition(committed_plans, "prod", "mongo_partner_feed")["extra"], conn_id="c"
-    )
-    assert isinstance(prod.identity, OktaOidcIdentity)
-    assert prod.identity.private_key == VaultKvKey(
-        url="https://vault.acme.internal:8200",
-        mount="aai-prod-airflow",
-        path="okta-keys/partner-feed",
-        auth_mount="aai-prod-aws",
-        auth_role="partner-feed",
-        iam_server_id_header_value="vault.acme.internal",
-    )
+
+
+def test_okta_oidc_of_contract_version_1_is_refused(committed_plans: StackPlans) -> None:
+    planned = definition(committed_plans, "dev", "mongo_partner_feed")
+    planned["extra"]["atlas_identity"]["version"] = 1
+    assert problems_of(planned["extra"]) == [
+        "extra.atlas_identity.version: okta-oidc needs contract version 2 or later (a KMS "
+        "signing key); version 1 read a private key, which no longer exists: deploy the "
+        "current program"
+    ]
 
 
 def test_vault_dynamic(committed_plans: StackPlans) -> None:
@@ -130,10 +140,10 @@ def problems_of(extra: dict[str, Any]) -> list[str]:
 
 def test_unknown_version_is_refused_with_the_fix() -> None:
     extra = aws_extra()
-    extra["atlas_identity"]["version"] = 2
+    extra["atlas_identity"]["version"] = 3
     assert problems_of(extra) == [
-        "extra.atlas_identity.version: contract version 2 is not supported by this runtime "
-        "(supported: 1); upgrade airflow-atlas-identity-runtime"
+        "extra.atlas_identity.version: contract version 3 is not supported by this runtime "
+        "(supported: 1, 2); upgrade airflow-atlas-identity-runtime"
     ]
 
 
@@ -192,14 +202,29 @@ def test_token_url_must_be_https_except_loopback(
         ]
 
 
-def test_private_key_backend_and_vault_block_are_checked(
+def test_signing_key_and_vault_block_are_checked(
     committed_plans: StackPlans,
 ) -> None:
     okta = definition(committed_plans, "dev", "mongo_partner_feed")
-    okta["extra"]["atlas_identity"]["private_key"] = {"backend": "gcp"}
+    okta["extra"]["atlas_identity"]["signing_key"] = {
+        "kms_key_arn": "alias/okta",
+        "alg": "RS256",
+        "private_key_pem": "x",
+    }
     assert problems_of(okta["extra"]) == [
-        "extra.atlas_identity.private_key.backend: 'gcp' is not one of aws-secrets-manager, "
-        "vault-kv"
+        "extra.atlas_identity.signing_key.private_key_pem: is not part of this contract "
+        "version; upgrade the runtime or remove the key",
+        "extra.atlas_identity.signing_key.alg: 'RS256' is not one of ES256",
+        "extra.atlas_identity.signing_key.kms_key_arn: 'alias/okta' is not valid; use a KMS "
+        "key ARN, e.g. arn:aws:kms:eu-west-1:123456789012:key/<uuid>",
+        "extra.atlas_identity.signing_key.kid: is required and must be a non-empty string",
+    ]
+    del okta["extra"]["atlas_identity"]["signing_key"]
+    okta["extra"]["atlas_identity"]["private_key"] = {"backend": "aws-secrets-manager"}
+    assert problems_of(okta["extra"]) == [
+        "extra.atlas_identity.private_key: is not part of this contract version; upgrade the "
+        "runtime or remove the key",
+        "extra.atlas_identity.signing_key: is required and must be an object",
     ]
     broken = definition(committed_plans, "dev", "mongo_finance_reconcile")["extra"]
     broken["atlas_identity"]["vault"] = {"url": "https://v", "auth_mount": "aws"}
