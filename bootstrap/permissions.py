@@ -26,7 +26,7 @@ Statement = Mapping[str, Any]
 # fmt: off
 WORKLOAD_ACTIONS = (
     "airflow:PublishMetrics", "cloudwatch:PutMetricData", "kms:Decrypt", "kms:DescribeKey",
-    "kms:Encrypt", "kms:GenerateDataKey", "logs:CreateLogGroup", "logs:CreateLogStream",
+    "kms:Encrypt", "kms:GenerateDataKey", "kms:Sign", "logs:CreateLogGroup", "logs:CreateLogStream",
     "logs:DescribeLogGroups", "logs:GetLogEvents", "logs:GetLogGroupFields",
     "logs:GetLogRecord", "logs:GetQueryResults", "logs:PutLogEvents",
     "s3:GetAccountPublicAccessBlock", "s3:GetBucketLocation", "s3:GetBucketPublicAccessBlock",
@@ -241,6 +241,8 @@ def program_statements(scope: AccountScope) -> list[Statement]:
                 "secretsmanager:TagResource",
                 "secretsmanager:UntagResource",
                 "secretsmanager:GetResourcePolicy",
+                "secretsmanager:PutResourcePolicy",
+                "secretsmanager:DeleteResourcePolicy",
                 "secretsmanager:ListSecretVersionIds",
             ],
             "Resource": [
