@@ -241,7 +241,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="plan-scale-") as tmp:
         work = Path(tmp)
         cases = [prepare(label, work) for label in labels]
-        samples = {c.label: {command: [] for command in COMMANDS} for c in cases}
+        samples: dict[str, dict[str, list[Sample]]] = {
+            c.label: {command: [] for command in COMMANDS} for c in cases
+        }
         jobs = [(c, command) for c in cases for command in COMMANDS]
         for round_ in range(args.rounds):
             # Rotate the order each round, so no command always runs right after the same one.
