@@ -17,7 +17,7 @@ wall, CPU (user + system) and peak RSS come from the process itself (`os.wait4`)
 min/median/max wall, median CPU and RSS, program/floor ratios of medians, and the marginal cost
 per pipeline between consecutive sizes. Medians go to bench/plan_scale.results.json; with
 `--write-contributing` the table in CONTRIBUTING.md is rendered from it (a test checks the two
-agree, so the table is never typed by hand).
+agree, so the table is never typed by hand; `--render` re-renders it without measuring).
 
 Targets (issue 15; for the benchmark, not for timed tests): 1000 pipelines < 20 s and < 900 MB;
 program / floor <= 1.3 at 100 and 1000; marginal cost 300->1000 within 1.1x of 100->300;
@@ -189,7 +189,7 @@ def render(results: dict[str, Any]) -> str:
         f"{results['rounds']} interleaved rounds; wall min/median/max, the rest medians:",
         "",
         "| stack | resources | program wall s | floor wall s | raw floor wall s "
-        "| program / floor | program / raw | CPU s program / floor "
+        "| program / floor | program / raw | CPU s program / floor (ratio) "
         "| peak RSS MB program / floor | marginal ms/pipeline program / floor |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -215,6 +215,7 @@ def render(results: dict[str, Any]) -> str:
             f"| {p['wall_median'] / f['wall_median']:.2f} "
             f"| {p['wall_median'] / r['wall_median']:.2f} "
             f"| {_fmt(p['cpu_median'])} / {_fmt(f['cpu_median'])} "
+            f"({p['cpu_median'] / f['cpu_median']:.2f}) "
             f"| {p['rss_mb_median']:.0f} / {f['rss_mb_median']:.0f} | {marginal} |"
         )
     return "\n".join(lines)
@@ -236,7 +237,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help=f"write {RESULTS.name} and regenerate CONTRIBUTING.md's table from it",
     )
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help=f"measure nothing: regenerate CONTRIBUTING.md's table from {RESULTS.name}",
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        table = render(json.loads(RESULTS.read_text()))
+        CONTRIBUTING.write_text(contributing_with(CONTRIBUTING.read_text(), table))
+        print(table)
+        return 0
     labels = args.sizes.split(",")
     with tempfile.TemporaryDirectory(prefix="plan-scale-") as tmp:
         work = Path(tmp)
