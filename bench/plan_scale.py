@@ -13,7 +13,8 @@ three commands, each in a fresh process timed from start to exit:
 - raw floor: the same with untyped `pulumi.CustomResource`s, for reference.
 Every floor run must write a plan JSON and graph byte-identical to the program's, or the run
 fails. Rounds are interleaved (each round runs every case and command, in rotating order), and
-wall, CPU (user + system) and peak RSS come from the process itself (`os.wait4`). Reported:
+wall, CPU (user + system) and peak RSS come from the process itself (`os.wait4` in a bare
+launcher, see LAUNCHER). Reported:
 min/median/max wall, median CPU and RSS, program/floor ratios of medians, and the marginal cost
 per pipeline between consecutive sizes. Medians go to bench/plan_scale.results.json; with
 `--write-contributing` the table in CONTRIBUTING.md is rendered from it (a test checks the two
@@ -34,7 +35,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -72,17 +72,38 @@ class Case:
     mocks: list[str]
 
 
+# Runs the measured command as its own child and reports what the kernel accounted to it. The
+# launcher is a bare interpreter (`-S`, ~10 MB): a child's peak RSS (ru_maxrss) starts at the RSS
+# of the process it was forked from, so forking from this script (which holds parsed settings,
+# >100 MB) would report this script's size for the smaller cases.
+LAUNCHER = """
+import json, os, sys, time
+start = time.perf_counter()
+pid = os.posix_spawn(sys.argv[1], sys.argv[1:], os.environ,
+                     file_actions=[(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)])
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - start
+print(json.dumps({"wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
+                  "rss_mb": usage.ru_maxrss / 1024}))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_process(command: Sequence[str], stderr_path: Path) -> Sample:
-    """Run one command to completion; its wall time, CPU time and peak RSS (its own)."""
+    """Run one command to completion: its wall time, CPU time and peak RSS (its own)."""
     with stderr_path.open("wb") as stderr:
-        start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr)  # noqa: S603
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - start
-    process.returncode = code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise RuntimeError(f"{' '.join(command)} exited {code}:\n{stderr_path.read_text()}")
-    return Sample(wall=wall, cpu=usage.ru_utime + usage.ru_stime, rss_mb=usage.ru_maxrss / 1024)
+        done = subprocess.run(  # noqa: S603 (our own interpreter and modules)
+            [sys.executable, "-S", "-c", LAUNCHER, *command],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            check=False,
+        )
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(command)} exited {done.returncode}:\n{stderr_path.read_text()}"
+        )
+    return Sample(**json.loads(done.stdout))
 
 
 def _program(case: Case, out: Path) -> list[str]:
