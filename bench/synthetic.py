@@ -1,6 +1,6 @@
 """Synthetic stacks for the planning benchmark: N pipelines over 3 clusters, auth modes mixed.
 
-Auth modes are mixed round-robin over the modes the program supports (`SUPPORTED_AUTH_MODES`),
+Auth modes are mixed round-robin over every `AuthMode` (all of them are supported),
 with the settings those modes need (as in the committed dev stack).
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from components.wiring import SUPPORTED_AUTH_MODES
+from components.access import AuthMode
 from infra import plan as offline_plan
 from infra import settings as stack_settings
 
@@ -41,7 +41,7 @@ PROVIDER_SETTINGS: dict[str, dict[str, Any]] = {
 
 
 def _modes() -> list[str]:
-    return sorted(m.value for m in SUPPORTED_AUTH_MODES)
+    return sorted(m.value for m in AuthMode)
 
 
 def _modes_used(pipelines: int) -> list[str]:

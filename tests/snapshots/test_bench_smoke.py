@@ -11,6 +11,7 @@ import pulumi_okta
 import pytest
 
 from bench import floor, plan_scale, synthetic
+from components.access import AuthMode
 from infra import plan as offline_plan
 from infra.offline import PlanMocks, Registration, run_program, to_config_strings
 
@@ -57,7 +58,7 @@ def test_floor_replays_the_dev_stack_byte_for_byte(typed: bool) -> None:
 def test_floor_replays_a_synthetic_stack_with_every_auth_mode() -> None:
     stack = synthetic.stack_file(6)
     modes = {p["authMode"] for p in synthetic.synthetic_values(6)["pipelines"]}
-    assert modes == {m.value for m in synthetic.SUPPORTED_AUTH_MODES}
+    assert modes == {m.value for m in AuthMode}
     program_text, floor_text = _program_and_floor(stack, typed=True)
     assert floor_text == program_text
 
