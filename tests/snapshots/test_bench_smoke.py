@@ -1,31 +1,89 @@
-"""The benchmark baseline declares what the program declares: the ratio compares like with like."""
+"""The benchmark's floor registers exactly the program's graph, and CONTRIBUTING shows its table."""
 
 from __future__ import annotations
 
-from collections import Counter
+import json
+from pathlib import Path
 
-from bench import plan_scale
+import pulumi_aws
+import pulumi_mongodbatlas
+import pulumi_okta
+import pytest
+
+from bench import floor, plan_scale, synthetic
 from components.access import AuthMode
 from infra import plan as offline_plan
-from infra.offline import PlanMocks, run_program, to_config_strings
+from infra.offline import PlanMocks, Registration, run_program, to_config_strings
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_bare_baseline_declares_the_same_resource_types_and_counts() -> None:
-    planned = offline_plan.plan(plan_scale.stack_file(4))
-    program = Counter(r["type"] for r in planned["resources"] if r["custom"])
-    run = run_program(
-        project=plan_scale.PROJECT,
-        stack="bench",
-        config=to_config_strings(plan_scale.PROJECT, {}),
-        mocks=PlanMocks(account_id=plan_scale.ACCOUNT, region=plan_scale.REGION),
-        program=plan_scale.bare_program(4, plan_scale.program_registrations(4)),
+def _program_and_floor(stack: offline_plan.StackFile, *, typed: bool) -> tuple[str, str]:
+    registrations: list[Registration] = []
+    planned = offline_plan.plan(stack, None, registrations)
+    graph = offline_plan.graph(registrations)
+    settings = offline_plan.stack_settings.parse(
+        stack.project_values(), project=stack.project, stack=stack.stack
     )
-    bare = Counter(r.type for r in run.monitor.registrations if r.custom)
-    assert bare == program
-    assert program["mongodbatlas:index/customDbRole:CustomDbRole"] == 4  # one per pipeline
+    run = run_program(
+        project=stack.project,
+        stack=stack.stack,
+        config=to_config_strings(stack.project, {}),
+        mocks=PlanMocks(
+            account_id=settings.wiring.aws_account_id,
+            region=settings.wiring.aws_region,
+            okta_org_url=stack.okta_org_url(),
+        ),
+        program=floor.floor_program(
+            json.loads(json.dumps(planned)), json.loads(json.dumps(graph)), typed=typed
+        ),
+    )
+    program_text = json.dumps([planned, graph], indent=2, sort_keys=True)
+    floor_text = json.dumps(
+        [offline_plan.plan_of(run), offline_plan.graph(run.monitor.registrations)],
+        indent=2,
+        sort_keys=True,
+    )
+    return program_text, floor_text
 
 
-def test_synthetic_stack_mixes_every_supported_mode() -> None:
-    values = plan_scale.synthetic_values(6)
-    modes = {p["authMode"] for p in values["pipelines"]}
+@pytest.mark.parametrize("typed", [True, False], ids=["typed", "raw"])
+def test_floor_replays_the_dev_stack_byte_for_byte(typed: bool) -> None:
+    stack = offline_plan.read_stack_file(ROOT / "Pulumi.dev.yaml")
+    program_text, floor_text = _program_and_floor(stack, typed=typed)
+    assert '"propertyDependencies": {\n' in program_text  # the edges are part of the comparison
+    assert floor_text == program_text
+
+
+def test_floor_replays_a_synthetic_stack_with_every_auth_mode() -> None:
+    stack = synthetic.stack_file(6)
+    modes = {p["authMode"] for p in synthetic.synthetic_values(6)["pipelines"]}
     assert modes == {m.value for m in AuthMode}
+    program_text, floor_text = _program_and_floor(stack, typed=True)
+    assert floor_text == program_text
+
+
+def test_typed_floor_uses_the_provider_sdk_classes() -> None:
+    assert floor.resource_class("aws:iam/role:Role") is pulumi_aws.iam.Role
+    assert floor.resource_class("pulumi:providers:aws") is pulumi_aws.Provider
+    assert (
+        floor.resource_class("mongodbatlas:index/customDbRole:CustomDbRole")
+        is pulumi_mongodbatlas.CustomDbRole
+    )
+    assert floor.resource_class("okta:app/oAuth:OAuth") is pulumi_okta.app.OAuth
+    assert floor.python_name(pulumi_aws.iam.Role, "assumeRolePolicy") == "assume_role_policy"
+
+
+def test_contributing_table_is_the_one_the_benchmark_rendered() -> None:
+    results = json.loads(plan_scale.RESULTS.read_text())
+    text = (ROOT / "CONTRIBUTING.md").read_text()
+    assert plan_scale.contributing_with(text, plan_scale.render(results)) == text
+    assert [c["case"] for c in results["cases"]] == ["dev", "100", "300", "1000"]
+    assert all(c["rounds"] >= 3 for c in results["cases"])
+
+
+def test_synthetic_stack_file_plans_as_written(tmp_path: Path) -> None:
+    path = synthetic.write_stack_file(3, tmp_path)
+    stack = offline_plan.read_stack_file(path)
+    assert stack.stack == "bench-3"
+    assert stack.config == synthetic.stack_file(3).config
