@@ -37,7 +37,6 @@ import pulumi
 import pulumi_aws
 import pulumi_mongodbatlas
 import pulumi_okta
-import pulumi_tls
 import pulumi_vault
 import pulumiverse_time
 from pulumi import _types as sdk_types
@@ -51,7 +50,6 @@ PACKAGES: dict[str, Any] = {
     "aws": pulumi_aws,
     "mongodbatlas": pulumi_mongodbatlas,
     "okta": pulumi_okta,
-    "tls": pulumi_tls,
     "time": pulumiverse_time,
     "vault": pulumi_vault,
 }

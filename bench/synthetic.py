@@ -73,6 +73,9 @@ def synthetic_values(pipelines: int) -> dict[str, Any]:
         "mwaaSecurityGroupIds": ["sg-0a"],
         "pipelineSessionSeconds": 900,
         "atlasProjectId": "0123456789abcdef01234567",
+        # One project raised to Atlas's documented maxima (components/limits.py) until the
+        # estate spreads over projects.
+        "atlasProjectLimits": {"databaseUsers": 900, "customRoles": 1400},
         "atlasClusters": [{"name": c, "srvHost": f"{c}.ab1cd.mongodb.net"} for c in clusters],
         "pipelines": [
             {

@@ -37,7 +37,6 @@ PACKAGES = {
     "mongodbatlas": ("pulumi_mongodbatlas", "pulumi_mongodbatlas"),
     "okta": ("pulumi_okta", "pulumi_okta"),
     "vault": ("pulumi_vault", "pulumi_vault"),
-    "tls": ("pulumi_tls", "pulumi_tls"),
     "time": ("pulumiverse_time", "pulumiverse_time"),
 }
 _SCALARS = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "Any": "any"}

@@ -76,7 +76,6 @@ def test_subset_is_generated_from_the_pinned_sdks() -> None:
         "pulumi_aws",
         "pulumi_mongodbatlas",
         "pulumi_okta",
-        "pulumi_tls",
         "pulumi_vault",
         "pulumiverse_time",
     }

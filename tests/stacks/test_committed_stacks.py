@@ -274,7 +274,7 @@ def test_every_okta_pipeline_is_wired_end_to_end(
         assert runtime["role_arn"] == result["outputs"]["pipelineRoleArns"][pipeline.name]
         (grant,) = [
             r
-            for r in resources(stack, "aws:iam/rolePolicy:RolePolicy")
+            for r in resources(result, "aws:iam/rolePolicy:RolePolicy")
             if r["name"].endswith(f"-{pipeline.name}-sign-policy")
         ]
         assert (
