@@ -181,7 +181,8 @@ KEYS: dict[str, Key] = {
     ),
     "atlasProjectId": Key(
         type="string",
-        description="Atlas project of the stack (auditing is a project setting)",
+        description="Atlas project of the stack; one stack per project, since auditing is a "
+        "project setting and a second stack would overwrite the first one's audit filter",
         required=True,
         constraints="24 hex characters",
         example="64b7f0c2a1d3e4f5a6b7c8d9",
@@ -380,7 +381,9 @@ KEYS: dict[str, Key] = {
         required=True,
         constraints=f"at least one; name: [a-z][a-z0-9_-]*, at most {PIPELINE_NAME_MAX} "
         "characters, unique after '-' -> '_'; authMode: aws-iam, okta-oidc or vault-dynamic; "
-        f"grant presets: {', '.join(PRESETS)}; databases never admin, local or config",
+        "presets: "
+        + "; ".join(f"{name} = {', '.join(actions)}" for name, actions in PRESETS.items())
+        + "; databases never admin, local or config",
         example="""\
 - name: orders-ingest          # the connection id is mongo_orders_ingest
   authMode: aws-iam            # or okta-oidc, vault-dynamic
