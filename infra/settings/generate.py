@@ -133,7 +133,11 @@ def project_file(table: Table, current: str) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """A table cell; outside `code`, <placeholders> are escaped so Markdown does not eat them."""
+    parts = text.replace("\n", " ").split("`")
+    for i in range(0, len(parts), 2):
+        parts[i] = parts[i].replace("<", "&lt;").replace(">", "&gt;")
+    return "`".join(parts).replace("|", "\\|")
 
 
 def _example_cell(key: Key) -> str:
@@ -167,27 +171,19 @@ def markdown(tables: Sequence[Table] = TABLES) -> str:
             f"In `{table.stack_files}`, under the `{table.project}:` namespace. "
             f"Source: `{table.source}`.",
             "",
-            "| key | type | meaning | default (dev, staging) | default (prod) | constraints "
-            "| example |",
-            "|---|---|---|---|---|---|---|",
         ]
+        # Default columns per tier only where some key's default depends on the tier.
+        tiered = any(key.prod_default is not None for key in table.keys.values())
+        defaults = ["default (dev, staging)", "default (prod)"] if tiered else ["default"]
+        header = ["key", "type", "meaning", *defaults, "constraints", "example"]
+        out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for name, key in table.keys.items():
-            out.append(
-                "| "
-                + " | ".join(
-                    _cell(cell)
-                    for cell in (
-                        f"`{name}`",
-                        key.type,
-                        key.description,
-                        default_text(key, prod=False),
-                        default_text(key, prod=True),
-                        key.constraints,
-                        _example_cell(key),
-                    )
-                )
-                + " |"
-            )
+            default = [default_text(key, prod=False)]
+            if tiered:
+                default.append(default_text(key, prod=True))
+            cells = [f"`{name}`", key.type, key.description, *default, key.constraints]
+            cells.append(_example_cell(key))
+            out.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
         for name, key in table.keys.items():
             if _example_cell(key) != "see below":
                 continue
