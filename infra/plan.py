@@ -8,7 +8,7 @@
 
 Needs no Pulumi CLI, cloud account or network. Exit codes: 0 planned, 2 invalid settings or a
 service limit exceeded (one line per problem on stderr, naming the key path; components/limits.py)
-and nothing planned. Contract in DESIGN.md.
+and nothing planned. Format, masking and exit codes: docs/plan-format.md.
 """
 
 from __future__ import annotations

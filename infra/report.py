@@ -3,7 +3,7 @@
     python -m infra.plan --stack prod --report prod.access.md
     python -m infra.snapshot            # writes snapshots/<stack>.access.md for every stack
 
-Built from the offline plan JSON only (DESIGN.md contract), so it runs in any pull request without
+Built from the offline plan JSON only (docs/plan-format.md), so it runs in any pull request without
 cloud credentials. Actions come from the Atlas custom-role resources the plan declares (what Atlas
 will enforce); pipeline, auth mode, identity and credential lifetime from the stack's
 `accessMatrix` export. A custom role that no pipeline claims is listed separately, never hidden.

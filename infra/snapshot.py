@@ -5,7 +5,7 @@
     python -m infra.snapshot --stack prod    # only some stacks
     python -m infra.snapshot --accept-urn-changes   # regenerate although URNs disappear
 
-A snapshot is the offline plan (DESIGN.md contract: resources sorted by URN, secrets masked as
+A snapshot is the offline plan (docs/plan-format.md: resources sorted by URN, secrets masked as
 "[secret]") with every JSON document held in a string (IAM policies, audit filters, backend
 kwargs, Vault creation statements) expanded under {"__json__": ...}, so a pull request shows a
 policy change line by line. `collapse()` turns a snapshot back into an equivalent plan (the

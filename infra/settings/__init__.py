@@ -1,8 +1,9 @@
 """Typed, validated stack settings. The only reader of `pulumi.Config` in the program.
 
-`load()` reads every key declared in `KEYS` (and in `Pulumi.yaml`), `parse()` turns the raw values
-into frozen `Settings`, collecting every problem with its key path and the fix. Invalid settings
-raise `SettingsError` before any resource is registered. One module per part of the stack file:
+`load()` reads every key of `KEYS` (infra/settings/keys.py, rendered into `Pulumi.yaml` and
+docs/settings.md), `parse()` turns the raw values into frozen `Settings`, collecting every problem
+with its key path and the fix. Invalid settings raise `SettingsError` before any resource is
+registered. One module per part of the stack file:
 `pipelines` (clusters, pipelines, grants), `mwaa`, `okta`, `vault`; `reader` does the typed reads.
 """
 

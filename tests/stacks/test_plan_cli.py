@@ -1,4 +1,4 @@
-"""`python -m infra.plan`: the offline plan contract (DESIGN.md)."""
+"""`python -m infra.plan`: the offline plan contract (docs/plan-format.md)."""
 
 from __future__ import annotations
 
