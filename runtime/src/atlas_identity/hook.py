@@ -223,6 +223,7 @@ class AtlasIdentityMongoHook(MongoHook):
         return self._signing_key(json.dumps(document))
 
     def _signing_key(self, document: str) -> SigningKey:
+        mask(document, "signing_key_document")  # as read, and as json.dumps'ed from Vault KV
         try:
             key = parse_signing_key(document)
         except ValueError as e:
