@@ -13,9 +13,9 @@ from typing import Any
 import hvac
 import pytest
 
-from infra import plan as stack_plan
 from tests.conftest import ROOT
 from tests.integration.vault.expected import StackExpectations
+from tests.plans import committed_plan
 from tests.services.openbao import OpenBaoServer, OpenBaoStartError, start_openbao
 
 STACKS = ("dev", "prod")
@@ -51,10 +51,10 @@ class PlannedStack:
 
 
 def plan_stack(stack: str) -> PlannedStack:
-    path = ROOT / f"Pulumi.{stack}.yaml"
+    """The stack's committed plan (snapshots/, current by tests/snapshots): no Pulumi needed."""
     return PlannedStack(
-        expected=StackExpectations.from_stack_file(path),
-        plan=stack_plan.plan(stack_plan.read_stack_file(path)),
+        expected=StackExpectations.from_stack_file(ROOT / f"Pulumi.{stack}.yaml"),
+        plan=committed_plan(stack),
     )
 
 

@@ -19,6 +19,7 @@ from atlas_identity.contract import (
     parse_extras,
 )
 from atlas_identity.errors import Step
+from tests.plans import committed_plan
 
 ROOT = Path(__file__).resolve().parents[3]
 ROLE = "arn:aws:iam::210987654321:role/aai-dev-pipeline-orders-ingest"
@@ -26,12 +27,8 @@ ROLE = "arn:aws:iam::210987654321:role/aai-dev-pipeline-orders-ingest"
 
 @pytest.fixture(scope="module")
 def plans() -> dict[str, dict[str, Any]]:
-    """The program's offline plans of the committed stacks (the contract's producer)."""
-    from infra.plan import plan, read_stack_file
-
-    return {
-        stack: plan(read_stack_file(ROOT / f"Pulumi.{stack}.yaml")) for stack in ("dev", "prod")
-    }
+    """The program's committed plans of the committed stacks (the contract's producer)."""
+    return {stack: committed_plan(stack) for stack in ("dev", "prod")}
 
 
 def definition(plans: dict[str, dict[str, Any]], stack: str, conn_id: str) -> dict[str, Any]:
