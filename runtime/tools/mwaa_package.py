@@ -26,6 +26,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -130,7 +131,13 @@ def _pip(python: str, *args: str) -> None:
 def runtime_wheel(python: str = sys.executable) -> tuple[str, bytes]:
     """The runtime's wheel (name, bytes), re-zipped so that its bytes depend on content only."""
     with tempfile.TemporaryDirectory() as tmp:
-        _pip(python, "wheel", "--no-deps", "--wheel-dir", tmp, str(RUNTIME))
+        # Build from a copy: setuptools leaves build/ and *.egg-info next to the sources, and two
+        # builds at once (two venvs) would share them.
+        source = Path(tmp) / "src"
+        shutil.copytree(
+            RUNTIME, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
+        )
+        _pip(python, "wheel", "--no-deps", "--wheel-dir", tmp, str(source))
         (wheel,) = Path(tmp).glob("*.whl")
         with zipfile.ZipFile(wheel) as built:
             entries = [(i.filename, built.read(i)) for i in built.infolist() if not i.is_dir()]
