@@ -128,7 +128,7 @@ def test_example_dag_installs_the_oidc_callback(
 ) -> None:
     issued, signed = okta.server.issued, len(kms_signed_with(aws))
     run = airflow.dags_test("atlas_okta_oidc_example", env=okta.env, conf={"dry_run": True})
-    assert run.returncode == 0, run.output[-4000:]
+    assert (run.state, run.failed_tasks) == ("success", ()), run.output[-4000:]
     assert run.xcom["export_events"] == {
         "conn_id": CONN_ID,
         "auth_mode": "okta-oidc",
@@ -151,7 +151,7 @@ def test_expired_tokens_are_replaced_when_the_server_asks_again(
         conf={"conn_id": CONN_ID, "run_seconds": 12},
         use_executor=True,
     )
-    assert run.returncode == 0, run.output[-4000:]
+    assert (run.state, run.failed_tasks) == ("success", ()), run.output[-4000:]
     result = run.xcom["long_task"]
     # 12 s with 3 s tokens: at least 3 re-authentications, each with a new, active token.
     assert result["reauthentications"] >= 3
@@ -170,7 +170,7 @@ def test_unreachable_token_endpoint_fails_fast_and_clearly(
         conf={"conn_id": DOWN_CONN_ID, "run_seconds": 1},
         use_executor=True,
     )
-    assert run.returncode != 0
+    assert run.failed_tasks == ("long_task",), run.output[-4000:]
     # Airflow masks every extra whose key contains "token", so the URL itself shows as ***.
     assert (
         f"connection '{DOWN_CONN_ID}': token endpoint failed: could not reach ***: ConnectionError"
