@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
+from tests.plans import runtime_it_plan_with_kms
 from tests.runtime.integration.conftest import (
-    STACK_FILE,
+    REGION,
     Airflow,
     AwsWorld,
     backend_kwargs,
@@ -59,12 +60,7 @@ def planned_jwks(plan: dict[str, Any], pipeline: str) -> dict[str, Any]:
 def kms_plan(aws: AwsWorld) -> dict[str, Any]:
     """The program's plan of the test stack with its KMS keys created in moto: the JWKS it plans
     is built from moto's public keys, and the definition names moto's key."""
-    from infra.plan import plan as run_plan
-    from infra.plan import read_stack_file
-
-    return run_plan(
-        read_stack_file(STACK_FILE, stack="runtime-it"), kms=moto_client(aws.moto, "kms")
-    )
+    return runtime_it_plan_with_kms(aws.moto.url, REGION)
 
 
 @pytest.fixture(scope="module")

@@ -3,31 +3,25 @@
 No stand-in for the masker: each value goes through the runtime code that handles it, then
 through the `redact` of the installed Airflow (what its task-log handlers apply), on the locked
 Airflow and on MWAA's 3.0.6 (scripts/check-mwaa). Values are fresh per test and long enough for
-Airflow's minimum masked length, so no earlier registration can make a test pass.
+Airflow's minimum masked length, so no earlier registration can make a test pass. (Okta signing
+keys never reach the worker: they stay in KMS.)
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 import secrets
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from atlas_identity import masking
 from atlas_identity.aws import AssumedRoleCredentials, RunContext
-from atlas_identity.contract import (
-    AwsSecretsManagerKey,
-    OktaOidcIdentity,
-    PipelineRole,
-    VaultSettings,
-)
-from atlas_identity.hook import AtlasIdentityMongoHook
-from atlas_identity.oidc import OktaTokenSource, SigningKey
+from atlas_identity.contract import KmsSigningKey, OktaOidcIdentity, PipelineRole, VaultSettings
+from atlas_identity.oidc import OktaTokenSource, der_to_jose
 from atlas_identity.vault import DynamicDatabaseCredentials, JwtLogin
 
 ROLE = PipelineRole(
@@ -63,25 +57,18 @@ def test_the_runtime_registers_with_airflows_mask_secret() -> None:
     assert registered.__module__ in masking._LOCATIONS
 
 
-def new_pem() -> str:
-    return (
-        ec.generate_private_key(ec.SECP256R1())
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        )
-        .decode()
-    )
+class LocalSigner:
+    """An ES256 signer with a local key: the assertion, not the key, is what is masked here
+    (in production the key stays in KMS, atlas_identity.oidc.KmsSigner)."""
 
+    kid = "k1"
+    alg = "ES256"
 
-def test_signing_key_document_and_its_private_key() -> None:
-    pem = new_pem()
-    document = json.dumps({"kid": fresh("kid"), "alg": "ES256", "private_key_pem": pem})
-    hook = SimpleNamespace(mongo_conn_id="mongo_events_export")
-    key = AtlasIdentityMongoHook._signing_key(hook, document)  # type: ignore[arg-type]
-    assert key.private_key_pem == pem
-    assert_redacted(document, pem)
+    def __init__(self) -> None:
+        self._key = ec.generate_private_key(ec.SECP256R1())
+
+    def sign(self, signing_input: bytes) -> bytes:
+        return der_to_jose(self._key.sign(signing_input, ec.ECDSA(hashes.SHA256())), 32)
 
 
 def test_client_assertion() -> None:
@@ -92,10 +79,12 @@ def test_client_assertion() -> None:
             token_url="https://acme.okta.com/oauth2/aus1/v1/token",
             client_id="0oa1client",
             scope="atlas",
-            private_key=AwsSecretsManagerKey(secret_id="k", region="eu-west-1"),
+            signing_key=KmsSigningKey(
+                kms_key_arn="arn:aws:kms:eu-west-1:210987654321:key/0b1c", kid="k1", alg="ES256"
+            ),
             role=ROLE,
         ),
-        private_key=lambda: SigningKey(kid="k1", alg="ES256", private_key_pem=new_pem()),
+        signer=LocalSigner,
     )
     assert_redacted(source.client_assertion())
 
