@@ -43,7 +43,8 @@ import pulumi_mongodbatlas as atlas
 
 from components.access import AuthMode, Naming, connection_id, privileges
 from components.airflow_connections import SECRETS_MANAGER_BACKEND, backend_kwargs
-from components.atlas_access import audit_filter, custom_role_actions
+from components.atlas_access import custom_role_actions
+from components.atlas_audit import audit_filter, iam_role_pattern
 from components.aws_identity import MWAA_SERVICE_PRINCIPALS, SESSION_TAG_KEYS
 from components.contract import ConnectionSpec, connection_definition
 from infra import plan as offline_plan
@@ -299,7 +300,11 @@ def bare_program(pipelines: int, recorded: list[Registration]) -> Callable[[], N
             "auditing",
             project_id=w.atlas_project_id,
             enabled=True,
-            audit_filter=audit_filter(users),
+            audit_filter=audit_filter(
+                iam_role_arns=iam_role_pattern(w.aws_account_id, w.naming.pipeline_role_prefix()),
+                workload_idp_id=None,
+                vault_users=bool(w.pipelines_of(AuthMode.VAULT_DYNAMIC)),
+            ),
         )
         if w.mwaa is not None and take("aws:mwaa/environment:Environment"):
             kwargs = backend_kwargs(

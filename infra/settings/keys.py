@@ -56,11 +56,15 @@ KEYS: dict[str, Key] = {
     "configPrefix": Key(
         type="string", description="Secrets Manager prefix of Airflow config; unset disables"
     ),
-    "atlasProjectId": Key(type="string", description="24-hex id of the Atlas project"),
+    "atlasProjectId": Key(
+        type="string",
+        description="24-hex id of the stack's home Atlas project (default of "
+        "atlasClusters[].projectId)",
+    ),
     "atlasProjectLimits": Key(
         type="array",
-        description="Limits the Atlas project was raised to: {databaseUsers, customRoles} "
-        "(default 100 each; components/limits.py)",
+        description="Limits Atlas projects were raised to: {<projectId>: {databaseUsers, "
+        "customRoles}} (default 100 each; components/limits.py)",
         structured=True,
     ),
     "awsIamRoleQuota": Key(
@@ -68,11 +72,15 @@ KEYS: dict[str, Key] = {
         description="IAM roles the account may hold (Service Quotas 'Roles per account'; "
         "AWS default 1000)",
     ),
-    "atlasClusters": Key(type="array", description="Clusters: [{name, srvHost}]", structured=True),
+    "atlasClusters": Key(
+        type="array",
+        description="Clusters: [{name, srvHost, projectId (default atlasProjectId)}]",
+        structured=True,
+    ),
     "auditAuthorizationSuccess": Key(
         type="boolean",
         description="Record every successful authorization in the Atlas audit log "
-        "(costs cluster performance; default true in prod, false elsewhere)",
+        "(default true; only tier dev may set false, see docs/auditing.md)",
     ),
     "allowWildcardCollections": Key(
         type="boolean",
@@ -106,14 +114,14 @@ KEYS: dict[str, Key] = {
     "atlasFederationSettingsId": Key(
         type="string", description="Atlas federation settings of that org (okta-oidc pipelines)"
     ),
-    "atlasOrgConfigImported": Key(
-        type="boolean",
-        description="The org's federation config has been imported (see README); only then the "
-        "stack links its workload IdP to the org",
+    "atlasWorkloadIdpStacks": Key(
+        type="array",
+        description="org stack only: stacks whose atlasWorkloadIdpId export the Atlas org "
+        "links for data access, e.g. [organization/airflow-atlas-identity/prod]",
     ),
     "atlasOtherDataAccessIdpIds": Key(
         type="array",
-        description="Workload IdPs of other stacks in the same org, kept in the org config",
+        description="org stack only: data-access IdPs no stack exports that must stay linked",
     ),
     "secretsBackend": Key(
         type="string",

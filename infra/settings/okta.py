@@ -30,8 +30,6 @@ _OKTA_KEYS = (
     "oktaKeyRotationHours",
     "oktaKeysPrefix",
     "atlasFederationSettingsId",
-    "atlasOrgConfigImported",
-    "atlasOtherDataAccessIdpIds",
 )
 
 
@@ -104,10 +102,6 @@ def okta(
         pattern=ATLAS_ID,
         hint=ATLAS_ID_HINT,
     )
-    imported = r.boolean(values, "atlasOrgConfigImported", default=False)
-    others: tuple[str, ...] = ()
-    if "atlasOtherDataAccessIdpIds" in values:
-        others = r.strings(values, "atlasOtherDataAccessIdpIds", "") or ()
     if not (audience and scope and keys_prefix and org_id and federation):
         return None
     return OktaSpec(
@@ -118,6 +112,4 @@ def okta(
         keys_prefix=keys_prefix.rstrip("/"),
         atlas_org_id=org_id,
         atlas_federation_settings_id=federation,
-        atlas_org_config_imported=imported,
-        atlas_other_data_access_idp_ids=others,
     )
