@@ -122,7 +122,7 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
         key: decode(key, value) if isinstance(value, str) else value
         for key, value in values.items()
     }
-    r.unknown_keys(values, set(KEYS) | set(org.REMOVED_KEYS), "")
+    r.unknown_keys({k: v for k, v in values.items() if k not in org.REMOVED_KEYS}, set(KEYS), "")
     problems.extend(org.environment_problems(values))
 
     tier_name = r.choice(values, "tier", "", tuple(t.value for t in Tier))

@@ -47,9 +47,23 @@ def test_valid_config_becomes_typed_frozen_settings(base_config: dict[str, Any])
 
 def test_tier_sets_the_secure_defaults(base_config: dict[str, Any]) -> None:
     dev = parse(base_config).wiring
-    assert (dev.audit_authorization_success, dev.protect_stateful_resources) == (False, False)
+    assert (dev.audit_authorization_success, dev.protect_stateful_resources) == (True, False)
     prod = parse({**base_config, "tier": "prod"}).wiring
     assert (prod.audit_authorization_success, prod.protect_stateful_resources) == (True, True)
+
+
+def test_only_dev_may_turn_off_audited_authorization_successes(
+    base_config: dict[str, Any],
+) -> None:
+    off = {**base_config, "auditAuthorizationSuccess": False}
+    assert parse(off).wiring.audit_authorization_success is False
+    for tier in ("staging", "prod"):
+        with pytest.raises(SettingsError) as raised:
+            parse({**off, "tier": tier})
+        assert [str(p) for p in raised.value.problems] == [
+            f"auditAuthorizationSuccess: must be true in tier {tier}: without it Atlas records "
+            "no successful data access (docs/auditing.md); remove the key"
+        ]
 
 
 def test_explicit_booleans_override_the_tier_defaults(base_config: dict[str, Any]) -> None:
@@ -283,7 +297,6 @@ def test_okta_defaults_depend_on_the_tier(base_config: dict[str, Any]) -> None:
         24,
     )
     assert dev.keys_prefix == "airflow/test/okta-keys"
-    assert dev.atlas_org_config_imported is False
     prod = parse({**okta_config(base_config), "tier": "prod"}).wiring.okta
     assert prod is not None
     assert prod.token_lifetime_minutes == 15
