@@ -204,3 +204,16 @@ def test_a_raised_limit_applies_to_its_project_only(base_config: dict[str, Any])
         f"Atlas project {other} database users",
         f"Atlas project {other} custom roles (one per pipeline)",
     ]
+
+
+def test_a_cluster_names_its_project(base_config: dict[str, Any]) -> None:
+    values = spread(base_config, 2, 2)
+    assert s.parse(values, project="p", stack="test").wiring.cluster_projects == {
+        "c0": HOME,
+        "c1": f"{1:024x}",
+    }
+    values["atlasClusters"][1]["projectId"] = "not-an-id"
+    assert problems(values) == [
+        "atlasClusters[1].projectId: 'not-an-id' is not valid; use the 24-character hex id from "
+        "the Atlas UI"
+    ]
