@@ -32,7 +32,6 @@ class OktaSpec:
     token_lifetime_minutes: int
     key_rotation_hours: int
     keys_prefix: str
-    atlas_org_id: str
     atlas_federation_settings_id: str
 
 

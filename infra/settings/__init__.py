@@ -237,7 +237,9 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
     )
     modes = {p.auth_mode for _, p in indexed}
     org_id = None
-    if modes & {AuthMode.OKTA_OIDC, AuthMode.VAULT_DYNAMIC}:
+    # Only Vault's Atlas API key (its access list) is an organization resource; the workload IdP
+    # lives in the federation settings and the org config in the org stack.
+    if AuthMode.VAULT_DYNAMIC in modes:
         org_id = r.string(
             values,
             "atlasOrgId",
@@ -246,7 +248,7 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
             hint=ATLAS_ID_HINT,
         )
     elif "atlasOrgId" in values:
-        r.fail("atlasOrgId", "only applies with okta-oidc or vault-dynamic pipelines; remove it")
+        r.fail("atlasOrgId", "only applies with vault-dynamic pipelines; remove it")
     okta_spec = okta.okta(
         r,
         values,
@@ -255,7 +257,6 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
         prefix=prefix or "aai",
         conn_prefix=conn_prefix,
         indexed=indexed,
-        org_id=org_id,
     )
     vault_spec = vault.vault(r, values, tier=tier, modes=modes, org_id=org_id)
     limits.check(

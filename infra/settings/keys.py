@@ -110,7 +110,11 @@ KEYS: dict[str, Key] = {
         type="string",
         description="Secrets Manager prefix of signing keys (default airflow/<stack>/okta-keys)",
     ),
-    "atlasOrgId": Key(type="string", description="Atlas organization (okta-oidc pipelines)"),
+    "atlasOrgId": Key(
+        type="string",
+        description="Atlas organization of Vault's API key (vault-dynamic pipelines); the org "
+        "stack's organization",
+    ),
     "atlasFederationSettingsId": Key(
         type="string", description="Atlas federation settings of that org (okta-oidc pipelines)"
     ),

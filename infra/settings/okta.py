@@ -42,7 +42,6 @@ def okta(
     prefix: str,
     conn_prefix: str | None,
     indexed: list[tuple[int, Pipeline]],
-    org_id: str | None,
 ) -> OktaSpec | None:
     """Okta and Atlas federation settings, required exactly when a pipeline uses okta-oidc."""
     if not any(p.auth_mode is AuthMode.OKTA_OIDC for _, p in indexed):
@@ -102,7 +101,7 @@ def okta(
         pattern=ATLAS_ID,
         hint=ATLAS_ID_HINT,
     )
-    if not (audience and scope and keys_prefix and org_id and federation):
+    if not (audience and scope and keys_prefix and federation):
         return None
     return OktaSpec(
         audience=audience,
@@ -110,6 +109,5 @@ def okta(
         token_lifetime_minutes=lifetime,
         key_rotation_hours=rotation,
         keys_prefix=keys_prefix.rstrip("/"),
-        atlas_org_id=org_id,
         atlas_federation_settings_id=federation,
     )

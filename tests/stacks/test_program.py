@@ -147,7 +147,6 @@ def test_invalid_settings_leave_the_monitor_empty(base_config: dict[str, Any]) -
 
 
 OKTA_CONFIG: dict[str, Any] = {
-    "atlasOrgId": "5f0e1d2c3b4a596877665544",
     "atlasFederationSettingsId": "6a1b2c3d4e5f60718293a4b5",
 }
 

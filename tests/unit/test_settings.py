@@ -277,7 +277,6 @@ def test_created_mwaa_environment_settings(base_config: dict[str, Any]) -> None:
 
 
 OKTA = {
-    "atlasOrgId": "5f0e1d2c3b4a596877665544",
     "atlasFederationSettingsId": "6a1b2c3d4e5f60718293a4b5",
 }
 
@@ -330,8 +329,14 @@ def test_okta_defaults_depend_on_the_tier(base_config: dict[str, Any]) -> None:
         ),
         (
             "dev",
-            {"atlasOrgId": "acme"},
-            "atlasOrgId: 'acme' is not valid; use the 24-character hex id from the Atlas UI",
+            {"atlasFederationSettingsId": "acme"},
+            "atlasFederationSettingsId: 'acme' is not valid; use the 24-character hex id from "
+            "the Atlas UI",
+        ),
+        (
+            "dev",
+            {"atlasOrgId": "5f0e1d2c3b4a596877665544"},
+            "atlasOrgId: only applies with vault-dynamic pipelines; remove it",
         ),
     ],
 )
@@ -359,8 +364,9 @@ def test_okta_settings_need_an_okta_pipeline(base_config: dict[str, Any]) -> Non
 
 def test_okta_pipelines_need_the_atlas_federation_ids(base_config: dict[str, Any]) -> None:
     base_config["pipelines"][1]["authMode"] = "okta-oidc"
+    # The org id is not needed: the workload IdP belongs to the federation settings, and the
+    # org config that links it is the org stack's.
     assert problems(base_config) == [
-        "atlasOrgId: is required; use the 24-character hex id from the Atlas UI",
         "atlasFederationSettingsId: is required; use the 24-character hex id from the Atlas UI",
     ]
 
