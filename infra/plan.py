@@ -5,6 +5,8 @@
     python -m infra.plan --config-file path/Pulumi.test.yaml
     python -m infra.plan --stack prod --report prod.access.md   # access report (infra/report.py)
 
+The `org` stack (tier org) reads the environment stacks it links from their committed plans
+(`snapshots/<stack>.plan.json`, see `committed_outputs`), so it needs no credentials either.
 Needs no Pulumi CLI, cloud account or network. Exit codes: 0 planned, 2 invalid settings or a
 service limit exceeded (one line per problem on stderr, naming the key path; components/limits.py)
 and nothing planned. Contract in DESIGN.md.

@@ -124,3 +124,33 @@ def test_org_plan_passes_the_policy_pack() -> None:
     from policy import check
 
     assert check.check_plan(org_plan(), check.stack_config("org")) == []
+
+
+def test_offline_stack_references_read_outputs_by_stack_name() -> None:
+    import pulumi
+
+    from infra.offline import STACK_REFERENCE_TYPE, PlanMocks
+
+    mocks = PlanMocks(stack_outputs={"dev": {"atlasWorkloadIdpId": "a" * 24}})
+
+    def read(name: str) -> tuple[str, dict[str, Any]]:
+        return mocks.new_resource(
+            pulumi.runtime.MockResourceArgs(
+                typ=STACK_REFERENCE_TYPE,
+                name="ref",
+                inputs={"name": name},
+                provider="",
+                resource_id=name,
+            )
+        )
+
+    assert read("organization/airflow-atlas-identity/dev") == (
+        "organization/airflow-atlas-identity/dev",
+        {
+            "name": "organization/airflow-atlas-identity/dev",
+            "outputs": {"atlasWorkloadIdpId": "a" * 24},
+            "secretOutputNames": [],
+        },
+    )
+    with pytest.raises(ValueError, match=r"stack reference prod: no outputs of stack 'prod'"):
+        read("prod")
