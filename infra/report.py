@@ -236,6 +236,8 @@ def access_report(plan: Mapping[str, Any]) -> str:
     rows, unclaimed = access_rows(plan)
     outputs = plan.get("outputs", {})
     title = f"{plan.get('project', '')}/{plan.get('stack', '')}"
+    if outputs.get("tier") == "org":
+        return _org_report(title, outputs)
     lines = [
         f"# Access report: {title}",
         "",
@@ -267,6 +269,24 @@ def access_report(plan: Mapping[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _org_report(title: str, outputs: Mapping[str, Any]) -> str:
+    """The org stack grants no data access itself: it says which workload IdPs may."""
+    linked = outputs.get("dataAccessIdpIds") or []
+    return "\n".join(
+        [
+            f"# Access report: {title}",
+            "",
+            "Generated from the offline plan by `python -m infra.snapshot`; do not edit by hand.",
+            "Tier: `org`. The Atlas organization's federation config: these workload identity "
+            "providers may grant database access (each environment's pipelines are in its own "
+            "report).",
+            "",
+            *(f"- `{idp}`" for idp in linked),
+            "",
+        ]
+    )
 
 
 def _grants_table(project: str, rows: Sequence[AccessRow]) -> list[str]:

@@ -154,3 +154,10 @@ def test_offline_stack_references_read_outputs_by_stack_name() -> None:
     )
     with pytest.raises(ValueError, match=r"stack reference prod: no outputs of stack 'prod'"):
         read("prod")
+
+
+def test_org_access_report_lists_the_linked_idps() -> None:
+    from infra.report import access_report
+
+    report = access_report(org_plan())
+    assert report.splitlines()[-2:] == [f"- `{snapshot_idp('dev')}`", f"- `{snapshot_idp('prod')}`"]
