@@ -24,12 +24,11 @@ ACCOUNT, REGION = "123456789012", "eu-west-1"
 # program as it is: without those modes, none of these is added.
 MODE_SETTINGS: dict[str, dict[str, Any]] = {
     "okta-oidc": {
-        "atlasOrgId": "5f0e1d2c3b4a596877665544",
         "atlasFederationSettingsId": "6a1b2c3d4e5f60718293a4b5",
-        "atlasOrgConfigImported": True,
         "oktaKeyRotationHours": 24,
     },
     "vault-dynamic": {
+        "atlasOrgId": "5f0e1d2c3b4a596877665544",
         "vaultAddress": "https://vault.bench.internal:8200",
         "vaultAudit": {"type": "file", "options": {"file_path": "/vault/audit/audit.log"}},
         "atlasVaultApiKeyAccessList": ["10.20.0.0/24"],
@@ -75,7 +74,9 @@ def synthetic_values(pipelines: int) -> dict[str, Any]:
         "atlasProjectId": "0123456789abcdef01234567",
         # One project raised to Atlas's documented maxima (components/limits.py) until the
         # estate spreads over projects.
-        "atlasProjectLimits": {"databaseUsers": 900, "customRoles": 1400},
+        "atlasProjectLimits": {
+            "0123456789abcdef01234567": {"databaseUsers": 900, "customRoles": 1400}
+        },
         "atlasClusters": [{"name": c, "srvHost": f"{c}.ab1cd.mongodb.net"} for c in clusters],
         "pipelines": [
             {

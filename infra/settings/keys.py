@@ -189,19 +189,22 @@ KEYS: dict[str, Key] = {
     ),
     "atlasProjectId": Key(
         type="string",
-        description="Atlas project of the stack; one stack per project, since auditing is a "
-        "project setting and a second stack would overwrite the first one's audit filter",
+        description="The stack's home Atlas project (atlasClusters[].projectId defaults to it); "
+        "a project belongs to one stack, since auditing is a project setting and a second stack "
+        "would overwrite the first one's audit filter, but a stack may use several projects",
         required=True,
         constraints="24 hex characters",
         example="64b7f0c2a1d3e4f5a6b7c8d9",
     ),
     "atlasProjectLimits": Key(
         type="object",
-        description="The limits the Atlas project was raised to (Admin API setProjectLimit)",
+        description="The limits Atlas projects were raised to (Admin API setProjectLimit), per "
+        "project id",
         structured=True,
-        unset="Atlas' defaults: 100 database users, 100 custom roles",
-        constraints="databaseUsers 100..900, customRoles 100..1400 (docs/limits.md)",
-        example="{databaseUsers: 300, customRoles: 1400}",
+        unset="Atlas' defaults: 100 database users, 100 custom roles per project",
+        constraints="{<projectId>: {databaseUsers 100..900, customRoles 100..1400}}; projects of "
+        "atlasClusters (docs/limits.md)",
+        example="{64b7f0c2a1d3e4f5a6b7c8d9: {databaseUsers: 300, customRoles: 1400}}",
     ),
     "awsIamRoleQuota": Key(
         type="integer",
@@ -213,18 +216,20 @@ KEYS: dict[str, Key] = {
     ),
     "atlasClusters": Key(
         type="array",
-        description="The Atlas clusters pipelines use",
+        description="The Atlas clusters pipelines use, each in a project (projectId, default "
+        "atlasProjectId)",
         structured=True,
         required=True,
-        constraints="at least one; name: letters, digits, '-'; srvHost: <name>.<id>.mongodb.net",
+        constraints="at least one; name: letters, digits, '-'; srvHost: <name>.<id>.mongodb.net; "
+        "projectId: 24 hex characters",
         example="- name: core-dev\n  srvHost: core-dev.x7k2p.mongodb.net",
     ),
     "auditAuthorizationSuccess": Key(
         type="boolean",
-        description="Record every successful authorization in the Atlas audit log "
-        "(costs cluster performance)",
-        default=False,
-        prod_default=True,
+        description="Record every successful authorization in the Atlas audit log; only tier "
+        "dev may turn it off (docs/auditing.md says what is recorded then)",
+        default=True,
+        constraints="true outside tier dev",
         example="true",
     ),
     "allowWildcardCollections": Key(
@@ -279,9 +284,9 @@ KEYS: dict[str, Key] = {
     ),
     "atlasOrgId": Key(
         type="string",
-        description="Atlas organization of the project",
-        unset="required with okta-oidc or vault-dynamic pipelines",
-        constraints="only with okta-oidc or vault-dynamic pipelines; 24 hex characters",
+        description="Atlas organization of Vault's API key; in the org stack, the organization",
+        unset="required with vault-dynamic pipelines and in the org stack",
+        constraints="only with vault-dynamic pipelines or in the org stack; 24 hex characters",
         example="5f0e1d2c3b4a596877665544",
     ),
     "atlasFederationSettingsId": Key(
@@ -291,19 +296,19 @@ KEYS: dict[str, Key] = {
         constraints=f"{_ONLY_OKTA}; 24 hex characters",
         example="6a1b2c3d4e5f60718293a4b5",
     ),
-    "atlasOrgConfigImported": Key(
-        type="boolean",
-        description="The org's federation config has been imported once (docs/operations.md "
-        "§2.5); only then the stack links its workload IdP to the org",
-        default=False,
-        constraints=_ONLY_OKTA,
-        example="true",
+    "atlasWorkloadIdpStacks": Key(
+        type="array",
+        description="org stack only: stacks whose atlasWorkloadIdpId export the Atlas org "
+        "links for data access",
+        unset="required in the org stack",
+        constraints="org stack only; <organization>/<project>/<stack>",
+        example="[organization/airflow-atlas-identity/prod]",
     ),
     "atlasOtherDataAccessIdpIds": Key(
         type="array",
-        description="Workload IdPs of other stacks in the same org that the org config keeps",
+        description="org stack only: data-access IdPs no stack exports that must stay linked",
         default=[],
-        constraints=_ONLY_OKTA,
+        constraints="org stack only; 24 hex characters each",
         example="[62a1b2c3d4e5f60718293a4b]",
     ),
     "secretsBackend": Key(
