@@ -39,10 +39,13 @@ from bootstrap.permissions import (
     policy,
     program_statements,
     read_secrets,
+    signing_key_statements,
+    state_key_guard,
     state_statements,
     workload_boundary,
 )
 from bootstrap.vault_ci import vault_ci_logins
+from components.access import Naming
 
 
 class Deployer(pulumi.ComponentResource):
@@ -101,7 +104,7 @@ class Deployer(pulumi.ComponentResource):
         return AccountScope(
             account_id=a.account_id,
             region=a.region,
-            base=self._base,
+            naming=Naming(prefix=a.name_prefix, stack=a.environment),
             managed_secret_prefixes=a.managed_secret_prefixes,
         )
 
@@ -277,8 +280,10 @@ class Deployer(pulumi.ComponentResource):
             *state_statements(bucket.arn, key.arn, write=True),
             read_secrets("ReadProviderCredentials", [s.arn for s in secrets]),
             *program_statements(self.scope),
+            *signing_key_statements(self.scope),
             approved_sha_statement(self.scope, write=True),
             *guard_statements(self.scope),
+            state_key_guard(key.arn),
         ]
         aws.iam.RolePolicy(
             f"{self._name}-deploy-policy",
@@ -312,6 +317,7 @@ class Deployer(pulumi.ComponentResource):
                     *state_statements(bucket.arn, key.arn, write=False),
                     read_secrets("ReadReadOnlyProviderCredentials", [s.arn for s in secrets]),
                     *guard_statements(self.scope),
+                    state_key_guard(key.arn),
                 )
             ),
             opts=self._child(),

@@ -154,8 +154,21 @@ class Naming:
     def execution_role(self) -> str:
         return _bounded(f"{self.base}-mwaa-exec", IAM_ROLE_NAME_MAX)
 
+    def pipeline_role_prefix(self) -> str:
+        """What every pipeline role name starts with (IAM policies match `<this>*`)."""
+        return f"{self.base}-pipeline-"
+
     def pipeline_role(self, pipeline: str) -> str:
-        return _bounded(f"{self.base}-pipeline-{pipeline}", IAM_ROLE_NAME_MAX)
+        # _bounded keeps the first 55 characters, so the prefix survives any pipeline name.
+        return _bounded(f"{self.pipeline_role_prefix()}{pipeline}", IAM_ROLE_NAME_MAX)
+
+    def workload_boundary(self) -> str:
+        """The managed policy (created by the bootstrap) bounding every role the program makes."""
+        return f"{self.base}-workload-boundary"
+
+    def deploy_role(self) -> str:
+        """The bootstrap's deploy role (bootstrap/deployer.py)."""
+        return f"{self.base}-github-deploy"
 
     def atlas_role(self, pipeline: str) -> str:
         # Atlas role names allow letters, digits, `_` and `-`; must not start with `xgen-`.

@@ -49,6 +49,11 @@ KEYS: dict[str, Key] = {
         description="Role that deploys the stack; alone may change its connection definitions "
         "(default: the bootstrap's arn:aws:iam::<account>:role/<prefix>-<stack>-github-deploy)",
     ),
+    "workloadBoundaryArn": Key(
+        type="string",
+        description="Permissions boundary of every role the program creates (default: the "
+        "bootstrap's arn:aws:iam::<account>:policy/<prefix>-<stack>-workload-boundary)",
+    ),
     "secretsKmsKeyArn": Key(
         type="string", description="Customer KMS key for the connection secrets (optional)"
     ),
