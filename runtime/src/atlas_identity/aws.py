@@ -22,8 +22,9 @@ from atlas_identity.masking import mask
 STS_SESSION_NAME_MAX = 64
 STS_SESSION_NAME_MIN = 2
 STS_TAG_VALUE_MAX = 256
-# STS: RoleSessionName and SourceIdentity both match [\w+=,.@-]* in 2..64 characters (botocore's
-# STS service model, AssumeRole; \w is ASCII letters, digits and underscore).
+# STS (botocore's service model of AssumeRole): RoleSessionName matches [\w+=,.@-]* in 2..64
+# characters, SourceIdentity the same pattern in 2..256; both are kept to 2..64 here (the brief's
+# and the IAM User Guide's 64 for source identities). \w: ASCII letters, digits and underscore.
 _SESSION_NAME_BAD = re.compile(r"[^A-Za-z0-9_+=,.@-]+")
 # STS tag values: letters, digits, spaces and _ . : / = + - @ (ASCII subset of AWS' pattern).
 _TAG_VALUE_BAD = re.compile(r"[^A-Za-z0-9 _.:/=+@-]+")
