@@ -90,6 +90,6 @@ def test_assume_role_sends_source_identity_and_run_tags_and_moto_accepts_it() ->
     )
     [body] = sent
     assert body["SourceIdentity"] == "orders_daily"
-    assert {
-        body[f"Tags.member.{i}.Key"]: body[f"Tags.member.{i}.Value"] for i in (1, 2, 3)
-    } == {t["Key"]: t["Value"] for t in session_tags(RUN)}
+    assert {body[f"Tags.member.{i}.Key"]: body[f"Tags.member.{i}.Value"] for i in (1, 2, 3)} == {
+        t["Key"]: t["Value"] for t in session_tags(RUN)
+    }
