@@ -39,11 +39,10 @@ from bootstrap.permissions import (
     policy,
     program_statements,
     read_secrets,
-    signing_key_statements,
-    state_key_guard,
     state_statements,
     workload_boundary,
 )
+from bootstrap.signing_keys import signing_key_statements, state_key_guard
 from bootstrap.vault_ci import vault_ci_logins
 from components.access import Naming
 

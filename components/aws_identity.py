@@ -10,6 +10,9 @@ The execution role's policy has the same size for 1 or 1,000 pipelines (IAM allo
 characters of inline policy per role): it names this stack's pipeline roles and connection
 definitions by their name prefix and this stack's `stack` tag, not one ARN each
 (tests/unit/test_execution_policy_scope.py proves the two are the same set of resources).
+Not an IAM path instead: MONGODB-AWS matches the caller's STS identity, and an assumed-role ARN
+(`arn:aws:sts::<account>:assumed-role/<name>/<session>`) carries no path, so Atlas users stay
+registered path-less and a path would scope nothing Atlas can see.
 Every role carries the bootstrap's workload permissions boundary.
 """
 

@@ -192,3 +192,26 @@ def test_the_state_key_guard_is_what_refuses(deploy: Any) -> None:
         DEFAULT_KEY_POLICY,
         **THIS_STACKS,
     )
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_deploy_role_may_create_every_key_the_program_plans(stack: str) -> None:
+    """The program's own keys, with their planned spec and tags, as that stack's deploy role."""
+    from infra import plan as stack_plan
+    from tests.conftest import ROOT
+
+    plan = stack_plan.plan(stack_plan.read_stack_file(ROOT / f"Pulumi.{stack}.yaml"))
+    keys = [r["inputs"] for r in plan["resources"] if r["type"] == "aws:kms/key:Key"]
+    assert keys, "the committed stacks have okta-oidc pipelines"
+    run: ProgramRun = run_bootstrap(stack_values(stack))
+    [record] = [r for r in run.monitor.registrations if r.name == "deployer-deploy-policy"]
+    deployer = principal(DEPLOY_ROLE, json.loads(str(record.inputs["policy"])))
+    for key in keys:
+        tags: dict[str, str] = key["tags"]
+        context = {
+            "kms:KeySpec": key["customerMasterKeySpec"],
+            "kms:KeyUsage": key["keyUsage"],
+            "aws:TagKeys": sorted(tags),
+            **{f"aws:RequestTag/{k}": v for k, v in tags.items()},
+        }
+        assert create_key(deployer, **context), key["description"]
