@@ -255,3 +255,25 @@ def test_trust_policy_keeps_its_exact_principal(plans: dict[int, dict[str, Any]]
     )
     arn = f"arn:aws:iam::{ACCOUNT}:role/{role['name']}"
     assert not allowed(other, "sts:AssumeRole", arn, trust, ACCOUNT, dict(RUN))
+
+
+def test_why_not_moto_it_skips_conditions_on_keys_the_request_lacks(
+    plans: dict[int, dict[str, Any]],
+) -> None:
+    """Verified, not assumed: moto 5.2.5's evaluator permits an untagged same-prefix role under
+    this policy (the tag condition is skipped), and ignores `Null` altogether; Principal Mapper
+    refuses both, as AWS does."""
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+
+    policy = execution_policy(plans[40])
+    untagged = f"arn:aws:iam::{ACCOUNT}:role/aai-estate-pipeline-p-001"
+    assert IAMPolicy(policy).is_action_permitted("sts:AssumeRole", untagged) is (
+        PermissionResult.PERMITTED
+    )
+    no_pipeline_tag = {"aws:ResourceTag/stack": "estate"}
+    assert IAMPolicy(policy).is_action_permitted(
+        "sts:AssumeRole", untagged, incoming_condition_values=no_pipeline_tag
+    ) is (PermissionResult.PERMITTED)
+    node = execution_role(plans[40])
+    assert not allowed_by_identity(node, "sts:AssumeRole", untagged, {})
+    assert not allowed_by_identity(node, "sts:AssumeRole", untagged, dict(no_pipeline_tag))
