@@ -65,6 +65,8 @@ class WiringArgs:
     pipeline_session_seconds: int
     deployer_role_arn: str
     """The role that deploys this stack: alone may change its connection definitions."""
+    workload_boundary_arn: str
+    """Permissions boundary of every role the program creates (the bootstrap's policy)."""
     secrets_kms_key_arn: str | None
     connections_prefix: str
     variables_prefix: str | None

@@ -90,6 +90,7 @@ class Wiring(pulumi.ComponentResource):
                 mwaa_environment_name=args.mwaa_environment_name,
                 source_bucket_arn=args.mwaa_source_bucket_arn,
                 execution_role_name=naming.execution_role(),
+                pipeline_role_prefix=naming.pipeline_role_prefix(),
                 pipeline_roles=tuple(
                     PipelineRoleSpec(
                         pipeline=p.name,
@@ -98,9 +99,8 @@ class Wiring(pulumi.ComponentResource):
                     for p in args.pipelines
                 ),
                 pipeline_session_seconds=args.pipeline_session_seconds,
-                connection_secret_names=()
-                if vault_kv
-                else tuple(f"{args.connections_prefix}/{p.connection_id}" for p in args.pipelines),
+                connections_prefix=None if vault_kv else args.connections_prefix,
+                permissions_boundary_arn=args.workload_boundary_arn,
                 secrets_kms_key_arn=args.secrets_kms_key_arn,
             ),
             opts=child,

@@ -159,6 +159,11 @@ KEYS: dict[str, Key] = {
         constraints="an IAM role ARN in awsAccountId",
         example="arn:aws:iam::987654321098:role/aai-dev-github-deploy",
     ),
+    "workloadBoundaryArn": Key(
+        type="string",
+        description="Permissions boundary of every role the program creates (default: the "
+        "bootstrap's arn:aws:iam::<account>:policy/<prefix>-<stack>-workload-boundary)",
+    ),
     "secretsKmsKeyArn": Key(
         type="string",
         description="Customer KMS key of the connection secrets",
