@@ -26,6 +26,7 @@ import pulumi
 import pulumi_vault as vault
 
 from components.access import Naming, connection_id
+from components.specs import AuditDevice
 
 CONNECTION_NAME = "atlas"
 # Vault's split between what CI's deploy token writes (connection config with the rotated Atlas
@@ -45,6 +46,17 @@ STRUCTURAL_TYPES = (
 )
 READ = ("read",)
 UPDATE = ("update",)
+
+# Usernames of Vault-issued Atlas users. The MongoDB Atlas database plugin's default template is
+# `{{ printf "v-%s-%s" (.RoleName | truncate 15) (random 20) | truncate 20 }}`
+# (hashicorp/vault-plugin-database-mongodbatlas, mongodbatlas.go): the role name eats 15 of the 20
+# characters, leaving 2 random ones, so concurrent leases of one role can collide. Ours keeps the
+# plugin's 20-character bound and the `v-` prefix (the Atlas audit filter matches Vault users by
+# `^v-`) and fills the rest with Vault's `random` (alphanumeric): 18 characters, ~107 bits.
+USERNAME_PREFIX = "v-"
+USERNAME_MAX_LENGTH = 20
+USERNAME_RANDOM_LENGTH = USERNAME_MAX_LENGTH - len(USERNAME_PREFIX)
+USERNAME_TEMPLATE = f'{{{{ printf "{USERNAME_PREFIX}%s" (random {USERNAME_RANDOM_LENGTH}) }}}}'
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,8 +102,8 @@ class VaultAccessArgs:
     stack: str
     naming: Naming
     """Names of policies, roles and the audit path, e.g. `aai-prod-<pipeline>`."""
-    audit_type: str
-    audit_options: Mapping[str, str]
+    audit_devices: tuple[AuditDevice, ...]
+    """One device per type (its path is `<base>-<type>`); prod has at least two."""
     aws_auth_mount: str
     iam_server_id_header_value: str
     token_ttl: int
@@ -193,14 +205,22 @@ class VaultAccess(pulumi.ComponentResource):
 
     def _audit(self) -> None:
         a = self._args
-        vault.Audit(
-            f"{self._name}-audit",
-            type=a.audit_type,
-            path=a.naming.vault_audit_path(a.audit_type),
-            description=f"Audit trail of stack {a.stack}",
-            options=dict(a.audit_options),
-            opts=self._opts(protect=True),
-        )
+        for index, device in enumerate(a.audit_devices):
+            opts = self._opts(protect=True)
+            if index == 0:
+                # The single device of stacks written before the list was `<name>-audit`.
+                opts = pulumi.ResourceOptions.merge(
+                    opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(name=f"{self._name}-audit")])
+                )
+            vault.Audit(
+                f"{self._name}-audit-{device.type}",
+                type=device.type,
+                path=a.naming.vault_audit_path(device.type),
+                # Unchanged text: Vault cannot update a device, so an edit would replace it.
+                description=f"Audit trail of stack {a.stack}",
+                options=dict(device.options),
+                opts=opts,
+            )
 
     def _database(self, database: DatabaseEngineSpec) -> str:
         a = self._args
@@ -226,6 +246,7 @@ class VaultAccess(pulumi.ComponentResource):
                 public_key=database.public_key,
                 # Secret even if a caller forgot to mark it: it is the one long-lived credential.
                 private_key=pulumi.Output.secret(database.private_key),
+                username_template=USERNAME_TEMPLATE,
             ),
             opts=self._opts(),
         )

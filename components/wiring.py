@@ -313,8 +313,7 @@ class Wiring(pulumi.ComponentResource):
             VaultAccessArgs(
                 stack=args.stack,
                 naming=naming,
-                audit_type=spec.audit_type,
-                audit_options=spec.audit_options,
+                audit_devices=spec.audit_devices,
                 aws_auth_mount=naming.vault_aws_auth_mount(),
                 iam_server_id_header_value=spec.iam_server_id_header_value,
                 token_ttl=spec.max_ttl,

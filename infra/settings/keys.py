@@ -127,7 +127,8 @@ KEYS: dict[str, Key] = {
     ),
     "vaultAudit": Key(
         type="array",
-        description="Audit device {type: file|socket|syslog, options}; required when Vault is used",
+        description="Audit devices [{type: file|socket|syslog, options}] (one object: one "
+        "device); required when Vault is used, prod needs two",
         structured=True,
     ),
     "vaultDefaultTtlSeconds": Key(

@@ -28,7 +28,7 @@ def caught(violations: list[check.Violation]) -> list[list[str]]:
 
 def test_there_are_committed_stacks_and_fixtures() -> None:
     assert {"dev", "prod"} <= set(STACKS)
-    assert len(FIXTURE_FILES) == 19
+    assert len(FIXTURE_FILES) == 20
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -63,6 +63,16 @@ def test_dev_limits_are_dev_only() -> None:
     assert caught(check.check_plan(plan, check.stack_config("prod"))) == [
         ["vault-database-role-ttl", "reports-db-role"]
     ]
+
+
+def test_prod_needs_two_vault_audit_devices_dev_one() -> None:
+    """One audit device passes the dev config and fails prod's (policy/prod.json)."""
+    plan = load(FIXTURES / "compliant-all-systems.plan.json")
+    plan["resources"] = [r for r in plan["resources"] if r["name"] != "audit-socket"]
+    assert check.check_plan(plan, check.stack_config("dev")) == []
+    violations = check.check_plan(plan, check.stack_config("prod"))
+    assert caught(violations) == [["vault-audit-device", ""]]
+    assert "declares 1 Vault audit device(s), fewer than 2" in violations[0].message
 
 
 @pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: p.name.split(".")[0])

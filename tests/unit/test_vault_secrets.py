@@ -9,7 +9,12 @@ import pytest
 from pulumi.runtime import rpc
 
 from components.access import Naming
+from components.specs import AuditDevice
 from components.vault_secrets import (
+    USERNAME_MAX_LENGTH,
+    USERNAME_PREFIX,
+    USERNAME_RANDOM_LENGTH,
+    USERNAME_TEMPLATE,
     AwsLoginSpec,
     DatabaseEngineSpec,
     DatabaseRoleSpec,
@@ -29,8 +34,10 @@ def args(*, kv: bool = True, protect: bool = True) -> VaultAccessArgs:
     return VaultAccessArgs(
         stack="test",
         naming=Naming(prefix="aai", stack="test"),
-        audit_type="file",
-        audit_options={"file_path": "/vault/audit/audit.log"},
+        audit_devices=(
+            AuditDevice(type="file", options={"file_path": "/vault/audit/audit.log"}),
+            AuditDevice(type="socket", options={"address": "collector:9090"}),
+        ),
         aws_auth_mount="aai-test-aws",
         iam_server_id_header_value="vault.acme.internal",
         token_ttl=3600,
@@ -69,6 +76,14 @@ def run(run_component: Any) -> ProgramRun:
 
 def inputs(run: ProgramRun, type_token: str, name: str) -> dict[str, Any]:
     return run.monitor.one(type_token, name).inputs
+
+
+def test_issued_usernames_keep_the_v_prefix_and_18_random_characters_in_20() -> None:
+    """The plugin's default leaves 2 random characters (its `truncate 20` after a 15-character
+    role name); ours: `v-` for the audit filter, then only Vault's `random`."""
+    assert USERNAME_TEMPLATE == '{{ printf "v-%s" (random 18) }}'
+    assert len(USERNAME_PREFIX) + USERNAME_RANDOM_LENGTH == USERNAME_MAX_LENGTH == 20
+    assert USERNAME_RANDOM_LENGTH >= 16
 
 
 def test_hcl_policy_is_rendered_from_data_with_quoted_paths() -> None:
@@ -117,6 +132,7 @@ def test_database_engine_role_binds_exactly_the_custom_role_and_cluster(run: Pro
         "projectId": "0123456789abcdef01234567",
         "publicKey": "abcdefgh",
         "privateKey": "mock-private",
+        "usernameTemplate": '{{ printf "v-%s" (random 18) }}',
     }
     role = inputs(
         run, "vault:database/secretBackendRole:SecretBackendRole", "vault-finance-db-role"
@@ -192,18 +208,27 @@ def test_kv_holds_versioned_definitions_and_no_keys(run: ProgramRun) -> None:
     assert entries == ["connections/mongo_finance", "connections/mongo_partner"]
 
 
-def test_audit_device_and_protection(run: ProgramRun) -> None:
-    audit = run.monitor.one("vault:index/audit:Audit", "vault-audit")
-    assert audit.inputs == {
-        "type": "file",
-        "path": "aai-test-file",
-        "description": "Audit trail of stack test",
-        "options": {"file_path": "/vault/audit/audit.log"},
+def test_audit_devices_one_per_type_and_protection(run: ProgramRun) -> None:
+    audits = {r.name: r.inputs for r in run.monitor.by_type("vault:index/audit:Audit")}
+    assert audits == {
+        "vault-audit-file": {
+            "type": "file",
+            "path": "aai-test-file",
+            "description": "Audit trail of stack test",
+            "options": {"file_path": "/vault/audit/audit.log"},
+        },
+        "vault-audit-socket": {
+            "type": "socket",
+            "path": "aai-test-socket",
+            "description": "Audit trail of stack test",
+            "options": {"address": "collector:9090"},
+        },
     }
     protected = sorted(r.name for r in run.monitor.registrations if r.protect)
     assert protected == [
         "vault-airflow-auth",
-        "vault-audit",
+        "vault-audit-file",
+        "vault-audit-socket",
         "vault-aws-auth",
         "vault-database",
         "vault-kv",
