@@ -106,6 +106,9 @@ class VaultAccessArgs:
     """One device per type (its path is `<base>-<type>`); prod has at least two."""
     aws_auth_mount: str
     iam_server_id_header_value: str
+    sts_region: str
+    """The stack's region: every AWS login mount verifies logins at this region's STS endpoint,
+    and every client (the runtime, Airflow's VaultBackend) signs for this region."""
     token_ttl: int
     """Token lifetime of pipeline logins; covers the credentials' max TTL."""
     aws_logins: tuple[AwsLoginSpec, ...]
@@ -137,6 +140,7 @@ class VaultAccess(pulumi.ComponentResource):
         super().__init__("airflow-atlas-identity:vault:VaultAccess", name, None, opts)
         self._name = name
         self._args = args
+        self._sts = sts_client_config(args.sts_region)
         self._audit()
         self.policies = self._policy_documents()
         self._policy_resources = {
@@ -279,6 +283,8 @@ class VaultAccess(pulumi.ComponentResource):
             backend=backend.path,
             # Signed logins must name this Vault: a captured request cannot be replayed elsewhere.
             iam_server_id_header_value=a.iam_server_id_header_value,
+            sts_endpoint=self._sts.endpoint,
+            sts_region=self._sts.region,
             opts=self._opts(),
         )
         for login in a.aws_logins:
@@ -317,6 +323,14 @@ class VaultAccess(pulumi.ComponentResource):
             description=f"MWAA execution role of stack {a.stack} (connection definitions only)",
             opts=self._opts(protect=True),
         )
+        # No server-id header (VaultBackend cannot sign one); the same STS rule as every mount.
+        vault.aws.AuthBackendClient(
+            f"{self._name}-airflow-auth-client",
+            backend=backend.path,
+            sts_endpoint=self._sts.endpoint,
+            sts_region=self._sts.region,
+            opts=self._opts(),
+        )
         role = a.naming.vault_airflow_role()
         self._aws_login(
             f"{self._name}-airflow-login",
@@ -349,6 +363,35 @@ class VaultAccess(pulumi.ComponentResource):
             token_max_ttl=self._args.token_ttl,
             opts=self._opts(),
         )
+
+
+def sts_endpoint(region: str) -> str:
+    """The regional STS endpoint (AWS General Reference, "AWS Security Token Service endpoints
+    and quotas": `sts.<region>.amazonaws.com`, `.amazonaws.com.cn` in the China partition)."""
+    return f"https://sts.{region}.amazonaws.com{'.cn' if region.startswith('cn-') else ''}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StsClientConfig:
+    endpoint: str
+    region: str
+
+
+def sts_client_config(region: str) -> StsClientConfig:
+    """`sts_endpoint`/`sts_region` of an AWS auth mount's client config.
+
+    An IAM login is a `sts:GetCallerIdentity` request the client signs (SigV4, credential scope
+    `<date>/<region>/sts/aws4_request`) and Vault forwards to its configured STS endpoint, keeping
+    the signed Host header (Vault builtin/credential/aws/path_login.go, buildHttpRequest). Unset,
+    Vault calls the global endpoint, which accepts only us-east-1 scopes; Airflow's VaultBackend
+    signs for its `region` kwarg (the stack's region), the runtime for the pipeline role's region
+    (the same). Vault API docs, "AWS auth method - Configure client": `sts_endpoint` "URL to
+    override the default generated endpoint for making AWS STS API calls. If set, sts_region
+    should also be set"; `sts_region` "should be set to the region in which the custom
+    sts_endpoint resides". Both mounts get this, so no login is signed for one region and
+    verified in another (Vault PR 6268, hvac issue 251, Airflow issue 47470).
+    """
+    return StsClientConfig(endpoint=sts_endpoint(region), region=region)
 
 
 def creation_statement(custom_role: pulumi.Input[str], cluster: str) -> pulumi.Output[str]:

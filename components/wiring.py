@@ -316,6 +316,7 @@ class Wiring(pulumi.ComponentResource):
                 audit_devices=spec.audit_devices,
                 aws_auth_mount=naming.vault_aws_auth_mount(),
                 iam_server_id_header_value=spec.iam_server_id_header_value,
+                sts_region=args.aws_region,
                 token_ttl=spec.max_ttl,
                 aws_logins=tuple(
                     AwsLoginSpec(pipeline=p.name, role_arn=role_arns[p.name])

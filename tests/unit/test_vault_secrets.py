@@ -22,6 +22,7 @@ from components.vault_secrets import (
     VaultAccess,
     VaultAccessArgs,
     hcl_policy,
+    sts_endpoint,
 )
 from infra.offline import ProgramRun
 
@@ -40,6 +41,7 @@ def args(*, kv: bool = True, protect: bool = True) -> VaultAccessArgs:
         ),
         aws_auth_mount="aai-test-aws",
         iam_server_id_header_value="vault.acme.internal",
+        sts_region="eu-west-1",
         token_ttl=3600,
         aws_logins=(AwsLoginSpec(pipeline="finance", role_arn=ROLE_ARN),),
         database=DatabaseEngineSpec(
@@ -84,6 +86,18 @@ def test_issued_usernames_keep_the_v_prefix_and_18_random_characters_in_20() -> 
     assert USERNAME_TEMPLATE == '{{ printf "v-%s" (random 18) }}'
     assert len(USERNAME_PREFIX) + USERNAME_RANDOM_LENGTH == USERNAME_MAX_LENGTH == 20
     assert USERNAME_RANDOM_LENGTH >= 16
+
+
+@pytest.mark.parametrize(
+    ("region", "endpoint"),
+    [
+        ("eu-west-1", "https://sts.eu-west-1.amazonaws.com"),
+        ("us-east-1", "https://sts.us-east-1.amazonaws.com"),
+        ("cn-north-1", "https://sts.cn-north-1.amazonaws.com.cn"),
+    ],
+)
+def test_sts_endpoint_is_the_regions_own(region: str, endpoint: str) -> None:
+    assert sts_endpoint(region) == endpoint
 
 
 def test_hcl_policy_is_rendered_from_data_with_quoted_paths() -> None:
@@ -161,6 +175,16 @@ def test_aws_logins_are_bound_to_exact_principals_with_replay_protection(run: Pr
     ) == {
         "backend": "aai-test-aws",
         "iamServerIdHeaderValue": "vault.acme.internal",
+        "stsEndpoint": "https://sts.eu-west-1.amazonaws.com",
+        "stsRegion": "eu-west-1",
+    }
+    # The execution role's mount: no server-id header (VaultBackend cannot sign one), same STS.
+    assert inputs(
+        run, "vault:aws/authBackendClient:AuthBackendClient", "vault-airflow-auth-client"
+    ) == {
+        "backend": "aai-test-aws-airflow",
+        "stsEndpoint": "https://sts.eu-west-1.amazonaws.com",
+        "stsRegion": "eu-west-1",
     }
     assert inputs(run, "vault:aws/authBackendRole:AuthBackendRole", "vault-finance-aws-login") == {
         "backend": "aai-test-aws",
