@@ -8,7 +8,6 @@ same way.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -73,12 +72,6 @@ COLLECTION_NAME_PATTERN = re.compile(r"^(?!system\.)[^$\x00]{1,255}$")
 
 # Vault audit device types the program enables; each device's path is `<base>-<type>`.
 VAULT_AUDIT_TYPES: tuple[str, ...] = ("file", "socket", "syslog")
-# What the bootstrap (bootstrap/) names in a stack's environment, as `<base>-<suffix>`; a
-# trailing `*` is a family that CI's permissions are scoped to by wildcard (`<base>-github-*`
-# IAM roles, `<base>-ci-*` Vault policies, which the structure workflow may never write).
-# tests/unit/test_reserved_names.py checks every name the bootstrap plans is covered.
-BOOTSTRAP_NAMES: tuple[str, ...] = ("github-*", "ci-*", "workload-boundary", "pulumi")
-
 IAM_ROLE_NAME_MAX = 64
 ATLAS_ROLE_NAME_MAX = 64
 STS_ROLE_SESSION_NAME_MAX = 64
@@ -213,72 +206,6 @@ class Naming:
 
     def vault_audit_path(self, audit_type: str) -> str:
         return f"{self.base}-{audit_type}"
-
-
-def _naming_methods() -> list[tuple[str, tuple[str, ...]]]:
-    """(method, parameter names) of every public Naming method, in declaration order."""
-    return [
-        (name, tuple(inspect.signature(member).parameters)[1:])
-        for name, member in vars(Naming).items()
-        if not name.startswith("_") and inspect.isfunction(member)
-    ]
-
-
-def stack_names(naming: Naming) -> frozenset[str]:
-    """Every name the program and the bootstrap give something that is not a pipeline's own:
-    each Naming method without a pipeline argument, each audit path, the bootstrap's names."""
-    names: set[str] = {f"{naming.base}-{n}" for n in BOOTSTRAP_NAMES if not n.endswith("*")}
-    for name, params in _naming_methods():
-        method = getattr(naming, name)
-        if params == ():
-            names.add(method())
-        elif params == ("audit_type",):
-            names.update(method(kind) for kind in VAULT_AUDIT_TYPES)
-        elif params != ("pipeline",):
-            # A new kind of argument needs its values listed here, or names would go unchecked.
-            raise TypeError(f"Naming.{name}{params}: list its argument values in stack_names")
-    return frozenset(names)
-
-
-def pipeline_names(naming: Naming, pipeline: str) -> frozenset[str]:
-    """Every name derived from one pipeline's name (each Naming method taking `pipeline`)."""
-    return frozenset(
-        getattr(naming, name)(pipeline)
-        for name, params in _naming_methods()
-        if params == ("pipeline",)
-    )
-
-
-def collides(naming: Naming, pipeline: str) -> bool:
-    """A name derived from the pipeline is one the stack uses otherwise, or in a CI family."""
-    families = tuple(f"{naming.base}-{n[:-1]}" for n in BOOTSTRAP_NAMES if n.endswith("*"))
-    taken = stack_names(naming)
-    return any(n in taken or n.startswith(families) for n in pipeline_names(naming, pipeline))
-
-
-def reserved_pipeline_names(naming: Naming) -> tuple[str, ...]:
-    """The pipeline names `collides` refuses, sorted; `stem*` stands for a family.
-
-    Found by inverting each pipeline-derived name template (`<before>{pipeline}<after>`) against
-    every stack name and family, so the list follows Naming and BOOTSTRAP_NAMES.
-    """
-    marker = "\x00"
-    families = [f"{naming.base}-{n}" for n in BOOTSTRAP_NAMES if n.endswith("*")]
-    found: set[str] = set()
-    for name, params in _naming_methods():
-        if params != ("pipeline",):
-            continue
-        build = getattr(naming, name)
-        before, _, after = build(marker).partition(marker)
-        for taken in (*stack_names(naming), *families):
-            if not (taken.startswith(before) and taken.endswith(after)):
-                continue
-            candidate = taken[len(before) : len(taken) - len(after)]
-            if (candidate.endswith("*") and not after) or (
-                PIPELINE_NAME_PATTERN.match(candidate) and build(candidate) == taken
-            ):
-                found.add(candidate)
-    return tuple(sorted(found))
 
 
 def resolve_actions(access: str) -> tuple[str, ...]:
@@ -445,13 +372,9 @@ __all__ = [
     "Tier",
     "access_matrix",
     "check_pipelines",
-    "collides",
     "connection_id",
     "credential_lifetime",
     "lookup_pattern",
-    "pipeline_names",
     "privileges",
-    "reserved_pipeline_names",
     "resolve_actions",
-    "stack_names",
 ]

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from components import access
+from components import access, reserved
 from components.access import AuthMode, Grant, Pipeline
 from infra.settings.reader import Reader
 
@@ -84,12 +84,12 @@ def pipelines(
                 f"{at}.name",
                 f"'{name}' is longer than {access.PIPELINE_NAME_MAX} characters; shorten it",
             )
-        if name and access.collides(naming, name):
+        if name and reserved.collides(naming, name):
             r.fail(
                 f"{at}.name",
                 f"'{name}' is reserved: a name derived from it (Vault policy, Atlas role, ...) "
                 "is one the program or the bootstrap uses for something else; rename the "
-                f"pipeline (reserved: {', '.join(access.reserved_pipeline_names(naming))})",
+                f"pipeline (reserved: {', '.join(reserved.reserved_pipeline_names(naming))})",
             )
         mode = r.choice(item, "authMode", at, tuple(m.value for m in AuthMode))
         cluster = r.string(

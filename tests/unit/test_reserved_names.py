@@ -8,15 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components import access
+from components import access, reserved
 from components.access import Naming
 from infra import settings as s
 from infra.settings import SettingsError
 from tests.delivery.bootstrap_run import run_bootstrap, stack_values
 
 NAMING = Naming(prefix="aai", stack="prod")
-RESERVED = access.reserved_pipeline_names(NAMING)
-FAMILIES = tuple(f"{NAMING.base}-{n[:-1]}" for n in access.BOOTSTRAP_NAMES if n.endswith("*"))
+RESERVED = reserved.reserved_pipeline_names(NAMING)
+FAMILIES = tuple(f"{NAMING.base}-{n[:-1]}" for n in reserved.BOOTSTRAP_NAMES if n.endswith("*"))
 
 
 def listed(pipeline: str) -> bool:
@@ -26,7 +26,7 @@ def listed(pipeline: str) -> bool:
 
 def derived_collision(pipeline: str) -> bool:
     """Computed forward, the way the program would name things for this pipeline."""
-    taken = access.stack_names(NAMING)
+    taken = reserved.stack_names(NAMING)
     derived = {
         NAMING.pipeline_role(pipeline),
         NAMING.atlas_role(pipeline),
@@ -57,7 +57,7 @@ def test_the_reserved_list_names_what_the_program_and_bootstrap_use() -> None:
 
 def test_every_pipeline_taking_naming_method_is_checked() -> None:
     """A new Naming method of a pipeline joins `pipeline_names` without a list to update."""
-    assert access.pipeline_names(NAMING, "x1") == {
+    assert reserved.pipeline_names(NAMING, "x1") == {
         "aai-prod-pipeline-x1",
         "aai-prod-x1",
     }
@@ -73,7 +73,7 @@ pipeline_names = st.one_of(
 
 @given(pipeline_names)
 def test_no_accepted_pipeline_name_collides(pipeline: str) -> None:
-    assert access.collides(NAMING, pipeline) == derived_collision(pipeline) == listed(pipeline)
+    assert reserved.collides(NAMING, pipeline) == derived_collision(pipeline) == listed(pipeline)
 
 
 def test_every_name_the_bootstrap_gives_its_environment_is_reserved() -> None:
@@ -88,7 +88,7 @@ def test_every_name_the_bootstrap_gives_its_environment_is_reserved() -> None:
     }
     ours = sorted(n for n in names if n.startswith(f"{NAMING.base}-"))
     assert ours, "the bootstrap plans no name of the environment"
-    taken = access.stack_names(NAMING)
+    taken = reserved.stack_names(NAMING)
     assert [n for n in ours if n not in taken and not n.startswith(FAMILIES)] == []
     # The CI policies and roles are among them: `ci-*` and `github-*` are not hypothetical.
     assert any(n.startswith(FAMILIES[0]) for n in ours)
