@@ -30,10 +30,12 @@ from components.specs import AuditDevice
 
 CONNECTION_NAME = "atlas"
 # Vault's split between what CI's deploy token writes (connection config with the rotated Atlas
-# key, the AWS auth client config, KV data) and everything else, which is structure: mounts, auth
-# methods, audit devices, ACL policies, and the roles that bind a login or a creation statement
-# to a policy or a database role. A reviewed workflow applies structure with its own Vault
-# identity; CI's `pulumi up` excludes these types (bootstrap/permissions.py holds both policies).
+# key, KV data) and everything else, which is structure: mounts, auth methods, audit devices, ACL
+# policies, the roles that bind a login or a creation statement to a policy or a database role,
+# and the AWS auth client config (its `sts_endpoint` decides whose answer proves an identity: a
+# token that could point it at its own server could log in as any pipeline). A reviewed workflow
+# applies structure with its own Vault identity; CI's `pulumi up` excludes these types
+# (bootstrap/permissions.py holds both policies).
 # Roles are structure because OpenBao's `allowed_parameters` cannot pin a list-valued parameter
 # such as `creation_statements` (tests/delivery/attacks/test_vault_ci.py shows it).
 STRUCTURAL_TYPES = (
@@ -43,6 +45,7 @@ STRUCTURAL_TYPES = (
     "vault:index/policy:Policy",
     "vault:database/secretBackendRole:SecretBackendRole",
     "vault:aws/authBackendRole:AuthBackendRole",
+    "vault:aws/authBackendClient:AuthBackendClient",
 )
 READ = ("read",)
 UPDATE = ("update",)
