@@ -365,8 +365,9 @@ def vault_ci_policies(stack_prefix: str) -> dict[str, str]:
         *roles,
         # The connection config holds the Atlas API key the nightly rotation replaces.
         (f"{p}-atlas/config/*", crud),
-        (f"auth/{p}-aws/config/client", crud),
-        (f"auth/{p}-aws-airflow/config/client", crud),
+        # The AWS auth client config (STS endpoint, server-id header) is structure: read only.
+        (f"auth/{p}-aws/config/client", ["read"]),
+        (f"auth/{p}-aws-airflow/config/client", ["read"]),
         (f"{p}-airflow/data/*", crud),
         (f"{p}-airflow/metadata/*", ["read", "list", "delete"]),
         # The provider works with a child token of the login token.
@@ -402,6 +403,8 @@ def vault_ci_policies(stack_prefix: str) -> dict[str, str]:
         (f"auth/{p}-aws/role/*", [*crud, "list"]),
         (f"auth/{p}-aws-airflow/role/*", [*crud, "list"]),
         (f"auth/{p}-okta/role/*", [*crud, "list"]),
+        (f"auth/{p}-aws/config/client", crud),
+        (f"auth/{p}-aws-airflow/config/client", crud),
         # JWT auth configuration is written together with its mount (discovery URL, issuer).
         (f"auth/{p}-okta/config", crud),
         ("auth/token/create", ["update"]),

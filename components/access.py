@@ -73,6 +73,8 @@ COLLECTION_NAME_PATTERN = re.compile(r"^(?!system\.)[^$\x00]{1,255}$")
 # Vault database connection to the stack's home Atlas project (others: `atlas-<project id>`).
 VAULT_HOME_CONNECTION = "atlas"
 
+# Vault audit device types the program enables; each device's path is `<base>-<type>`.
+VAULT_AUDIT_TYPES: tuple[str, ...] = ("file", "socket", "syslog")
 IAM_ROLE_NAME_MAX = 64
 ATLAS_ROLE_NAME_MAX = 64
 STS_ROLE_SESSION_NAME_MAX = 64

@@ -330,10 +330,10 @@ class Wiring(pulumi.ComponentResource):
             VaultAccessArgs(
                 stack=args.stack,
                 naming=naming,
-                audit_type=spec.audit_type,
-                audit_options=spec.audit_options,
+                audit_devices=spec.audit_devices,
                 aws_auth_mount=naming.vault_aws_auth_mount(),
                 iam_server_id_header_value=spec.iam_server_id_header_value,
+                sts_region=args.aws_region,
                 token_ttl=spec.max_ttl,
                 aws_logins=tuple(
                     AwsLoginSpec(pipeline=p.name, role_arn=role_arns[p.name])

@@ -248,7 +248,7 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
     allow_wildcard = r.boolean(values, "allowWildcardCollections", default=not prod)
     protect = r.boolean(values, "protectStatefulResources", default=prod)
 
-    indexed = pipelines.pipelines(r, values)
+    indexed = pipelines.pipelines(r, values, naming=Naming(prefix=prefix or "aai", stack=stack))
     # Check references against every declared cluster name, valid or not: an invalid cluster is
     # reported once, at its own key, not again at every pipeline that names it.
     raw_clusters = values.get("atlasClusters")

@@ -144,6 +144,11 @@ class AssumedRoleCredentials:
     def session_name(self) -> str:
         return role_session_name(self._run)
 
+    @property
+    def region(self) -> str:
+        """The pipeline role's region (the stack's), from the connection definition."""
+        return self._role.region
+
     def seconds_left(self) -> float:
         if self._current is None:
             return 0.0
