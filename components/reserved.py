@@ -38,6 +38,10 @@ def stack_names(naming: Naming) -> frozenset[str]:
             names.add(method())
         elif params == ("audit_type",):
             names.update(method(kind) for kind in VAULT_AUDIT_TYPES)
+        elif params == ("project_id", "home"):
+            # Connection names live under the database mount's `config/`, pipelines' roles under
+            # `roles/`: Vault keeps the two apart, so neither can take the other's name.
+            continue
         elif params != ("pipeline",):
             # A new kind of argument needs its values listed here, or names would go unchecked.
             raise TypeError(f"Naming.{name}{params}: list its argument values in stack_names")
