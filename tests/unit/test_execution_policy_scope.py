@@ -63,7 +63,8 @@ def estate(tmp_path: Path, pipelines: int) -> dict[str, Any]:
         }
         for index in range(pipelines)
     ]
-    config[f"{PROJECT}:atlasProjectLimits"] = {"databaseUsers": 400, "customRoles": 400}
+    project = config[f"{PROJECT}:atlasProjectId"]
+    config[f"{PROJECT}:atlasProjectLimits"] = {project: {"databaseUsers": 400, "customRoles": 400}}
     path = tmp_path / f"Pulumi.estate{pipelines}.yaml"
     path.write_text(yaml.safe_dump(document))
     return offline_plan.plan(offline_plan.read_stack_file(path, stack="estate"))

@@ -46,6 +46,7 @@ def test_the_reserved_list_names_what_the_program_and_bootstrap_use() -> None:
         "ci-*",
         "file",
         "github-*",
+        "github-deploy",
         "mwaa-exec",
         "okta-workloads",
         "pulumi",
