@@ -40,8 +40,12 @@ SOURCE_IDENTITY_PATTERN = re.compile(rf"^(?:{SOURCE_IDENTITY['pattern']})$", re.
 
 
 def test_the_model_is_what_the_sanitizing_assumes() -> None:
-    """Fails when a botocore upgrade changes STS' rules for SourceIdentity."""
-    assert SOURCE_IDENTITY == {"min": 2, "max": 256, "pattern": r"[\w+=,.@-]*"}
+    """Fails when a botocore version changes STS' rules for SourceIdentity beyond what the
+    runtime's 2..64 characters satisfy (MWAA 3.0.6's botocore says at most 64, the locked one
+    256: the MWAA-constraints run found the difference)."""
+    assert SOURCE_IDENTITY["pattern"] == r"[\w+=,.@-]*"
+    assert SOURCE_IDENTITY["min"] <= 2
+    assert SOURCE_IDENTITY["max"] >= 64
 
 
 @given(st.text(max_size=400))
