@@ -39,6 +39,7 @@ from infra.offline import (
 from infra.perf import gc_paused
 from infra.settings import limits as plan_limits
 from infra.settings import org as org_settings
+from infra.snapshot_form import collapse
 
 ROOT = Path(__file__).resolve().parent.parent
 EXIT_INVALID_SETTINGS = 2
@@ -89,8 +90,6 @@ def committed_outputs(
     Keyed by the last segment of each reference (`acme/airflow-atlas-identity/prod` -> prod), so
     the org stack plans without credentials from `snapshots/<stack>.plan.json`.
     """
-    from infra.snapshot import collapse  # infra.snapshot imports this module
-
     found: dict[str, Any] = {}
     for reference in references:
         stack = reference.rsplit("/", 1)[-1]

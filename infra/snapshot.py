@@ -32,40 +32,13 @@ from typing import Any
 from infra import plan as offline_plan
 from infra import settings as stack_settings
 from infra.report import access_report
+from infra.snapshot_form import expand
 
 ROOT = offline_plan.ROOT
 SNAPSHOTS = ROOT / "snapshots"
-JSON_MARK = "__json__"
 REGENERATE = "python -m infra.snapshot"
 EXIT_DRIFT = 1
 ORG_STACK = "org"
-
-
-def expand(value: Any) -> Any:
-    """Strings holding a JSON object or array become {"__json__": parsed}, recursively."""
-    if isinstance(value, dict):
-        return {k: expand(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [expand(v) for v in value]
-    if isinstance(value, str) and value[:1] in ("{", "["):
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return value
-        if isinstance(parsed, dict | list) and json.dumps(parsed) == value:
-            return {JSON_MARK: expand(parsed)}
-    return value
-
-
-def collapse(value: Any) -> Any:
-    """The inverse of `expand`."""
-    if isinstance(value, dict):
-        if set(value) == {JSON_MARK}:
-            return json.dumps(collapse(value[JSON_MARK]))
-        return {k: collapse(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [collapse(v) for v in value]
-    return value
 
 
 def render_plan(plan: dict[str, Any]) -> str:

@@ -5,9 +5,8 @@
 - `tests/runtime/integration/stacks/runtime-it.plan.json`: the runtime integration tests' stack,
   kept current by `python -m tests.plans` (tests/snapshots/test_test_plans.py checks the drift).
 
-Both are in infra/snapshot.py's expanded form; `collapse` turns them back into the plan that
-`python -m infra.plan --json` writes (same rule as infra.snapshot.collapse, which imports Pulumi;
-tests/snapshots/test_test_plans.py proves the two agree on every committed plan).
+Both are in the snapshots' expanded form; `collapse` (infra/snapshot_form.py, Pulumi-free) turns
+them back into the plan that `python -m infra.plan --json` writes.
 """
 
 from __future__ import annotations
@@ -19,21 +18,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from infra.snapshot_form import collapse
+
 ROOT = Path(__file__).resolve().parent.parent
-JSON_MARK = "__json__"
 RUNTIME_IT_STACK_FILE = ROOT / "tests/runtime/integration/stacks/Pulumi.runtime-it.yaml"
 RUNTIME_IT_PLAN = RUNTIME_IT_STACK_FILE.with_name("runtime-it.plan.json")
 REGENERATE = "python -m tests.plans"
-
-
-def collapse(value: Any) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {JSON_MARK}:
-            return json.dumps(collapse(value[JSON_MARK]))
-        return {k: collapse(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [collapse(v) for v in value]
-    return value
 
 
 def read_plan(path: Path) -> dict[str, Any]:

@@ -6,11 +6,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from policy.rules.framework import (
-    TIERS,
+    TIER_SETTING,
     ResourceRule,
     ResourceView,
     Rule,
-    Setting,
     StackRule,
     StackView,
     as_list,
@@ -238,15 +237,7 @@ ATLAS_AUDIT_AUTHORIZATION_SUCCESS = StackRule(
     name="atlas-audit-authorization-success",
     description="Outside dev, Atlas auditing records successful authorizations (data access).",
     check=check_atlas_audit_success,
-    settings=(
-        Setting(
-            name="tier",
-            type="string",
-            default="",
-            enum=("", *TIERS),
-            description="dev, staging or prod; empty: the stack's `tier` export, else prod",
-        ),
-    ),
+    settings=(TIER_SETTING,),
 )
 
 

@@ -89,6 +89,16 @@ class Setting:
         return schema
 
 
+# The setting of every tier-dependent rule; `stack_tier` reads it.
+TIER_SETTING = Setting(
+    name="tier",
+    type="string",
+    default="",
+    enum=("", *TIERS),
+    description="dev, staging or prod; empty: the stack's `tier` export, else prod",
+)
+
+
 class ConfigError(ValueError):
     """A rule setting with the wrong type or out of range."""
 

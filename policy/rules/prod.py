@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from policy.rules.framework import (
-    TIERS,
+    TIER_SETTING,
     Rule,
     Setting,
     StackRule,
@@ -49,13 +49,7 @@ PROD_STATEFUL_PROTECTED = StackRule(
     description="In prod, Vault mounts, Atlas auditing and the MWAA environment are `protect`ed.",
     check=check_prod_protected,
     settings=(
-        Setting(
-            name="tier",
-            type="string",
-            default="",
-            enum=("", *TIERS),
-            description="dev, staging or prod; empty: the stack's `tier` export, else prod",
-        ),
+        TIER_SETTING,
         Setting(
             name="protectedTypes",
             type="array",

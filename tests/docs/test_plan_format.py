@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 
 from infra import plan as offline_plan
-from infra.snapshot import collapse
+from infra.snapshot_form import collapse
 from tests.stacks_discovery import ROOT, STACKS, StackPlans
 
 PAGE = ROOT / "docs" / "plan-format.md"

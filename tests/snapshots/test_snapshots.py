@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from infra import snapshot
+from infra import snapshot, snapshot_form
 from policy import check
 from tests.conftest import ROOT, CommittedPlans, plan_stack
 from tests.stacks_discovery import STACKS
@@ -60,8 +60,8 @@ def test_snapshot_collapses_back_to_the_plan_and_passes_policy(
 ) -> None:
     """The snapshot is the plan (JSON documents compare as data: the snapshot sorts their keys)."""
     committed = json.loads((ROOT / "snapshots" / f"{stack}.plan.json").read_text())
-    assert committed == snapshot.expand(committed_plans[stack])
-    assert check.check_plan(snapshot.collapse(committed), check.stack_config(stack)) == []
+    assert committed == snapshot_form.expand(committed_plans[stack])
+    assert check.check_plan(snapshot_form.collapse(committed), check.stack_config(stack)) == []
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -88,7 +88,7 @@ def test_expand_only_touches_exact_json_strings() -> None:
         "spaced": '{"a":1}',  # not what json.dumps writes: kept verbatim so collapse is exact
         "text": "{not json",
     }
-    expanded = snapshot.expand(value)
+    expanded = snapshot_form.expand(value)
     assert expanded == {
         "doc": {"__json__": {"a": [1, 2]}},
         "list": {"__json__": ["x"]},
@@ -96,7 +96,7 @@ def test_expand_only_touches_exact_json_strings() -> None:
         "spaced": '{"a":1}',
         "text": "{not json",
     }
-    assert snapshot.collapse(expanded) == value
+    assert snapshot_form.collapse(expanded) == value
 
 
 def test_a_renamed_resource_is_reported_as_a_replacement(tmp_path: Path) -> None:
