@@ -161,11 +161,8 @@ KEYS: dict[str, Key] = {
     ),
     "workloadBoundaryArn": Key(
         type="string",
-        description="Permissions boundary of every role the program creates (the bootstrap's "
-        "workload boundary)",
-        default="arn:aws:iam::<account>:policy/<prefix>-<stack>-workload-boundary",
-        constraints="a path-less managed policy ARN",
-        example="arn:aws:iam::987654321098:policy/aai-prod-workload-boundary",
+        description="Permissions boundary of every role the program creates (default: the "
+        "bootstrap's arn:aws:iam::<account>:policy/<prefix>-<stack>-workload-boundary)",
     ),
     "secretsKmsKeyArn": Key(
         type="string",
