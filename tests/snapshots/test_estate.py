@@ -50,7 +50,9 @@ def test_with_clusters_in_projects_each_project_declares_only_the_raise_it_needs
     needs = synthetic.project_needs(1000)
     assert set(needs) == projects
     declared = values["atlasProjectLimits"]
-    assert set(declared) == projects  # every project holds 110+ users (2 per vault-dynamic pipeline)
+    assert (
+        set(declared) == projects
+    )  # every project holds 110+ users (2 per vault-dynamic pipeline)
     for project, need in needs.items():
         users = declared[project]["databaseUsers"]
         assert need["databaseUsers"] <= users <= need["databaseUsers"] + 9
