@@ -53,7 +53,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.synthetic import CLUSTERS_IN_PROJECTS, project_count, write_stack_file
+from bench.synthetic import write_stack_file
 from components.limits import ATLAS_CUSTOM_ROLES_PER_PROJECT, ATLAS_USERS_PER_PROJECT
 from infra import plan as offline_plan
 from policy import check as policy_check
@@ -220,7 +220,9 @@ def prepare(label: str, work: Path) -> Case:
     case = Case(
         label=label,
         pipelines=len(values["pipelines"]),
-        projects=project_count(pipelines) if CLUSTERS_IN_PROJECTS and pipelines else 1,
+        projects=len(
+            {c.get("projectId", values["atlasProjectId"]) for c in values["atlasClusters"]}
+        ),
         stack_file=path,
         reference=reference,
         mocks=mocks,

@@ -10,13 +10,12 @@ default declares the raised limit in `atlasProjectLimits`, as the project's owne
 raising it, and so does an account over IAM's default role quota in `awsIamRoleQuota`
 (components/limits.py).
 
-`CLUSTERS_IN_PROJECTS` is the one switch between the two ways the settings can express it:
-- True: each cluster names its project (`atlasClusters[].projectId`) and `atlasProjectLimits`
-  is per project (`{<projectId>: {databaseUsers, customRoles}}`): the settings of the atlas
-  branch (issue 14 item 4);
-- False (the settings this branch has): every cluster is in `atlasProjectId`, one project whose
-  limits are declared raised to Atlas' documented maxima. Atlas allows at most 900 database
-  users per project, so a 1,000-pipeline estate cannot pass its limit rules this way.
+`CLUSTERS_IN_PROJECTS` is the one switch between the two layouts:
+- True: each cluster names its project (`atlasClusters[].projectId`), and `atlasProjectLimits`
+  declares per project only the raise that project needs;
+- False: every cluster is in `atlasProjectId`, one project whose limits are declared raised to
+  Atlas' documented maxima. Atlas allows at most 900 database users per project, so a
+  1,000-pipeline estate cannot pass its limit rules this way (tests/snapshots/test_estate.py).
 """
 
 from __future__ import annotations
@@ -43,8 +42,8 @@ ACCOUNT, REGION = "123456789012", "eu-west-1"
 # 84 pipelines of mixed modes hold ~112 database users: a raised limit most teams can get.
 PIPELINES_PER_PROJECT = 84
 CLUSTERS_PER_PROJECT = 2
-# The switch (see the module docstring): flip to True when atlasClusters[].projectId lands.
-CLUSTERS_IN_PROJECTS = False
+# The switch between the two layouts (see the module docstring).
+CLUSTERS_IN_PROJECTS = True
 
 
 # Settings the okta-oidc and vault-dynamic modes need (as in the committed dev stack). Only keys
@@ -52,12 +51,11 @@ CLUSTERS_IN_PROJECTS = False
 # program as it is: without those modes, none of these is added.
 MODE_SETTINGS: dict[str, dict[str, Any]] = {
     "okta-oidc": {
-        "atlasOrgId": "5f0e1d2c3b4a596877665544",
         "atlasFederationSettingsId": "6a1b2c3d4e5f60718293a4b5",
-        "atlasOrgConfigImported": True,
         "oktaKeyRotationHours": 24,
     },
     "vault-dynamic": {
+        "atlasOrgId": "5f0e1d2c3b4a596877665544",
         "vaultAddress": "https://vault.bench.internal:8200",
         "vaultAudit": {"type": "file", "options": {"file_path": "/vault/audit/audit.log"}},
         "atlasVaultApiKeyAccessList": ["10.20.0.0/24"],
@@ -156,8 +154,10 @@ def atlas_values(pipelines: int) -> dict[str, Any]:
     if not CLUSTERS_IN_PROJECTS:
         # One project raised to Atlas' documented maxima (components/limits.py).
         values["atlasProjectLimits"] = {
-            "databaseUsers": ATLAS_USERS_PER_PROJECT.maximum,
-            "customRoles": ATLAS_CUSTOM_ROLES_PER_PROJECT.maximum,
+            project_id(0): {
+                "databaseUsers": ATLAS_USERS_PER_PROJECT.maximum,
+                "customRoles": ATLAS_CUSTOM_ROLES_PER_PROJECT.maximum,
+            }
         }
         return values
     declared: dict[str, dict[str, int]] = {}

@@ -10,25 +10,10 @@ from typing import Any
 import pulumi
 
 from bootstrap.github import DeployerArgs, VaultCiArgs
+from bootstrap.keys import KEYS
 
 PROJECT = "airflow-atlas-identity-bootstrap"
-KEYS = (
-    "githubRepository",
-    "githubRepositoryId",
-    "githubOwnerId",
-    "environment",
-    "githubEnvironments",
-    "awsAccountId",
-    "awsRegion",
-    "namePrefix",
-    "stateBucketName",
-    "managedSecretPrefixes",
-    "providerSecretsPrefix",
-    "existingOidcProviderArn",
-    "createPreviewRole",
-    "vaultCiMount",
-    "vaultCiAudience",
-)
+__all__ = ["KEYS", "PROJECT", "BootstrapSettings", "SettingsError", "load", "parse"]
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _GITHUB_ID = re.compile(r"^[1-9]\d{0,19}$")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -127,7 +112,10 @@ def parse(values: Mapping[str, Any]) -> BootstrapSettings:
         problems.append(
             "vaultCiMount/vaultCiAudience: set both (Vault JWT login for GitHub) or neither"
         )
-    elif isinstance(mount, str) and isinstance(audience, str):
+    for key, value in (("vaultCiMount", mount), ("vaultCiAudience", audience)):
+        if value is not None and (not isinstance(value, str) or not value):
+            problems.append(f"{key}: use a non-empty string (see docs/settings.md)")
+    if isinstance(mount, str) and mount and isinstance(audience, str) and audience:
         vault_ci = VaultCiArgs(
             mount=mount, audience=audience, stack_prefix=f"{prefix}-{environment}"
         )
@@ -154,15 +142,12 @@ def parse(values: Mapping[str, Any]) -> BootstrapSettings:
     )
 
 
-_STRUCTURED = ("githubEnvironments", "managedSecretPrefixes", "createPreviewRole")
-
-
 def load() -> BootstrapSettings:
     config = pulumi.Config()
     values: dict[str, Any] = {}
     for key in KEYS:
         if config.get(key) is None:
             continue
-        # Lists and booleans arrive as JSON text; everything else is a plain string.
-        values[key] = config.get_object(key) if key in _STRUCTURED else config.get(key)
+        # Lists and booleans arrive as JSON text; strings as they are.
+        values[key] = config.get(key) if KEYS[key].type == "string" else config.get_object(key)
     return parse(values)

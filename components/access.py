@@ -70,6 +70,9 @@ DATABASE_NAME_PATTERN = re.compile(r'^[^/\\. "$\x00]{1,63}$')
 # Collections: no `$`, no NUL, not `system.` (those are internal).
 COLLECTION_NAME_PATTERN = re.compile(r"^(?!system\.)[^$\x00]{1,255}$")
 
+# Vault database connection to the stack's home Atlas project (others: `atlas-<project id>`).
+VAULT_HOME_CONNECTION = "atlas"
+
 IAM_ROLE_NAME_MAX = 64
 ATLAS_ROLE_NAME_MAX = 64
 STS_ROLE_SESSION_NAME_MAX = 64
@@ -157,6 +160,12 @@ class Naming:
     def pipeline_role(self, pipeline: str) -> str:
         return _bounded(f"{self.base}-pipeline-{pipeline}", IAM_ROLE_NAME_MAX)
 
+    def pipeline_role_prefix(self) -> str:
+        """The start every `pipeline_role` name shares, even a shortened one (`_bounded`)."""
+        prefix = f"{self.base}-pipeline-"
+        keep = IAM_ROLE_NAME_MAX - 9  # what `_bounded` keeps of a too-long name
+        return prefix if len(prefix) <= keep else prefix[:keep].rstrip("-_")
+
     def atlas_role(self, pipeline: str) -> str:
         # Atlas role names allow letters, digits, `_` and `-`; must not start with `xgen-`.
         return _bounded(f"{self.base}-{pipeline}".replace(".", "-"), ATLAS_ROLE_NAME_MAX)
@@ -179,6 +188,10 @@ class Naming:
     def vault_database_mount(self) -> str:
         """Database engine issuing the vault-dynamic pipelines' Atlas users."""
         return f"{self.base}-atlas"
+
+    def vault_atlas_connection(self, project_id: str, *, home: str) -> str:
+        """The database engine's connection to one Atlas project (`atlas` for the home one)."""
+        return VAULT_HOME_CONNECTION if project_id == home else f"atlas-{project_id}"
 
     def vault_aws_auth_mount(self) -> str:
         """AWS auth method where pipeline roles log in."""

@@ -2,6 +2,11 @@
 
 No user created here has a password. An `aws-iam` pipeline's user *is* its IAM role ARN
 (`$external`, `aws_iam_type=ROLE`); Atlas trusts the signature of the role's STS session.
+
+A pipeline's custom role and user live in the project of its cluster. Every project the stack
+uses gets its own auditing and, with vault-dynamic pipelines, its own Vault API key: Atlas
+limits and API keys are per project. The stack's home project (`atlasProjectId`) keeps the
+unqualified resource names it always had; other projects' resources carry the project id.
 """
 
 from __future__ import annotations
@@ -9,35 +14,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
-from typing import Any
 
 import pulumi
 import pulumi_mongodbatlas as atlas
 import pulumiverse_time as time_
 
 from components.access import Privilege
+from components.atlas_audit import EXTERNAL_AUTH_DB, audit_filter
 
-EXTERNAL_AUTH_DB = "$external"
-# Vault's MongoDB Atlas plugin names users v-<display name>-<role>-<random>-<time>.
-VAULT_USER_PATTERN = "^v-"
 # A custom role is granted on `admin`: its privileges name their own databases/collections.
 CUSTOM_ROLE_DB = "admin"
-# Commands recorded as data access in the audit log (authCheck events).
-AUDITED_COMMANDS: tuple[str, ...] = (
-    "aggregate",
-    "count",
-    "delete",
-    "distinct",
-    "find",
-    "findAndModify",
-    "getMore",
-    "insert",
-    "update",
-    "createIndexes",
-    "dropIndexes",
-    "listCollections",
-    "listIndexes",
-)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +37,10 @@ class AtlasPipelineSpec:
     """Exactly the actions on exactly the database/collections the pipeline was granted."""
     cluster: str
     """The only cluster its database user is scoped to."""
+    project_id: str
+    """The Atlas project of that cluster: the role and user are created there."""
+    vault_dynamic: bool = False
+    """Vault creates this pipeline's users (needs the project's Vault API key)."""
     iam_role_arn: pulumi.Input[str] | None = None
     """Set for `aws-iam` pipelines: the role whose ARN becomes the database username."""
     oidc_client_id: pulumi.Input[str] | None = None
@@ -62,14 +52,9 @@ class WorkloadIdentityProviderSpec:
     """Atlas trusts tokens from this issuer for this audience (workload identity federation)."""
 
     federation_settings_id: str
-    org_id: str
     name: str
     issuer: pulumi.Input[str]
     audience: str
-    link_to_org: bool
-    """Manage the org's data-access IdP list (needs the one-time import, see README)."""
-    other_data_access_idp_ids: tuple[str, ...] = ()
-    """IdPs of other stacks in the same org that the org config must keep."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,17 +75,20 @@ VAULT_API_KEY_ROLE = "GROUP_DATABASE_ACCESS_ADMIN"
 class AtlasAccessArgs:
     stack: str
     project_id: str
+    """The stack's home project (`atlasProjectId`): always audited, unqualified names."""
     pipelines: tuple[AtlasPipelineSpec, ...]
     audit_authorization_success: bool
     """Record successful authorizations too (complete data-access trail, some cluster cost)."""
+    pipeline_role_pattern: str
+    """Regex on the stack's pipeline role ARNs (`atlas_audit.iam_role_pattern`)."""
     protect_auditing: bool = False
     """`protect` the auditing resource: deleting it would silently stop the audit trail."""
     workload_idp: WorkloadIdentityProviderSpec | None = None
     """Required when any pipeline has an `oidc_client_id`."""
     vault_api_key: VaultApiKeySpec | None = None
     """Set when Vault creates short-lived users (vault-dynamic pipelines)."""
-    audit_vault_users: bool = False
-    """Also audit the password users Vault creates (`v-` names on `admin`)."""
+    other_project_ids: tuple[str, ...] = ()
+    """Further projects the stack's clusters live in (audited even without pipelines)."""
     labels: dict[str, str] = field(default_factory=dict)
 
 
@@ -121,53 +109,14 @@ def custom_role_actions(privileges: Sequence[Privilege]) -> list[atlas.CustomDbR
     ]
 
 
-def audit_filter(
-    external_users: Sequence[pulumi.Input[str]], *, vault_users: bool = False
-) -> pulumi.Output[str]:
-    """Atlas audit filter: authentication and data access by these `$external` users and, with
-    `vault_users`, by the `v-...` password users Vault creates on `admin`."""
-    users = pulumi.Output.all(*external_users)
-    who: list[dict[str, Any]] = [{"db": EXTERNAL_AUTH_DB, "user": {"$in": users}}]
-    if vault_users:
-        who.append({"db": CUSTOM_ROLE_DB, "user": {"$regex": VAULT_USER_PATTERN}})
-    authenticate = [
-        {"atype": "authenticate", "param.db": w["db"], "param.user": w["user"]} for w in who
-    ]
-    data_access = [
-        {
-            "atype": "authCheck",
-            "param.command": {"$in": list(AUDITED_COMMANDS)},
-            "users": {"$elemMatch": w},
-        }
-        for w in who
-    ]
-    return pulumi.Output.json_dumps({"$or": [*authenticate, *data_access]})
-
-
-ORG_CONFIG_TYPE = "mongodbatlas:index/federatedSettingsOrgConfig:FederatedSettingsOrgConfig"
-
-
-def _import_hint(spec: WorkloadIdentityProviderSpec, name: str, parent_urn: str) -> str:
-    """The one-time import that lets this stack link its workload IdP to the Atlas org."""
-    return (
-        "The Atlas workload identity provider is not linked to the organization yet, so "
-        "okta-oidc pipelines cannot authenticate. Import the org's federation config once, then "
-        "set atlasOrgConfigImported: true and run pulumi up:\n"
-        f"  pulumi import {ORG_CONFIG_TYPE} {name}-org-config "
-        f"{spec.federation_settings_id}-{spec.org_id} "
-        f"--parent '{name}={parent_urn}' --generate-code=false"
-    )
-
-
 class AtlasAccess(pulumi.ComponentResource):
     """Custom roles, identity-bound database users and auditing for one Atlas project."""
 
     custom_role_names: dict[str, pulumi.Output[str]]
     database_usernames: dict[str, pulumi.Output[str]]
     workload_idp_id: pulumi.Output[str] | None
-    vault_public_key: pulumi.Output[str] | None
-    vault_private_key: pulumi.Output[str] | None
-    """Secret. Only ready once the key's access list is in place."""
+    vault_api_keys: dict[str, tuple[pulumi.Output[str], pulumi.Output[str]]]
+    """Project id -> (public key, secret private key), ready once the access list is in place."""
 
     def __init__(
         self, name: str, args: AtlasAccessArgs, opts: pulumi.ResourceOptions | None = None
@@ -206,10 +155,14 @@ class AtlasAccess(pulumi.ComponentResource):
                     oidc_auth_type="USER",
                 )
                 self.database_usernames[spec.pipeline] = user.username
-        self.vault_public_key = self.vault_private_key = None
-        if args.vault_api_key is not None:
-            self._create_vault_api_key(args.vault_api_key)
-        self._create_auditing()
+        self.vault_api_keys = {}
+        for project in self.project_ids:
+            dynamic = any(p.vault_dynamic and p.project_id == project for p in args.pipelines)
+            if dynamic and args.vault_api_key is not None:
+                self.vault_api_keys[project] = self._create_vault_api_key(
+                    project, args.vault_api_key
+                )
+            self._create_auditing(project, vault_users=dynamic)
         self.register_outputs(
             {
                 "customRoleNames": self.custom_role_names,
@@ -217,10 +170,23 @@ class AtlasAccess(pulumi.ComponentResource):
             }
         )
 
+    @property
+    def project_ids(self) -> list[str]:
+        """Home project first, then every other project with a cluster or a pipeline, sorted."""
+        a = self._args
+        others = {*a.other_project_ids, *(p.project_id for p in a.pipelines)} - {a.project_id}
+        return [a.project_id, *sorted(others)]
+
+    def _per_project(self, project: str, what: str) -> str:
+        """Name of a per-project resource: unqualified for the home project (as it always was)."""
+        if project == self._args.project_id:
+            return f"{self._name}-{what}"
+        return f"{self._name}-{project}-{what}"
+
     def _create_custom_role(self, spec: AtlasPipelineSpec) -> atlas.CustomDbRole:
         return atlas.CustomDbRole(
             f"{self._name}-{spec.pipeline}-role",
-            project_id=self._args.project_id,
+            project_id=spec.project_id,
             role_name=spec.role_name,
             actions=custom_role_actions(spec.privileges),
             opts=pulumi.ResourceOptions(parent=self),
@@ -244,7 +210,7 @@ class AtlasAccess(pulumi.ComponentResource):
         """A passwordless `$external` user holding only the pipeline's role, on one cluster."""
         return atlas.DatabaseUser(
             f"{self._name}-{spec.pipeline}-{kind}-user",
-            project_id=self._args.project_id,
+            project_id=spec.project_id,
             username=username,
             auth_database_name=EXTERNAL_AUTH_DB,
             aws_iam_type=aws_iam_type,
@@ -272,53 +238,33 @@ class AtlasAccess(pulumi.ComponentResource):
             user_claim="sub",
             opts=pulumi.ResourceOptions(parent=self),
         )
-        if spec.link_to_org:
-            atlas.FederatedSettingsOrgConfig(
-                f"{self._name}-org-config",
-                federation_settings_id=spec.federation_settings_id,
-                org_id=spec.org_id,
-                # Required by the schema but owned by whoever manages the org's human SSO:
-                # ignored below, so this stack only ever changes the data-access IdP list.
-                domain_restriction_enabled=False,
-                data_access_identity_provider_ids=[idp.idp_id, *spec.other_data_access_idp_ids],
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    # The org config exists before any stack; it is imported, never created, and a
-                    # destroyed stack must not take the org's federation settings with it.
-                    retain_on_delete=True,
-                    ignore_changes=[
-                        "domainRestrictionEnabled",
-                        "domainAllowLists",
-                        "identityProviderId",
-                        "postAuthRoleGrants",
-                    ],
-                ),
-            )
-        else:
-            self.urn.apply(lambda urn: pulumi.log.warn(_import_hint(spec, f"{self._name}", urn)))
         return idp.idp_id
 
-    def _create_vault_api_key(self, spec: VaultApiKeySpec) -> None:
+    def _create_vault_api_key(
+        self, project: str, spec: VaultApiKeySpec
+    ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
         child = pulumi.ResourceOptions(parent=self)
         clock = time_.Rotating(
-            f"{self._name}-vault-api-key-clock", rotation_days=spec.rotation_days, opts=child
+            self._per_project(project, "vault-api-key-clock"),
+            rotation_days=spec.rotation_days,
+            opts=child,
         )
         # Replaced when the clock ticks; the new key (and its access list) is in place and handed
         # to Vault before Pulumi deletes the old one (create-before-delete).
         key = atlas.ProjectApiKey(
-            f"{self._name}-vault-api-key",
+            self._per_project(project, "vault-api-key"),
             description=f"Vault database engine ({self._args.stack}); rotated every "
             f"{spec.rotation_days} days",
             project_assignments=[
                 atlas.ProjectApiKeyProjectAssignmentArgs(
-                    project_id=self._args.project_id, role_names=[VAULT_API_KEY_ROLE]
+                    project_id=project, role_names=[VAULT_API_KEY_ROLE]
                 )
             ],
             opts=pulumi.ResourceOptions(parent=self, replacement_trigger=clock.rfc3339),
         )
         entries = [
             atlas.AccessListApiKey(
-                f"{self._name}-vault-api-key-access-{index}",
+                self._per_project(project, f"vault-api-key-access-{index}"),
                 org_id=spec.org_id,
                 api_key_id=key.api_key_id,
                 **({"cidr_block": address} if "/" in address else {"ip_address": address}),
@@ -327,18 +273,24 @@ class AtlasAccess(pulumi.ComponentResource):
             for index, address in enumerate(spec.access_list)
         ]
         ready = pulumi.Output.all(*(entry.id for entry in entries))
-        self.vault_public_key = pulumi.Output.all(ready, key.public_key).apply(lambda v: v[1])
-        self.vault_private_key = pulumi.Output.secret(
-            pulumi.Output.all(ready, key.private_key).apply(lambda v: v[1])
+        public: pulumi.Output[str] = pulumi.Output.all(ready, key.public_key).apply(
+            lambda v: str(v[1])
         )
+        private: pulumi.Output[str] = pulumi.Output.all(ready, key.private_key).apply(
+            lambda v: str(v[1])
+        )
+        return public, pulumi.Output.secret(private)
 
-    def _create_auditing(self) -> atlas.Auditing:
-        users: list[Any] = list(self.database_usernames.values())
+    def _create_auditing(self, project: str, *, vault_users: bool) -> atlas.Auditing:
         return atlas.Auditing(
-            f"{self._name}-auditing",
-            project_id=self._args.project_id,
+            self._per_project(project, "auditing"),
+            project_id=project,
             enabled=True,
             audit_authorization_success=self._args.audit_authorization_success,
-            audit_filter=audit_filter(users, vault_users=self._args.audit_vault_users),
+            audit_filter=audit_filter(
+                iam_role_arns=self._args.pipeline_role_pattern,
+                workload_idp_id=self.workload_idp_id,
+                vault_users=vault_users,
+            ),
             opts=pulumi.ResourceOptions(parent=self, protect=self._args.protect_auditing),
         )

@@ -118,7 +118,7 @@ ATLAS_USERS_PER_PROJECT = Limit(
     unit="database users",
     source=ATLAS_LIMITS,
     raise_how="Admin API setProjectLimit atlas.project.security.databaseAccess.users, then "
-    "declare it in atlasProjectLimits.databaseUsers",
+    "declare it in atlasProjectLimits.<projectId>.databaseUsers",
     maximum=900,
 )
 ATLAS_CUSTOM_ROLES_PER_PROJECT = Limit(
@@ -128,7 +128,7 @@ ATLAS_CUSTOM_ROLES_PER_PROJECT = Limit(
     unit="custom roles",
     source=ATLAS_LIMITS,
     raise_how="Admin API setProjectLimit atlas.project.security.databaseAccess.customRoles, "
-    "then declare it in atlasProjectLimits.customRoles",
+    "then declare it in atlasProjectLimits.<projectId>.customRoles",
     maximum=1_400,
 )
 ATLAS_CUSTOM_ROLES_PER_USER = Limit(

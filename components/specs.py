@@ -31,10 +31,7 @@ class OktaSpec:
     scope: str
     token_lifetime_minutes: int
     key_rotation_hours: int
-    atlas_org_id: str
     atlas_federation_settings_id: str
-    atlas_org_config_imported: bool
-    atlas_other_data_access_idp_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,6 +72,8 @@ class WiringArgs:
     atlas_project_id: str
     cluster_hosts: dict[str, str]
     """Atlas cluster name -> SRV host."""
+    cluster_projects: dict[str, str]
+    """Atlas cluster name -> its project id (the unit of scale: roles, users, auditing)."""
     audit_authorization_success: bool
     protect_stateful_resources: bool
     pipelines: tuple[Pipeline, ...]
@@ -85,6 +84,10 @@ class WiringArgs:
     def vault_kv(self) -> bool:
         """Vault KV, not Secrets Manager, holds connection definitions."""
         return self.vault is not None and self.vault.secrets_backend
+
+    def project_of(self, pipeline: Pipeline) -> str:
+        """The Atlas project of the pipeline's cluster."""
+        return self.cluster_projects.get(pipeline.cluster, self.atlas_project_id)
 
     def pipelines_of(self, mode: AuthMode) -> list[Pipeline]:
         return [p for p in self.pipelines if p.auth_mode is mode]

@@ -26,9 +26,9 @@ import pulumi
 import pulumi_vault as vault
 
 from components import lifting
-from components.access import Naming, connection_id
+from components.access import VAULT_HOME_CONNECTION, Naming, connection_id
 
-CONNECTION_NAME = "atlas"
+CONNECTION_NAME = VAULT_HOME_CONNECTION
 # Vault's split between what CI's deploy token writes (connection config with the rotated Atlas
 # key, the AWS auth client config, KV data) and everything else, which is structure: mounts, auth
 # methods, audit devices, ACL policies, and the roles that bind a login or a creation statement
@@ -54,15 +54,25 @@ class DatabaseRoleSpec:
     custom_role: pulumi.Input[str]
     """The pipeline's Atlas custom role: the only role the users Vault creates will hold."""
     cluster: str
+    connection: str = CONNECTION_NAME
+    """The database connection (Atlas project) the role creates users through."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AtlasConnectionSpec:
+    """One Atlas project the engine creates users in, with that project's API key."""
+
+    name: str
+    project_id: str
+    public_key: pulumi.Input[str]
+    private_key: pulumi.Input[str]
+    """Secret: the Atlas API key, rotated by the Atlas component."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class DatabaseEngineSpec:
     mount: str
-    atlas_project_id: str
-    public_key: pulumi.Input[str]
-    private_key: pulumi.Input[str]
-    """Secret: the Atlas API key, rotated by the Atlas component."""
+    connections: tuple[AtlasConnectionSpec, ...]
     default_ttl: int
     max_ttl: int
     roles: tuple[DatabaseRoleSpec, ...]
@@ -214,28 +224,30 @@ class VaultAccess(pulumi.ComponentResource):
             max_lease_ttl_seconds=database.max_ttl,
             opts=self._opts(protect=True),
         )
-        roles = [r.pipeline for r in database.roles]
-        connection = vault.database.SecretBackendConnection(
-            f"{self._name}-atlas-connection",
-            backend=mount.path,
-            name=CONNECTION_NAME,
-            plugin_name="mongodbatlas-database-plugin",
-            allowed_roles=roles,
-            verify_connection=True,
-            mongodbatlas=vault.database.SecretBackendConnectionMongodbatlasArgs(
-                project_id=database.atlas_project_id,
-                public_key=database.public_key,
-                # Secret even if a caller forgot to mark it: it is the one long-lived credential.
-                private_key=pulumi.Output.secret(database.private_key),
-            ),
-            opts=self._opts(),
-        )
+        connections = {
+            spec.name: vault.database.SecretBackendConnection(
+                f"{self._name}-{spec.name}-connection",
+                backend=mount.path,
+                name=spec.name,
+                plugin_name="mongodbatlas-database-plugin",
+                allowed_roles=[r.pipeline for r in database.roles if r.connection == spec.name],
+                verify_connection=True,
+                mongodbatlas=vault.database.SecretBackendConnectionMongodbatlasArgs(
+                    project_id=spec.project_id,
+                    public_key=spec.public_key,
+                    # Secret even if a caller forgot to mark it: the one long-lived credential.
+                    private_key=pulumi.Output.secret(spec.private_key),
+                ),
+                opts=self._opts(),
+            )
+            for spec in database.connections
+        }
         for role in database.roles:
             vault.database.SecretBackendRole(
                 f"{self._name}-{role.pipeline}-db-role",
                 backend=mount.path,
                 name=role.pipeline,
-                db_name=connection.name,
+                db_name=connections[role.connection].name,
                 creation_statements=[creation_statement(role.custom_role, role.cluster)],
                 default_ttl=database.default_ttl,
                 max_ttl=database.max_ttl,

@@ -26,6 +26,7 @@ from components.atlas_access import (
     VaultApiKeySpec,
     WorkloadIdentityProviderSpec,
 )
+from components.atlas_audit import iam_role_pattern
 from components.aws_identity import AwsIdentity, AwsIdentityArgs, PipelineRoleSpec
 from components.contract import (
     KV_CONNECTIONS_PATH,
@@ -42,6 +43,7 @@ from components.okta_identity import (
 )
 from components.specs import VaultSpec, WiringArgs
 from components.vault_secrets import (
+    AtlasConnectionSpec,
     AwsLoginSpec,
     DatabaseEngineSpec,
     DatabaseRoleSpec,
@@ -119,22 +121,24 @@ class Wiring(pulumi.ComponentResource):
                         role_name=naming.atlas_role(p.name),
                         privileges=privileges(p),
                         cluster=p.cluster,
+                        project_id=args.project_of(p),
+                        vault_dynamic=p.auth_mode is AuthMode.VAULT_DYNAMIC,
                         iam_role_arn=role_arns[p.name] if p.auth_mode is AuthMode.AWS_IAM else None,
                         oidc_client_id=client_ids.get(p.name),
                     )
                     for p in args.pipelines
                 ),
                 audit_authorization_success=args.audit_authorization_success,
+                pipeline_role_pattern=iam_role_pattern(
+                    args.aws_account_id, naming.pipeline_role_prefix()
+                ),
                 protect_auditing=args.protect_stateful_resources,
                 workload_idp=(
                     WorkloadIdentityProviderSpec(
                         federation_settings_id=args.okta.atlas_federation_settings_id,
-                        org_id=args.okta.atlas_org_id,
                         name=naming.atlas_workload_idp(),
                         issuer=okta_identity.issuer,
                         audience=args.okta.audience,
-                        link_to_org=args.okta.atlas_org_config_imported,
-                        other_data_access_idp_ids=args.okta.atlas_other_data_access_idp_ids,
                     )
                     if args.okta and okta_identity
                     else None
@@ -148,7 +152,7 @@ class Wiring(pulumi.ComponentResource):
                     if args.vault and dynamic
                     else None
                 ),
-                audit_vault_users=bool(dynamic),
+                other_project_ids=tuple(sorted(set(args.cluster_projects.values()))),
             ),
             opts=child,
         )
@@ -290,12 +294,24 @@ class Wiring(pulumi.ComponentResource):
         dynamic = args.pipelines_of(AuthMode.VAULT_DYNAMIC)
         role_arns = aws_identity.pipeline_role_arns
         database = None
-        if dynamic and atlas_access.vault_public_key and atlas_access.vault_private_key:
+        keys = atlas_access.vault_api_keys
+        if dynamic and keys:
+            # One Vault connection per Atlas project, each with that project's API key.
+            connection = {
+                project: naming.vault_atlas_connection(project, home=args.atlas_project_id)
+                for project in keys
+            }
             database = DatabaseEngineSpec(
                 mount=naming.vault_database_mount(),
-                atlas_project_id=args.atlas_project_id,
-                public_key=atlas_access.vault_public_key,
-                private_key=atlas_access.vault_private_key,
+                connections=tuple(
+                    AtlasConnectionSpec(
+                        name=connection[project],
+                        project_id=project,
+                        public_key=public,
+                        private_key=private,
+                    )
+                    for project, (public, private) in keys.items()
+                ),
                 default_ttl=spec.default_ttl,
                 max_ttl=spec.max_ttl,
                 roles=tuple(
@@ -303,6 +319,7 @@ class Wiring(pulumi.ComponentResource):
                         pipeline=p.name,
                         custom_role=atlas_access.custom_role_names[p.name],
                         cluster=p.cluster,
+                        connection=connection[args.project_of(p)],
                     )
                     for p in dynamic
                 ),

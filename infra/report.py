@@ -3,7 +3,7 @@
     python -m infra.plan --stack prod --report prod.access.md
     python -m infra.snapshot            # writes snapshots/<stack>.access.md for every stack
 
-Built from the offline plan JSON only (DESIGN.md contract), so it runs in any pull request without
+Built from the offline plan JSON only (docs/plan-format.md), so it runs in any pull request without
 cloud credentials. Actions come from the Atlas custom-role resources the plan declares (what Atlas
 will enforce); pipeline, auth mode, identity and credential lifetime from the stack's
 `accessMatrix` export. A custom role that no pipeline claims is listed separately, never hidden.
@@ -32,6 +32,8 @@ class AccessRow:
     auth_mode: str
     identity: str
     custom_role: str
+    project: str
+    """The Atlas project the custom role (and so the grant) lives in."""
     cluster: str
     database: str
     collection: str
@@ -60,6 +62,17 @@ def role_grants(plan: Mapping[str, Any]) -> dict[str, dict[tuple[str, str], set[
     return grants
 
 
+def role_projects(plan: Mapping[str, Any]) -> dict[str, str]:
+    """Custom role name -> the Atlas project it is declared in."""
+    return {
+        str((r.get("inputs") or {}).get("roleName", r["name"])): str(
+            (r.get("inputs") or {}).get("projectId", "")
+        )
+        for r in plan.get("resources", [])
+        if r.get("type") == CUSTOM_ROLE
+    }
+
+
 def _users_by_role(plan: Mapping[str, Any]) -> dict[str, str]:
     users: dict[str, str] = {}
     for resource in plan.get("resources", []):
@@ -74,6 +87,7 @@ def _users_by_role(plan: Mapping[str, Any]) -> dict[str, str]:
 def access_rows(plan: Mapping[str, Any]) -> tuple[list[AccessRow], list[str]]:
     """Rows in pipeline order, plus the custom roles no pipeline claims."""
     grants = role_grants(plan)
+    projects = role_projects(plan)
     users = _users_by_role(plan)
     matrix = plan.get("outputs", {}).get("accessMatrix") or []
     pipelines: dict[str, Mapping[str, Any]] = {}
@@ -90,6 +104,7 @@ def access_rows(plan: Mapping[str, Any]) -> tuple[list[AccessRow], list[str]]:
                     auth_mode=str(row.get("authMode", "")),
                     identity=str(row.get("identity") or users.get(role, "")),
                     custom_role=role,
+                    project=projects.get(role, ""),
                     cluster=str(row.get("cluster", "")),
                     database=database,
                     collection=collection,
@@ -221,6 +236,8 @@ def access_report(plan: Mapping[str, Any]) -> str:
     rows, unclaimed = access_rows(plan)
     outputs = plan.get("outputs", {})
     title = f"{plan.get('project', '')}/{plan.get('stack', '')}"
+    if outputs.get("tier") == "org":
+        return _org_report(title, outputs)
     lines = [
         f"# Access report: {title}",
         "",
@@ -230,6 +247,53 @@ def access_report(plan: Mapping[str, Any]) -> str:
         "No pipeline holds a password or a long-lived credential.",
         "",
         "## Who can do what",
+    ]
+    # Grouped by Atlas project: roles, users, limits and auditing are per project.
+    for project in sorted({row.project for row in rows}):
+        lines += _grants_table(project, [row for row in rows if row.project == project])
+    if unclaimed:
+        lines += [
+            "",
+            "**Custom roles no pipeline claims** (review: who holds these?): "
+            + ", ".join(f"`{r}`" for r in unclaimed),
+        ]
+    lines += ["", "## Identity chain", "", *mermaid(plan, rows), ""]
+    lines += _airflow_section(outputs)
+    protected = sorted(
+        str(r["urn"]).split("::")[-1] for r in plan.get("resources", []) if r.get("protect")
+    )
+    lines += [
+        "## Protected resources",
+        "",
+        ", ".join(f"`{p}`" for p in protected) if protected else "none",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _org_report(title: str, outputs: Mapping[str, Any]) -> str:
+    """The org stack grants no data access itself: it says which workload IdPs may."""
+    linked = outputs.get("dataAccessIdpIds") or []
+    return "\n".join(
+        [
+            f"# Access report: {title}",
+            "",
+            "Generated from the offline plan by `python -m infra.snapshot`; do not edit by hand.",
+            "Tier: `org`. The Atlas organization's federation config: these workload identity "
+            "providers may grant database access (each environment's pipelines are in its own "
+            "report).",
+            "",
+            *(f"- `{idp}`" for idp in linked),
+            "",
+        ]
+    )
+
+
+def _grants_table(project: str, rows: Sequence[AccessRow]) -> list[str]:
+    pipelines = len({row.pipeline for row in rows})
+    lines = [
+        "",
+        f"### Atlas project `{project or 'unknown'}` ({pipelines} pipelines)",
         "",
         "| pipeline | database.collection | actions | auth mode | identity | credential lifetime |",
         "|---|---|---|---|---|---|",
@@ -251,24 +315,7 @@ def access_report(plan: Mapping[str, Any]) -> str:
             )
             + " |"
         )
-    if unclaimed:
-        lines += [
-            "",
-            "**Custom roles no pipeline claims** (review: who holds these?): "
-            + ", ".join(f"`{r}`" for r in unclaimed),
-        ]
-    lines += ["", "## Identity chain", "", *mermaid(plan, rows), ""]
-    lines += _airflow_section(outputs)
-    protected = sorted(
-        str(r["urn"]).split("::")[-1] for r in plan.get("resources", []) if r.get("protect")
-    )
-    lines += [
-        "## Protected resources",
-        "",
-        ", ".join(f"`{p}`" for p in protected) if protected else "none",
-        "",
-    ]
-    return "\n".join(lines)
+    return lines
 
 
 def _airflow_section(outputs: Mapping[str, Any]) -> list[str]:

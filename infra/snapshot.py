@@ -5,7 +5,7 @@
     python -m infra.snapshot --stack prod    # only some stacks
     python -m infra.snapshot --accept-urn-changes   # regenerate although URNs disappear
 
-A snapshot is the offline plan (DESIGN.md contract: resources sorted by URN, secrets masked as
+A snapshot is the offline plan (docs/plan-format.md: resources sorted by URN, secrets masked as
 "[secret]") with every JSON document held in a string (IAM policies, audit filters, backend
 kwargs, Vault creation statements) expanded under {"__json__": ...}, so a pull request shows a
 policy change line by line. `collapse()` turns a snapshot back into an equivalent plan (the
@@ -38,6 +38,7 @@ SNAPSHOTS = ROOT / "snapshots"
 JSON_MARK = "__json__"
 REGENERATE = "python -m infra.snapshot"
 EXIT_DRIFT = 1
+ORG_STACK = "org"
 
 
 def expand(value: Any) -> Any:
@@ -80,8 +81,12 @@ class Snapshot:
 
 
 def stacks(root: Path = ROOT) -> list[str]:
-    """Every committed stack: Pulumi.<stack>.yaml next to Pulumi.yaml."""
-    return sorted(p.name.split(".")[1] for p in root.glob("Pulumi.*.yaml"))
+    """Every committed stack: Pulumi.<stack>.yaml next to Pulumi.yaml.
+
+    The `org` stack comes last: it reads the environment stacks' snapshots (StackReference).
+    """
+    names = sorted(p.name.split(".")[1] for p in root.glob("Pulumi.*.yaml"))
+    return sorted(names, key=lambda name: name == ORG_STACK)
 
 
 def build(stack: str, root: Path = ROOT, out: Path = SNAPSHOTS) -> Snapshot:

@@ -35,7 +35,7 @@ ENFORCEMENT_LEVELS = ("mandatory", "advisory", "disabled", "remediate")
 
 
 def stack_view(plan: Mapping[str, Any]) -> StackView:
-    """The plan JSON (DESIGN.md contract) as the rules see a stack."""
+    """The plan JSON (docs/plan-format.md) as the rules see a stack."""
     resources = [
         ResourceView(
             type=str(r["type"]),

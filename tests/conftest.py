@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from infra import plan as offline_plan
-from infra.offline import PlanMocks, ProgramRun, run_program, to_config_strings
 from tests.stacks_discovery import ROOT as ROOT
 from tests.stacks_discovery import STACKS as STACKS
 from tests.stacks_discovery import stack_file
+
+if TYPE_CHECKING:
+    from infra.offline import PlanMocks, ProgramRun
+
+# Pulumi is imported only by the fixtures that run the program: the runtime and Airflow-facing
+# Vault suites are collected under MWAA's constraints too (scripts/check-mwaa), where Pulumi
+# cannot be installed.
 
 PROJECT = "airflow-atlas-identity"
 
@@ -48,7 +53,7 @@ def base_config() -> dict[str, Any]:
     return copy.deepcopy(BASE_CONFIG)
 
 
-ProgramRunner = Callable[..., ProgramRun]
+ProgramRunner = Callable[..., "ProgramRun"]
 
 
 @pytest.fixture
@@ -62,6 +67,8 @@ def run_stack() -> ProgramRunner:
         preview: bool = False,
         mocks: PlanMocks | None = None,
     ) -> ProgramRun:
+        from infra.offline import PlanMocks, run_program, to_config_strings
+
         return run_program(
             project=PROJECT,
             stack=stack,
@@ -80,6 +87,8 @@ def run_component() -> ProgramRunner:
     def run(
         program: Callable[[], None], *, preview: bool = False, mocks: PlanMocks | None = None
     ) -> ProgramRun:
+        from infra.offline import PlanMocks, run_program
+
         return run_program(
             project=PROJECT,
             stack="test",
@@ -109,6 +118,8 @@ class CommittedPlans:
 
 def plan_stack(stack: str) -> dict[str, Any]:
     """A fresh offline plan of `Pulumi.<stack>.yaml` (for tests that compare two runs)."""
+    from infra import plan as offline_plan
+
     return offline_plan.plan(offline_plan.read_stack_file(stack_file(stack)))
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 ROOT = Path(__file__).resolve().parent.parent
-# Stack files in the repository root that are not deployment environments (none today).
-NON_ENVIRONMENT_STACKS: frozenset[str] = frozenset()
+# Stack files in the repository root that are not deployment environments: `org` owns the Atlas
+# organization's federation config (infra/settings/org.py) and has tests of its own.
+NON_ENVIRONMENT_STACKS: frozenset[str] = frozenset({"org"})
 
 
 def committed_stacks(root: Path = ROOT) -> tuple[str, ...]:

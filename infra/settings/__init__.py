@@ -1,8 +1,9 @@
 """Typed, validated stack settings. The only reader of `pulumi.Config` in the program.
 
-`load()` reads every key declared in `KEYS` (and in `Pulumi.yaml`), `parse()` turns the raw values
-into frozen `Settings`, collecting every problem with its key path and the fix. Invalid settings
-raise `SettingsError` before any resource is registered. One module per part of the stack file:
+`load()` reads every key of `KEYS` (infra/settings/keys.py, rendered into `Pulumi.yaml` and
+docs/settings.md), `parse()` turns the raw values into frozen `Settings`, collecting every problem
+with its key path and the fix. Invalid settings raise `SettingsError` before any resource is
+registered. One module per part of the stack file:
 `pipelines` (clusters, pipelines, grants), `mwaa`, `okta`, `vault`; `reader` does the typed reads.
 """
 
@@ -19,7 +20,7 @@ import pulumi
 from components import access
 from components.access import AuthMode, Naming, Problem, Tier
 from components.specs import WiringArgs
-from infra.settings import limits, mwaa, okta, pipelines, vault
+from infra.settings import limits, mwaa, okta, org, pipelines, vault
 from infra.settings.keys import KEYS, Key
 from infra.settings.reader import (
     ATLAS_ID,
@@ -31,7 +32,18 @@ from infra.settings.reader import (
     present,
 )
 
-__all__ = ["KEYS", "Key", "Problem", "Settings", "SettingsError", "decode", "load", "parse"]
+__all__ = [
+    "KEYS",
+    "Key",
+    "Problem",
+    "Settings",
+    "SettingsError",
+    "decode",
+    "is_org_stack",
+    "load",
+    "load_org",
+    "parse",
+]
 
 _TRUE_FALSE = {"true": True, "false": False}
 ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -63,15 +75,26 @@ class Settings:
     wiring: WiringArgs
 
 
+def _raw(config: pulumi.Config | None) -> dict[str, str]:
+    config = config or pulumi.Config()
+    raw = {key: config.get(key) for key in (*KEYS, *org.REMOVED_KEYS)}
+    return {k: v for k, v in raw.items() if v is not None}
+
+
 def load(config: pulumi.Config | None = None) -> Settings:
     """Read the current stack's config and return validated settings (or raise SettingsError)."""
-    config = config or pulumi.Config()
-    raw = {key: config.get(key) for key in KEYS}
-    return parse(
-        {k: v for k, v in raw.items() if v is not None},
-        project=pulumi.get_project(),
-        stack=pulumi.get_stack(),
-    )
+    return parse(_raw(config), project=pulumi.get_project(), stack=pulumi.get_stack())
+
+
+def is_org_stack(config: pulumi.Config | None = None) -> bool:
+    """The current stack is the `org` stack (tier org), not an environment."""
+    return org.is_org(_raw(config))
+
+
+def load_org(config: pulumi.Config | None = None) -> org.OrgSettings:
+    """The `org` stack's validated settings (or raise SettingsError)."""
+    values = {k: decode(k, v) for k, v in _raw(config).items()}
+    return org.parse_org(values, project=pulumi.get_project(), stack=pulumi.get_stack())
 
 
 def decode(key: str, text: str) -> Any:
@@ -102,7 +125,8 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
         key: decode(key, value) if isinstance(value, str) else value
         for key, value in values.items()
     }
-    r.unknown_keys(values, set(KEYS), "")
+    r.unknown_keys({k: v for k, v in values.items() if k not in org.REMOVED_KEYS}, set(KEYS), "")
+    problems.extend(org.environment_problems(values))
 
     tier_name = r.choice(values, "tier", "", tuple(t.value for t in Tier))
     tier = Tier(tier_name) if tier_name else Tier.PROD  # strictest while reporting
@@ -196,8 +220,17 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
         hint="use the 24-character hex project id from the Atlas UI",
     )
     clusters = pipelines.clusters(r, values)
+    projects = pipelines.cluster_projects(r, values, project_id)
 
-    audit_success = r.boolean(values, "auditAuthorizationSuccess", default=prod)
+    # Without it Atlas records no successful read or write at all (docs/auditing.md): required
+    # wherever real data lives; only dev may trade the trail for cluster performance.
+    audit_success = r.boolean(values, "auditAuthorizationSuccess", default=True)
+    if not audit_success and tier is not Tier.DEV:
+        r.fail(
+            "auditAuthorizationSuccess",
+            f"must be true in tier {tier.value}: without it Atlas records no successful data "
+            "access (docs/auditing.md); remove the key",
+        )
     allow_wildcard = r.boolean(values, "allowWildcardCollections", default=not prod)
     protect = r.boolean(values, "protectStatefulResources", default=prod)
 
@@ -219,7 +252,9 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
     )
     modes = {p.auth_mode for _, p in indexed}
     org_id = None
-    if modes & {AuthMode.OKTA_OIDC, AuthMode.VAULT_DYNAMIC}:
+    # Only Vault's Atlas API key (its access list) is an organization resource; the workload IdP
+    # lives in the federation settings and the org config in the org stack.
+    if AuthMode.VAULT_DYNAMIC in modes:
         org_id = r.string(
             values,
             "atlasOrgId",
@@ -228,7 +263,7 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
             hint=ATLAS_ID_HINT,
         )
     elif "atlasOrgId" in values:
-        r.fail("atlasOrgId", "only applies with okta-oidc or vault-dynamic pipelines; remove it")
+        r.fail("atlasOrgId", "only applies with vault-dynamic pipelines; remove it")
     okta_spec = okta.okta(
         r,
         values,
@@ -236,10 +271,16 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
         stack=stack,
         prefix=prefix or "aai",
         indexed=indexed,
-        org_id=org_id,
     )
     vault_spec = vault.vault(r, values, tier=tier, modes=modes, org_id=org_id)
-    limits.check(r, values, indexed=indexed, session_seconds=session, project_id=project_id)
+    limits.check(
+        r,
+        values,
+        indexed=indexed,
+        session_seconds=session,
+        project_id=project_id,
+        cluster_projects=projects,
+    )
     if problems:
         raise SettingsError(problems)
     return Settings(
@@ -262,6 +303,7 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
             config_prefix=cfg_prefix,
             atlas_project_id=present(project_id),
             cluster_hosts=clusters,
+            cluster_projects=projects,
             audit_authorization_success=audit_success,
             protect_stateful_resources=protect,
             pipelines=tuple(p for _, p in indexed),

@@ -9,7 +9,7 @@ the rendered document: `infra/plan.py` measures them on the plan (see `component
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from components import limit_checks, limits
@@ -23,32 +23,63 @@ PROJECT_LIMIT_KEYS = {
 MAX_CONCURRENT_LEASES = 100
 
 
-def _project_limits(r: Reader, values: Mapping[str, Any]) -> dict[str, int]:
-    """`atlasProjectLimits`: the limits this project was raised to (default: Atlas' defaults)."""
+def _limits(r: Reader, raw: Any, at: str) -> dict[str, int]:
+    """One project's `{databaseUsers, customRoles}`; Atlas' defaults where not declared."""
     result = {key: limit.value for key, limit in PROJECT_LIMIT_KEYS.items()}
-    raw = values.get("atlasProjectLimits")
-    if raw is None:
-        return result
     if not isinstance(raw, dict):
-        r.fail("atlasProjectLimits", "must be an object {databaseUsers, customRoles}")
+        r.fail(at, "must be an object {databaseUsers, customRoles}")
         return result
-    r.unknown_keys(raw, set(PROJECT_LIMIT_KEYS), "atlasProjectLimits")
+    r.unknown_keys(raw, set(PROJECT_LIMIT_KEYS), at)
     for key, limit in PROJECT_LIMIT_KEYS.items():
         if key not in raw:
             continue
         value = raw[key]
         maximum = limit.maximum or limit.value
         if not isinstance(value, int) or isinstance(value, bool):
-            r.fail(f"atlasProjectLimits.{key}", f"'{value}' is not an integer")
+            r.fail(f"{at}.{key}", f"'{value}' is not an integer")
         elif not limit.value <= value <= maximum:
             r.fail(
-                f"atlasProjectLimits.{key}",
+                f"{at}.{key}",
                 f"{value} is outside {limit.value}..{maximum} (Atlas' default .. the most "
                 f"{limit.raise_how.split(', then')[0]} accepts); declare the limit the project "
                 "was raised to",
             )
         else:
             result[key] = value
+    return result
+
+
+def project_limits(
+    r: Reader, values: Mapping[str, Any], projects: Collection[str]
+) -> dict[str, dict[str, int]]:
+    """`atlasProjectLimits`: project id -> the limits it was raised to (default: Atlas' defaults).
+
+    Keyed by project because Atlas counts per project; a key naming no project of the stack is a
+    mistake (a typo would silently leave the real project at the defaults).
+    """
+    result = {project: _limits(r, {}, "") for project in projects}
+    raw = values.get("atlasProjectLimits")
+    if raw is None:
+        return result
+    if not isinstance(raw, dict):
+        r.fail("atlasProjectLimits", "must map project ids to {databaseUsers, customRoles}")
+        return result
+    for project, declared in raw.items():
+        at = f"atlasProjectLimits.{project}"
+        if project in PROJECT_LIMIT_KEYS:
+            r.fail(
+                at,
+                "limits are per Atlas project: write atlasProjectLimits: "
+                "{<projectId>: {databaseUsers, customRoles}}",
+            )
+        elif project not in projects:
+            r.fail(
+                at,
+                f"is not a project of this stack; use one of {', '.join(sorted(projects))} "
+                "(atlasProjectId or atlasClusters[].projectId)",
+            )
+        else:
+            result[project] = _limits(r, declared, at)
     return result
 
 
@@ -75,7 +106,7 @@ def concurrent_leases(r: Reader, values: Mapping[str, Any]) -> dict[int, int]:
 
 
 def atlas_users(indexed: Sequence[tuple[int, Pipeline]], leases: Mapping[int, int]) -> int:
-    """Database users the project holds at once: one per identity-bound pipeline, and one per
+    """Database users the pipelines hold at once: one per identity-bound pipeline, and one per
     concurrent Vault lease of a vault-dynamic pipeline."""
     return sum(
         leases.get(index, limits.DEFAULT_CONCURRENT_LEASES)
@@ -92,9 +123,11 @@ def check(
     indexed: Sequence[tuple[int, Pipeline]],
     session_seconds: int,
     project_id: str | None,
+    cluster_projects: Mapping[str, str],
 ) -> None:
     """Report every counting limit the settings exceed, at the key that drives it."""
-    project = _project_limits(r, values)
+    projects = sorted({*cluster_projects.values(), *([project_id] if project_id else [])})
+    declared = project_limits(r, values, projects)
     leases = concurrent_leases(r, values)
     role_quota = integer(
         r,
@@ -104,33 +137,39 @@ def check(
         1,
         1_000_000,
     )
-    where = f"Atlas project {project_id or '(atlasProjectId)'}"
-    found = [
-        (
-            "pipelines",
-            limits.exceeds(
-                limits.ATLAS_USERS_PER_PROJECT,
-                atlas_users(indexed, leases),
-                allowed=project["databaseUsers"],
-                subject=f"{where} database users",
-                fix="spread the pipelines over more Atlas projects, lower "
-                "pipelines[].concurrentLeases, or raise the limit "
-                f"({limits.ATLAS_USERS_PER_PROJECT.raise_how}, at most "
-                f"{limits.ATLAS_USERS_PER_PROJECT.maximum})",
+    found: list[tuple[str, limits.Exceeded | None]] = []
+    for project in projects:
+        members = [(i, p) for i, p in indexed if cluster_projects.get(p.cluster) == project]
+        where = f"Atlas project {project}"
+        found += [
+            (
+                "pipelines",
+                limits.exceeds(
+                    limits.ATLAS_USERS_PER_PROJECT,
+                    atlas_users(members, leases),
+                    allowed=declared[project]["databaseUsers"],
+                    subject=f"{where} database users",
+                    fix="spread the pipelines over more Atlas projects "
+                    "(atlasClusters[].projectId), lower pipelines[].concurrentLeases, or raise "
+                    f"the limit ({limits.ATLAS_USERS_PER_PROJECT.raise_how}, at most "
+                    f"{limits.ATLAS_USERS_PER_PROJECT.maximum})",
+                ),
             ),
-        ),
-        (
-            "pipelines",
-            limits.exceeds(
-                limits.ATLAS_CUSTOM_ROLES_PER_PROJECT,
-                len(indexed),
-                allowed=project["customRoles"],
-                subject=f"{where} custom roles (one per pipeline)",
-                fix="spread the pipelines over more Atlas projects, or raise the limit "
-                f"({limits.ATLAS_CUSTOM_ROLES_PER_PROJECT.raise_how}, at most "
-                f"{limits.ATLAS_CUSTOM_ROLES_PER_PROJECT.maximum})",
+            (
+                "pipelines",
+                limits.exceeds(
+                    limits.ATLAS_CUSTOM_ROLES_PER_PROJECT,
+                    len(members),
+                    allowed=declared[project]["customRoles"],
+                    subject=f"{where} custom roles (one per pipeline)",
+                    fix="spread the pipelines over more Atlas projects "
+                    "(atlasClusters[].projectId), or raise the limit "
+                    f"({limits.ATLAS_CUSTOM_ROLES_PER_PROJECT.raise_how}, at most "
+                    f"{limits.ATLAS_CUSTOM_ROLES_PER_PROJECT.maximum})",
+                ),
             ),
-        ),
+        ]
+    found += [
         (
             "pipelines",
             limits.exceeds(

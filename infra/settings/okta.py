@@ -27,8 +27,6 @@ _OKTA_KEYS = (
     "oktaProdMaxTokenLifetimeMinutes",
     "oktaKeyRotationHours",
     "atlasFederationSettingsId",
-    "atlasOrgConfigImported",
-    "atlasOtherDataAccessIdpIds",
 )
 
 
@@ -40,7 +38,6 @@ def okta(
     stack: str,
     prefix: str,
     indexed: list[tuple[int, Pipeline]],
-    org_id: str | None,
 ) -> OktaSpec | None:
     """Okta and Atlas federation settings, required exactly when a pipeline uses okta-oidc."""
     if not any(p.auth_mode is AuthMode.OKTA_OIDC for _, p in indexed):
@@ -85,19 +82,12 @@ def okta(
         pattern=ATLAS_ID,
         hint=ATLAS_ID_HINT,
     )
-    imported = r.boolean(values, "atlasOrgConfigImported", default=False)
-    others: tuple[str, ...] = ()
-    if "atlasOtherDataAccessIdpIds" in values:
-        others = r.strings(values, "atlasOtherDataAccessIdpIds", "") or ()
-    if not (audience and scope and org_id and federation):
+    if not (audience and scope and federation):
         return None
     return OktaSpec(
         audience=audience,
         scope=scope,
         token_lifetime_minutes=lifetime,
         key_rotation_hours=rotation,
-        atlas_org_id=org_id,
         atlas_federation_settings_id=federation,
-        atlas_org_config_imported=imported,
-        atlas_other_data_access_idp_ids=others,
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 from components import access
 from components.access import AuthMode, Grant, Pipeline
-from infra.settings.reader import Reader
+from infra.settings.reader import ATLAS_ID, ATLAS_ID_HINT, Reader
 
 SRV_HOST = re.compile(r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)+\.mongodb\.net$")
 
@@ -21,7 +21,7 @@ def clusters(r: Reader, values: Mapping[str, Any]) -> dict[str, str]:
         r.fail("atlasClusters", "must list at least one cluster: [{name, srvHost}]")
     for index, item in enumerate(raw):
         at = f"atlasClusters[{index}]"
-        r.unknown_keys(item, {"name", "srvHost"}, at)
+        r.unknown_keys(item, {"name", "srvHost", "projectId"}, at)
         name = r.string(
             item,
             "name",
@@ -41,6 +41,36 @@ def clusters(r: Reader, values: Mapping[str, Any]) -> dict[str, str]:
         elif name and host:
             clusters[name] = host
     return clusters
+
+
+def cluster_projects(
+    r: Reader, values: Mapping[str, Any], default_project: str | None
+) -> dict[str, str]:
+    """Cluster name -> the Atlas project it belongs to (`projectId`, default atlasProjectId).
+
+    A project is the unit of scale: its custom roles, users, auditing and Vault's API key are its
+    own, and Atlas' per-project limits apply to it (infra/settings/limits.py).
+    """
+    projects: dict[str, str] = {}
+    raw = values.get("atlasClusters")
+    if not isinstance(raw, list):
+        return projects
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            continue
+        project = r.string(
+            item,
+            "projectId",
+            f"atlasClusters[{index}]",
+            pattern=ATLAS_ID,
+            hint=ATLAS_ID_HINT,
+            default=default_project,
+            # Without a valid atlasProjectId there is no default; that is reported already.
+            required=default_project is not None,
+        )
+        if project:
+            projects[item["name"]] = project
+    return projects
 
 
 _PIPELINE_KEYS = {

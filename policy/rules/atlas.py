@@ -6,9 +6,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from policy.rules.framework import (
+    TIERS,
     ResourceRule,
     ResourceView,
     Rule,
+    Setting,
     StackRule,
     StackView,
     as_list,
@@ -16,6 +18,7 @@ from policy.rules.framework import (
     is_masked,
     is_set,
     json_document,
+    stack_tier,
 )
 from policy.rules.tokens import ATLAS_AUDITING, ATLAS_CUSTOM_ROLE, ATLAS_USER, VAULT_DB_ROLE
 
@@ -216,9 +219,41 @@ ATLAS_AUDITING_ENABLED = StackRule(
 )
 
 
+def check_atlas_audit_success(
+    stack: StackView, config: Mapping[str, Any]
+) -> Iterator[tuple[str, str]]:
+    tier = stack_tier(stack, config)
+    if tier == "dev":
+        return
+    for auditing in stack.of_type(ATLAS_AUDITING):
+        if auditing.props.get("auditAuthorizationSuccess") is not True:
+            yield (
+                auditing.urn,
+                f"auditAuthorizationSuccess is not true in tier {tier}: Atlas then records no "
+                "successful read or write at all (docs/auditing.md); set it to true",
+            )
+
+
+ATLAS_AUDIT_AUTHORIZATION_SUCCESS = StackRule(
+    name="atlas-audit-authorization-success",
+    description="Outside dev, Atlas auditing records successful authorizations (data access).",
+    check=check_atlas_audit_success,
+    settings=(
+        Setting(
+            name="tier",
+            type="string",
+            default="",
+            enum=("", *TIERS),
+            description="dev, staging or prod; empty: the stack's `tier` export, else prod",
+        ),
+    ),
+)
+
+
 RULES: tuple[Rule, ...] = (
     ATLAS_USER_NO_PASSWORD,
     ATLAS_USER_EXTERNAL_AUTH,
     ATLAS_USER_SCOPED,
     ATLAS_AUDITING_ENABLED,
+    ATLAS_AUDIT_AUTHORIZATION_SUCCESS,
 )

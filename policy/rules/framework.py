@@ -56,6 +56,15 @@ class Violation:
 SettingType = Literal["integer", "string", "array"]
 
 
+def stack_tier(stack: StackView, config: Mapping[str, Any]) -> str:
+    """The rule's `tier` setting, else the stack's `tier` export, else prod (strictest)."""
+    configured = config.get("tier", "")
+    if configured:
+        return str(configured)
+    exported = stack.outputs.get("tier")
+    return exported if isinstance(exported, str) and exported in TIERS else "prod"
+
+
 @dataclass(frozen=True, kw_only=True)
 class Setting:
     """A configurable value of a rule (pack config and offline `--config` alike)."""

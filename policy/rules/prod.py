@@ -11,6 +11,7 @@ from policy.rules.framework import (
     Setting,
     StackRule,
     StackView,
+    stack_tier,
 )
 from policy.rules.tokens import (
     ATLAS_AUDITING,
@@ -31,16 +32,8 @@ DEFAULT_PROTECTED_TYPES: tuple[str, ...] = (
 )
 
 
-def _tier(stack: StackView, config: Mapping[str, Any]) -> str:
-    configured = config.get("tier", "")
-    if configured:
-        return str(configured)
-    exported = stack.outputs.get("tier")
-    return exported if isinstance(exported, str) and exported in TIERS else "prod"
-
-
 def check_prod_protected(stack: StackView, config: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
-    if _tier(stack, config) != "prod":
+    if stack_tier(stack, config) != "prod":
         return
     for resource in stack.of_type(*config["protectedTypes"]):
         if not resource.protect:

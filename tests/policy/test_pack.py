@@ -179,6 +179,14 @@ def test_policies_mirror_the_rules() -> None:
                 "items": {"type": "string"},
             },
         },
+        "atlas-audit-authorization-success": {
+            "tier": {
+                "type": "string",
+                "description": "dev, staging or prod; empty: the stack's `tier` export, else prod",
+                "default": "",
+                "enum": ["", "dev", "staging", "prod"],
+            },
+        },
         "atlas-project-limits": {
             "databaseUsersPerProject": {
                 "type": "integer",

@@ -49,6 +49,36 @@ def auditing(enabled: Any = True, project: str = b.PROJECT, protect: bool = True
     return b.view(ATLAS_AUDITING, props, name="auditing", protect=protect)
 
 
+# --- atlas-audit-authorization-success ---------------------------------------------------------
+
+
+def audit(success: Any) -> ResourceView:
+    props = {"projectId": b.PROJECT, "enabled": True, "auditAuthorizationSuccess": success}
+    return b.view(ATLAS_AUDITING, props, name="auditing")
+
+
+@pytest.mark.parametrize("tier", ["prod", "staging"])
+def test_data_tiers_record_successful_authorizations(tier: str) -> None:
+    rule = "atlas-audit-authorization-success"
+    assert run(rule, [audit(True)], outputs={"tier": tier}) == []
+    assert run(rule, [audit(False)], outputs={"tier": tier}) == [
+        (
+            "auditing",
+            f"auditAuthorizationSuccess is not true in tier {tier}: Atlas then records no "
+            "successful read or write at all (docs/auditing.md); set it to true",
+        )
+    ]
+    # Unset is Atlas' default: false.
+    assert len(run(rule, [audit(None)], outputs={"tier": tier})) == 1
+
+
+def test_dev_may_audit_failures_only_and_an_unknown_tier_is_prod() -> None:
+    rule = "atlas-audit-authorization-success"
+    assert run(rule, [audit(False)], outputs={"tier": "dev"}) == []
+    assert len(run(rule, [audit(False)], outputs={})) == 1
+    assert run(rule, [audit(False)], config={"tier": "dev"}) == []
+
+
 # --- atlas-auditing-enabled ---------------------------------------------------------------------
 
 

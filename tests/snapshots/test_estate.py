@@ -69,9 +69,18 @@ def test_the_account_declares_a_raised_role_quota_only_past_the_default() -> Non
     assert synthetic.synthetic_values(1000)["awsIamRoleQuota"] == 1500
 
 
-def test_in_one_project_a_thousand_pipelines_exceed_even_the_raised_user_limit() -> None:
-    """Until clusters name their project, the estate is one project: Atlas refuses it."""
-    assert not synthetic.CLUSTERS_IN_PROJECTS
+def test_the_estate_puts_clusters_in_their_projects_and_its_settings_pass_every_count() -> None:
+    assert synthetic.CLUSTERS_IN_PROJECTS
+    stack = synthetic.stack_file(1000)
+    settings = stack_settings.parse(stack.project_values(), project=stack.project, stack="b")
+    assert len(settings.wiring.pipelines) == 1000
+
+
+def test_in_one_project_a_thousand_pipelines_exceed_even_the_raised_user_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without clusters in their projects, the estate is one project: Atlas refuses it."""
+    monkeypatch.setattr(synthetic, "CLUSTERS_IN_PROJECTS", False)
     stack = synthetic.stack_file(1000)
     with pytest.raises(stack_settings.SettingsError) as refused:
         stack_settings.parse(stack.project_values(), project=stack.project, stack=stack.stack)

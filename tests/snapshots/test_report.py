@@ -255,6 +255,7 @@ def test_vault_chain_is_read_from_the_vault_resources() -> None:
         auth_mode="vault-dynamic",
         identity="vault:aai-atlas/creds/recon",
         custom_role="r",
+        project="p",
         cluster="core",
         database="fin",
         collection="ledger",

@@ -17,7 +17,6 @@ MODES = ("aws-iam", "okta-oidc", "vault-dynamic")
 OKTA_AND_VAULT_KEYS = (
     "atlasOrgId",
     "atlasFederationSettingsId",
-    "atlasOrgConfigImported",
     "oktaKeyRotationHours",
     "vaultAddress",
     "vaultAudit",
@@ -64,17 +63,45 @@ def test_300_pipelines_in_one_project_fail_on_atlas_users_and_custom_roles(
         "Atlas database users in one project (vault-dynamic leases are users too) "
         "[atlas-database-users-per-project; Atlas Service Limits, "
         "https://www.mongodb.com/docs/atlas/reference/atlas-limits/]; fix: spread the pipelines "
-        "over more Atlas projects, lower pipelines[].concurrentLeases, or raise the limit "
-        "(Admin API setProjectLimit atlas.project.security.databaseAccess.users, then declare "
-        "it in atlasProjectLimits.databaseUsers, at most 900)",
+        "over more Atlas projects (atlasClusters[].projectId), lower "
+        "pipelines[].concurrentLeases, or raise the limit (Admin API setProjectLimit "
+        "atlas.project.security.databaseAccess.users, then declare it in "
+        "atlasProjectLimits.<projectId>.databaseUsers, at most 900)",
         f"pipelines: {project} custom roles (one per pipeline): 300 custom roles exceed the "
         "limit of 100 on Atlas custom database roles in one project "
         "[atlas-custom-roles-per-project; Atlas Service Limits, "
         "https://www.mongodb.com/docs/atlas/reference/atlas-limits/]; fix: spread the pipelines "
-        "over more Atlas projects, or raise the limit (Admin API setProjectLimit "
-        "atlas.project.security.databaseAccess.customRoles, then declare it in "
-        "atlasProjectLimits.customRoles, at most 1400)",
+        "over more Atlas projects (atlasClusters[].projectId), or raise the limit (Admin API "
+        "setProjectLimit atlas.project.security.databaseAccess.customRoles, then declare it in "
+        "atlasProjectLimits.<projectId>.customRoles, at most 1400)",
     ]
+
+
+def test_the_same_estate_over_four_projects_is_within_the_atlas_limits(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """100 pipelines of each mode over 4 clusters in 4 projects: 75 roles, <= 100 users each."""
+    projects = ["64b7f0c2a1d3e4f5a6b7c8d9", *(f"{i:024x}" for i in range(1, 4))]
+    path = estate_file(
+        tmp_path,
+        dict.fromkeys(MODES, 100),
+        atlasClusters=[
+            {"name": f"core-{i}", "srvHost": f"core-{i}.x7k2p.mongodb.net", "projectId": p}
+            for i, p in enumerate(projects)
+        ],
+    )
+    document = yaml.safe_load(path.read_text())
+    for index, pipeline in enumerate(document["config"][f"{PROJECT}:pipelines"]):
+        pipeline["cluster"] = f"core-{index % 4}"
+    path.write_text(yaml.safe_dump(document))
+    _, lines = run_plan(path, capsys)
+    assert [line for line in lines if "Atlas project" in line] == []
+    # What may remain is the execution-role policy, which lists one ARN per pipeline until it is
+    # scoped by prefix and tags (issue 14 item 3); nothing else.
+    assert [line.split(":")[1] for line in lines] in (
+        [],
+        [" role aai-estate-mwaa-exec inline policies"],
+    )
 
 
 def test_an_execution_policy_above_10240_characters_fails_the_plan(

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pulumi
 import pytest
 
+from infra import settings
 from infra.offline import UNKNOWN, PlanMocks, mask_secrets
+from tests.conftest import PROJECT
 
 USER = "mongodbatlas:index/databaseUser:DatabaseUser"
+ORG_CONFIG = "mongodbatlas:index/federatedSettingsOrgConfig:FederatedSettingsOrgConfig"
 ROLE = "aws:iam/role:Role"
 WIRING = "airflow-atlas-identity:index:Wiring"
 
@@ -143,9 +147,7 @@ def test_invalid_settings_leave_the_monitor_empty(base_config: dict[str, Any]) -
 
 
 OKTA_CONFIG: dict[str, Any] = {
-    "atlasOrgId": "5f0e1d2c3b4a596877665544",
     "atlasFederationSettingsId": "6a1b2c3d4e5f60718293a4b5",
-    "atlasOrgConfigImported": True,
 }
 
 
@@ -185,48 +187,41 @@ def test_preview_with_unknown_issuer_and_idp_id(
     assert user.inputs["oidcAuthType"] == "USER"
 
 
-def test_unlinked_org_config_warns_with_the_import_command(
+def test_an_environment_stack_exports_its_idp_and_never_manages_the_org_config(
     run_stack: Any, base_config: dict[str, Any]
 ) -> None:
-    config = {**with_okta_pipeline(base_config), "atlasOrgConfigImported": False}
-    run = run_stack(config)
-    assert (
-        run.monitor.by_type(
-            "mongodbatlas:index/federatedSettingsOrgConfig:FederatedSettingsOrgConfig"
-        )
-        == []
+    run = run_stack(with_okta_pipeline(base_config))
+    assert run.monitor.by_type(ORG_CONFIG) == []
+    run.monitor.one(
+        "mongodbatlas:index/federatedSettingsIdentityProvider:FederatedSettingsIdentityProvider",
+        "identity-atlas-workload-idp",
     )
-    (warning,) = run.warnings
-    assert warning.splitlines()[-1] == (
-        "  pulumi import mongodbatlas:index/federatedSettingsOrgConfig:FederatedSettingsOrgConfig "
-        "identity-atlas-org-config 6a1b2c3d4e5f60718293a4b5-5f0e1d2c3b4a596877665544 "
-        "--parent 'identity-atlas=urn:pulumi:test::airflow-atlas-identity::airflow-atlas-identity:"
-        "index:Wiring$airflow-atlas-identity:atlas:AtlasAccess::identity-atlas' --generate-code=false"
-    )
-
-
-def test_imported_org_config_only_manages_data_access_idps(
-    run_stack: Any, base_config: dict[str, Any]
-) -> None:
-    config = {
-        **with_okta_pipeline(base_config),
-        "atlasOtherDataAccessIdpIds": ["aaaaaaaaaaaaaaaaaaaaaaaa"],
-    }
-    run = run_stack(config)
-    org = run.monitor.one(
-        "mongodbatlas:index/federatedSettingsOrgConfig:FederatedSettingsOrgConfig",
-        "identity-atlas-org-config",
-    )
-    idp_id = run.outputs["atlasWorkloadIdpId"]
-    assert org.inputs["dataAccessIdentityProviderIds"] == [idp_id, "aaaaaaaaaaaaaaaaaaaaaaaa"]
-    assert org.retain_on_delete is True
-    assert sorted(org.ignore_changes) == [
-        "domainAllowLists",
-        "domainRestrictionEnabled",
-        "identityProviderId",
-        "postAuthRoleGrants",
-    ]
+    # The org stack links this export (tests/stacks/test_org_stack.py).
+    assert re.fullmatch(r"[0-9a-f]{24}", run.outputs["atlasWorkloadIdpId"])
     assert run.warnings == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            {"atlasOrgConfigImported": True},
+            "atlasOrgConfigImported: the org stack owns the Atlas org config now; remove this "
+            "key (migration: docs/operations.md, 'The org stack')",
+        ),
+        (
+            {"atlasOtherDataAccessIdpIds": ["aaaaaaaaaaaaaaaaaaaaaaaa"]},
+            "atlasOtherDataAccessIdpIds: belongs to the org stack (tier org), which owns the "
+            "Atlas org config; move it there",
+        ),
+    ],
+)
+def test_org_level_keys_are_refused_in_an_environment_stack(
+    base_config: dict[str, Any], extra: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(settings.SettingsError) as raised:
+        settings.parse({**with_okta_pipeline(base_config), **extra}, project=PROJECT, stack="test")
+    assert [str(p) for p in raised.value.problems] == [message]
 
 
 def test_okta_pipeline_role_signs_only_with_its_own_kms_keys(

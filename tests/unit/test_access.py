@@ -231,3 +231,17 @@ def test_access_matrix_has_a_row_per_namespace_with_the_identity_that_holds_it()
         ("finance", "vault:aai-dev-atlas/creds/finance", "sales", "orders", ["FIND"]),
     ]
     assert [r["credentialLifetimeSeconds"] for r in rows] == [3600, 3600, 900]
+
+
+@pytest.mark.parametrize(
+    "stack", ["prod", "x" * 40, "a-very-long-environment-name_with_underscore__"]
+)
+def test_every_pipeline_role_name_starts_with_the_audited_prefix(stack: str) -> None:
+    """The audit filter matches pipeline roles by this prefix (components/atlas_audit.py)."""
+    naming = Naming(prefix="aai", stack=stack)
+    prefix = naming.pipeline_role_prefix()
+    assert prefix.startswith(f"aai-{stack}"[:40])
+    for pipeline in ("a1", "orders-ingest", "p" * 40):
+        assert naming.pipeline_role(pipeline).startswith(prefix), (stack, pipeline)
+    # The execution role is not a pipeline: it must not match.
+    assert not naming.execution_role().startswith(prefix)

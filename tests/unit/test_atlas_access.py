@@ -6,7 +6,13 @@ import json
 from typing import Any
 
 from components.access import Privilege
-from components.atlas_access import AtlasAccess, AtlasAccessArgs, AtlasPipelineSpec
+from components.atlas_access import (
+    AtlasAccess,
+    AtlasAccessArgs,
+    AtlasPipelineSpec,
+    VaultApiKeySpec,
+)
+from components.atlas_audit import AUDITED_COMMANDS, iam_role_pattern
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/aai-test-pipeline-orders-ingest"
 COMPONENT_URN = (
@@ -15,12 +21,17 @@ COMPONENT_URN = (
 CUSTOM_ROLE = "mongodbatlas:index/customDbRole:CustomDbRole"
 USER = "mongodbatlas:index/databaseUser:DatabaseUser"
 AUDITING = "mongodbatlas:index/auditing:Auditing"
+API_KEY = "mongodbatlas:index/projectApiKey:ProjectApiKey"
+HOME = "0123456789abcdef01234567"
+OTHER = "89abcdef0123456789abcdef"
+PATTERN = iam_role_pattern("123456789012", "aai-test-pipeline-")
 
 
 def args(protect: bool = False) -> AtlasAccessArgs:
     return AtlasAccessArgs(
         stack="test",
-        project_id="0123456789abcdef01234567",
+        project_id=HOME,
+        pipeline_role_pattern=PATTERN,
         pipelines=(
             AtlasPipelineSpec(
                 pipeline="orders-ingest",
@@ -31,6 +42,7 @@ def args(protect: bool = False) -> AtlasAccessArgs:
                     Privilege(action="INSERT", database="sales", collection="orders"),
                 ),
                 cluster="core",
+                project_id=HOME,
                 iam_role_arn=ROLE_ARN,
             ),
             AtlasPipelineSpec(
@@ -38,6 +50,7 @@ def args(protect: bool = False) -> AtlasAccessArgs:
                 role_name="aai-test-report",
                 privileges=(Privilege(action="FIND", database="sales", collection=""),),
                 cluster="analytics",
+                project_id=HOME,
             ),
         ),
         audit_authorization_success=True,
@@ -117,35 +130,65 @@ def test_auditing_records_authentication_and_data_access_of_the_pipeline_users(
     assert auditing.protect is False
     inputs = auditing.inputs
     assert (inputs["enabled"], inputs["auditAuthorizationSuccess"]) == (True, True)
+    # The pipeline users are matched by the stack's role-name pattern, never listed one by one.
     assert json.loads(inputs["auditFilter"]) == {
         "$or": [
-            {"atype": "authenticate", "param.db": "$external", "param.user": {"$in": [ROLE_ARN]}},
+            {"atype": "authenticate", "param.db": {"$in": ["$external", "admin"]}},
+            {"atype": "authCheck", "result": {"$ne": 0}},
+            {"atype": "authCheck", "param.command": {"$in": list(AUDITED_COMMANDS)}},
             {
                 "atype": "authCheck",
-                "param.command": {
-                    "$in": [
-                        "aggregate",
-                        "count",
-                        "delete",
-                        "distinct",
-                        "find",
-                        "findAndModify",
-                        "getMore",
-                        "insert",
-                        "update",
-                        "createIndexes",
-                        "dropIndexes",
-                        "listCollections",
-                        "listIndexes",
-                    ]
-                },
-                "users": {"$elemMatch": {"db": "$external", "user": {"$in": [ROLE_ARN]}}},
+                "users": {"$elemMatch": {"db": "$external", "user": {"$regex": PATTERN}}},
             },
         ]
     }
+    assert ROLE_ARN not in inputs["auditFilter"]
 
 
 def test_auditing_is_protected_when_asked(run_component: Any) -> None:
     run = run_component(lambda: AtlasAccess("atlas", args(protect=True)))
     assert run.monitor.one(AUDITING, "atlas-auditing").protect is True
     assert not any(r.protect for r in run.monitor.registrations if r.type != AUDITING)
+
+
+def test_each_project_gets_its_own_roles_users_auditing_and_vault_key(run_component: Any) -> None:
+    base = args()
+    moved = AtlasPipelineSpec(
+        pipeline="ledger",
+        role_name="aai-test-ledger",
+        privileges=(Privilege(action="FIND", database="finance", collection="ledger"),),
+        cluster="finance",
+        project_id=OTHER,
+        vault_dynamic=True,
+    )
+    spread = AtlasAccessArgs(
+        stack=base.stack,
+        project_id=HOME,
+        pipeline_role_pattern=PATTERN,
+        pipelines=(*base.pipelines, moved),
+        audit_authorization_success=True,
+        vault_api_key=VaultApiKeySpec(
+            org_id="5f0e1d2c3b4a596877665544", access_list=("10.0.0.1",), rotation_days=30
+        ),
+    )
+    run = run_component(lambda: AtlasAccess("atlas", spread))
+    assert run.monitor.one(CUSTOM_ROLE, "atlas-ledger-role").inputs["projectId"] == OTHER
+    assert run.monitor.one(CUSTOM_ROLE, "atlas-report-role").inputs["projectId"] == HOME
+    # The home project keeps its unqualified names; the other project's carry its id.
+    assert sorted((r.name, r.inputs["projectId"]) for r in run.monitor.by_type(AUDITING)) == [
+        (f"atlas-{OTHER}-auditing", OTHER),
+        ("atlas-auditing", HOME),
+    ]
+    # Only the project with vault-dynamic pipelines gets an API key, assigned to it alone.
+    keys = run.monitor.by_type(API_KEY)
+    assert [k.name for k in keys] == [f"atlas-{OTHER}-vault-api-key"]
+    assert keys[0].inputs["projectAssignments"] == [
+        {"projectId": OTHER, "roleNames": ["GROUP_DATABASE_ACCESS_ADMIN"]}
+    ]
+    other_filter = json.loads(
+        run.monitor.one(AUDITING, f"atlas-{OTHER}-auditing").inputs["auditFilter"]
+    )
+    assert {
+        "atype": "authCheck",
+        "users": {"$elemMatch": {"db": "admin", "user": {"$regex": "^v-"}}},
+    } in other_filter["$or"]

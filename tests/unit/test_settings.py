@@ -47,9 +47,23 @@ def test_valid_config_becomes_typed_frozen_settings(base_config: dict[str, Any])
 
 def test_tier_sets_the_secure_defaults(base_config: dict[str, Any]) -> None:
     dev = parse(base_config).wiring
-    assert (dev.audit_authorization_success, dev.protect_stateful_resources) == (False, False)
+    assert (dev.audit_authorization_success, dev.protect_stateful_resources) == (True, False)
     prod = parse({**base_config, "tier": "prod"}).wiring
     assert (prod.audit_authorization_success, prod.protect_stateful_resources) == (True, True)
+
+
+def test_only_dev_may_turn_off_audited_authorization_successes(
+    base_config: dict[str, Any],
+) -> None:
+    off = {**base_config, "auditAuthorizationSuccess": False}
+    assert parse(off).wiring.audit_authorization_success is False
+    for tier in ("staging", "prod"):
+        with pytest.raises(SettingsError) as raised:
+            parse({**off, "tier": tier})
+        assert [str(p) for p in raised.value.problems] == [
+            f"auditAuthorizationSuccess: must be true in tier {tier}: without it Atlas records "
+            "no successful data access (docs/auditing.md); remove the key"
+        ]
 
 
 def test_explicit_booleans_override_the_tier_defaults(base_config: dict[str, Any]) -> None:
@@ -263,7 +277,6 @@ def test_created_mwaa_environment_settings(base_config: dict[str, Any]) -> None:
 
 
 OKTA = {
-    "atlasOrgId": "5f0e1d2c3b4a596877665544",
     "atlasFederationSettingsId": "6a1b2c3d4e5f60718293a4b5",
 }
 
@@ -282,7 +295,6 @@ def test_okta_defaults_depend_on_the_tier(base_config: dict[str, Any]) -> None:
         60,
         24,
     )
-    assert dev.atlas_org_config_imported is False
     prod = parse({**okta_config(base_config), "tier": "prod"}).wiring.okta
     assert prod is not None
     assert prod.token_lifetime_minutes == 15
@@ -309,8 +321,14 @@ def test_okta_defaults_depend_on_the_tier(base_config: dict[str, Any]) -> None:
         ),
         (
             "dev",
-            {"atlasOrgId": "acme"},
-            "atlasOrgId: 'acme' is not valid; use the 24-character hex id from the Atlas UI",
+            {"atlasFederationSettingsId": "acme"},
+            "atlasFederationSettingsId: 'acme' is not valid; use the 24-character hex id from "
+            "the Atlas UI",
+        ),
+        (
+            "dev",
+            {"atlasOrgId": "5f0e1d2c3b4a596877665544"},
+            "atlasOrgId: only applies with vault-dynamic pipelines; remove it",
         ),
     ],
 )
@@ -338,8 +356,9 @@ def test_okta_settings_need_an_okta_pipeline(base_config: dict[str, Any]) -> Non
 
 def test_okta_pipelines_need_the_atlas_federation_ids(base_config: dict[str, Any]) -> None:
     base_config["pipelines"][1]["authMode"] = "okta-oidc"
+    # The org id is not needed: the workload IdP belongs to the federation settings, and the
+    # org config that links it is the org stack's.
     assert problems(base_config) == [
-        "atlasOrgId: is required; use the 24-character hex id from the Atlas UI",
         "atlasFederationSettingsId: is required; use the 24-character hex id from the Atlas UI",
     ]
 

@@ -12,6 +12,8 @@ from infra import settings as s
 from infra.settings import SettingsError
 
 LIMIT_KEY = re.compile(r" \[([a-z0-9-]+); ")
+HOME = "0123456789abcdef01234567"
+OTHER = "89abcdef0123456789abcdef"
 VAULT = {
     "vaultAddress": "https://vault.test.internal:8200",
     "vaultAudit": {"type": "file", "options": {"file_path": "/vault/audit.log"}},
@@ -66,9 +68,10 @@ def test_100_identity_users_fit_a_project_101_do_not(base_config: dict[str, Any]
         "exceed the limit of 100 on Atlas database users in one project"
     )
     assert found[0].endswith(
-        "fix: spread the pipelines over more Atlas projects, lower pipelines[].concurrentLeases, "
-        "or raise the limit (Admin API setProjectLimit atlas.project.security.databaseAccess."
-        "users, then declare it in atlasProjectLimits.databaseUsers, at most 900)"
+        "fix: spread the pipelines over more Atlas projects (atlasClusters[].projectId), lower "
+        "pipelines[].concurrentLeases, or raise the limit (Admin API setProjectLimit atlas."
+        "project.security.databaseAccess.users, then declare it in atlasProjectLimits.<projectId>"
+        ".databaseUsers, at most 900)"
     )
 
 
@@ -85,7 +88,7 @@ def test_vault_leases_count_as_users(
 
 
 def test_a_raised_project_declares_its_limits(base_config: dict[str, Any]) -> None:
-    raised = {"atlasProjectLimits": {"databaseUsers": 150, "customRoles": 150}}
+    raised = {"atlasProjectLimits": {HOME: {"databaseUsers": 150, "customRoles": 150}}}
     assert problems(config(base_config, pipelines(150), **raised)) == []
     found = problems(config(base_config, pipelines(151), **raised))
     assert [p.split(": ")[2].split(" on ")[0] for p in found] == [
@@ -98,17 +101,35 @@ def test_a_raised_project_declares_its_limits(base_config: dict[str, Any]) -> No
     ("limits_value", "message"),
     [
         (
-            {"customRoles": 1401},
-            "atlasProjectLimits.customRoles: 1401 is outside 100..1400 (Atlas' default .. the "
+            {HOME: {"customRoles": 1401}},
+            f"atlasProjectLimits.{HOME}.customRoles: 1401 is outside 100..1400 (Atlas' default .. the "
             "most Admin API setProjectLimit atlas.project.security.databaseAccess.customRoles "
             "accepts); declare the limit the project was raised to",
         ),
-        ({"databaseUsers": "many"}, "atlasProjectLimits.databaseUsers: 'many' is not an integer"),
         (
-            {"users": 200},
-            "atlasProjectLimits.users: unknown key; known keys are customRoles, databaseUsers",
+            {HOME: {"databaseUsers": "many"}},
+            f"atlasProjectLimits.{HOME}.databaseUsers: 'many' is not an integer",
         ),
-        ([200], "atlasProjectLimits: must be an object {databaseUsers, customRoles}"),
+        (
+            {HOME: {"users": 200}},
+            f"atlasProjectLimits.{HOME}.users: unknown key; known keys are customRoles, "
+            "databaseUsers",
+        ),
+        (
+            {HOME: [200]},
+            f"atlasProjectLimits.{HOME}: must be an object {{databaseUsers, customRoles}}",
+        ),
+        ([200], "atlasProjectLimits: must map project ids to {databaseUsers, customRoles}"),
+        (
+            {"databaseUsers": 200},
+            "atlasProjectLimits.databaseUsers: limits are per Atlas project: write "
+            "atlasProjectLimits: {<projectId>: {databaseUsers, customRoles}}",
+        ),
+        (
+            {OTHER: {"databaseUsers": 200}},
+            f"atlasProjectLimits.{OTHER}: is not a project of this stack; use one of {HOME} "
+            "(atlasProjectId or atlasClusters[].projectId)",
+        ),
     ],
 )
 def test_project_limits_are_validated(
@@ -145,3 +166,54 @@ def test_role_chaining_caps_the_pipeline_session(
             "fix: set pipelineSessionSeconds to at most 3600; tasks re-assume the role when a "
             "session ends"
         )
+
+
+def spread(base: dict[str, Any], count: int, projects: int) -> dict[str, Any]:
+    """`count` aws-iam pipelines over `projects` clusters, each cluster in its own project."""
+    ids = [HOME, *(f"{index:024x}" for index in range(1, projects))]
+    result = config(base, pipelines(count))
+    result["atlasClusters"] = [
+        {"name": f"c{i}", "srvHost": f"c{i}.ab1cd.mongodb.net", "projectId": project}
+        for i, project in enumerate(ids)
+    ]
+    for index, pipeline in enumerate(result["pipelines"]):
+        pipeline["cluster"] = f"c{index % projects}"
+    return result
+
+
+def test_limits_count_per_project(base_config: dict[str, Any]) -> None:
+    """300 pipelines fail in one project and fit when spread over four."""
+    assert keys_of(problems(config(base_config, pipelines(300)))) == [
+        "pipelines atlas-database-users-per-project",
+        "pipelines atlas-custom-roles-per-project",
+    ]
+    assert problems(spread(base_config, 300, 4)) == []
+    # Three projects hold 100 each; a fourth pipeline in the first one is one too many.
+    found = problems(spread(base_config, 301, 3))
+    assert [p.split(": ")[1] for p in found] == [
+        f"Atlas project {HOME} database users",
+        f"Atlas project {HOME} custom roles (one per pipeline)",
+    ]
+
+
+def test_a_raised_limit_applies_to_its_project_only(base_config: dict[str, Any]) -> None:
+    values = spread(base_config, 300, 2)
+    values["atlasProjectLimits"] = {HOME: {"databaseUsers": 150, "customRoles": 150}}
+    other = f"{1:024x}"
+    assert [p.split(": ")[1] for p in problems(values)] == [
+        f"Atlas project {other} database users",
+        f"Atlas project {other} custom roles (one per pipeline)",
+    ]
+
+
+def test_a_cluster_names_its_project(base_config: dict[str, Any]) -> None:
+    values = spread(base_config, 2, 2)
+    assert s.parse(values, project="p", stack="test").wiring.cluster_projects == {
+        "c0": HOME,
+        "c1": f"{1:024x}",
+    }
+    values["atlasClusters"][1]["projectId"] = "not-an-id"
+    assert problems(values) == [
+        "atlasClusters[1].projectId: 'not-an-id' is not valid; use the 24-character hex id from "
+        "the Atlas UI"
+    ]

@@ -10,6 +10,7 @@ from pulumi.runtime import rpc
 
 from components.access import Naming
 from components.vault_secrets import (
+    AtlasConnectionSpec,
     AwsLoginSpec,
     DatabaseEngineSpec,
     DatabaseRoleSpec,
@@ -37,9 +38,14 @@ def args(*, kv: bool = True, protect: bool = True) -> VaultAccessArgs:
         aws_logins=(AwsLoginSpec(pipeline="finance", role_arn=ROLE_ARN),),
         database=DatabaseEngineSpec(
             mount="aai-test-atlas",
-            atlas_project_id="0123456789abcdef01234567",
-            public_key="abcdefgh",
-            private_key="mock-private",
+            connections=(
+                AtlasConnectionSpec(
+                    name="atlas",
+                    project_id="0123456789abcdef01234567",
+                    public_key="abcdefgh",
+                    private_key="mock-private",
+                ),
+            ),
             default_ttl=900,
             max_ttl=3600,
             roles=(

@@ -11,7 +11,6 @@ class Step(StrEnum):
     CONNECTION_LOOKUP = "connection lookup"
     CONTRACT = "connection definition"
     ASSUME_ROLE = "assume role"
-    PRIVATE_KEY_READ = "private key read"
     ASSERTION_SIGNING = "assertion signing"
     TOKEN_ENDPOINT = "token endpoint"  # noqa: S105 - a step name, not a secret
     VAULT_LOGIN = "Vault login"

@@ -32,14 +32,19 @@ def _masker() -> Callable[..., None]:
 def mask(value: str | None, name: str | None = None) -> None:
     """Register `value` so that Airflow replaces it with `***` in logs and rendered fields.
 
+    `name` says what the value is, for the reader only: it is not passed on, because Airflow's
+    `mask_secret(value, name)` silently drops a value whose name contains none of its sensitive
+    field names (`signing_key`, `vault_login_jwt`, `client_assertion` would be dropped); without
+    a name it masks the value unconditionally. Every value given here is a secret.
     Empty values are ignored: masking "" would mask nothing useful and Airflow warns about it.
     """
+    del name
     if value:
-        _masker()(value, name)
+        _masker()(value)
 
 
 def mask_all(values: dict[str, Any]) -> None:
-    """Mask every non-empty string value of `values`, named by its key."""
+    """Mask every non-empty string value of `values` (keys name them, see `mask`)."""
     for name, value in values.items():
         if isinstance(value, str):
             mask(value, name)

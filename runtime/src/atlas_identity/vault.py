@@ -268,8 +268,8 @@ class DynamicDatabaseCredentials:
         token_left = self._token_ends - self._clock()
         if self._renewable and self._current.lease_id and token_left > 2 * _margin(token_left):
             try:
-                response = self._client.sys.renew_lease(
-                    lease_id=self._current.lease_id, increment=int(self._lease_ttl)
+                response = renew_lease(
+                    self._client, self._current.lease_id, increment=int(self._lease_ttl)
                 )
             except (hvac_errors.VaultError, requests.RequestException) as e:
                 log.warning(
@@ -300,7 +300,7 @@ class DynamicDatabaseCredentials:
             self._client, self._current = None, None
         for client, lease_id in leases:
             try:
-                client.sys.revoke_lease(lease_id=lease_id)
+                revoke_lease(client, lease_id)
             except (hvac_errors.VaultError, requests.RequestException) as e:
                 log.info(
                     "connection '%s': %s of a %s lease refused (%s); revoking its token instead",
@@ -318,35 +318,18 @@ class DynamicDatabaseCredentials:
                 )
 
 
-def read_kv_data(
-    *, conn_id: str, url: str, mount: str, path: str, login: VaultLogin
-) -> dict[str, Any]:
-    """Read a KV v2 secret's data (the signing-key document), then revoke the token."""
-    client = _hvac_client(url)
-    try:
-        auth = login.login(client)
-    except (hvac_errors.VaultError, requests.RequestException) as e:
-        raise AtlasIdentityError(
-            conn_id, Step.VAULT_LOGIN, f"{login.description} at {url}: {_describe(e)}"
-        ) from None
-    mask(str(auth.get("client_token", "")), "vault_token")
-    try:
-        response = client.secrets.kv.v2.read_secret_version(
-            path=path, mount_point=mount, raise_on_deleted_version=True
-        )
-    except (hvac_errors.VaultError, requests.RequestException) as e:
-        raise AtlasIdentityError(
-            conn_id, Step.PRIVATE_KEY_READ, f"{mount}/data/{path} at {url}: {_describe(e)}"
-        ) from None
-    finally:
-        try:
-            client.auth.token.revoke_self()
-        except (hvac_errors.VaultError, requests.RequestException):
-            log.debug("token revocation after the key read failed", exc_info=True)
-    data = response.get("data", {}).get("data")
-    if not isinstance(data, dict) or not data:
-        raise AtlasIdentityError(conn_id, Step.PRIVATE_KEY_READ, f"{mount}/data/{path} is empty")
-    return data
+# The lease id goes into the URL, never the body: the pipeline policies grant exactly
+# `sys/leases/renew/<creds path>/*` and `sys/leases/revoke/<creds path>/*`, and a policy matches
+# the request path only. (hvac's `sys.renew_lease`/`revoke_lease` put the id in the body, so
+# their path `sys/leases/renew` matches no pipeline rule.) Vault and OpenBao route both forms:
+# pattern `(leases/)?renew` + OptionalParamRegex("url_lease_id") in logical_system_paths.go.
+def renew_lease(client: hvac.Client, lease_id: str, *, increment: int) -> dict[str, Any]:
+    response = client.adapter.put(f"/v1/sys/leases/renew/{lease_id}", json={"increment": increment})
+    return response if isinstance(response, dict) else {}
+
+
+def revoke_lease(client: hvac.Client, lease_id: str) -> None:
+    client.adapter.put(f"/v1/sys/leases/revoke/{lease_id}")
 
 
 def _hvac_client(url: str) -> hvac.Client:

@@ -13,8 +13,8 @@ from typing import Any
 import hvac
 import pytest
 
-from tests.conftest import CommittedPlans
 from tests.integration.vault.expected import StackExpectations
+from tests.plans import committed_plan
 from tests.services.openbao import OpenBaoServer, OpenBaoStartError, start_openbao
 from tests.stacks_discovery import STACKS, stack_file
 
@@ -49,11 +49,12 @@ class PlannedStack:
 
 
 @pytest.fixture(scope="session")
-def planned(committed_plans: CommittedPlans) -> dict[str, PlannedStack]:
+def planned() -> dict[str, PlannedStack]:
+    """Each stack's committed plan (snapshots/, kept current by tests/snapshots): no Pulumi."""
     return {
         stack: PlannedStack(
             expected=StackExpectations.from_stack_file(stack_file(stack)),
-            plan=committed_plans[stack],
+            plan=committed_plan(stack),
         )
         for stack in STACKS
     }

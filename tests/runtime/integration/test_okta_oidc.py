@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
+from tests.plans import runtime_it_plan_with_kms
 from tests.runtime.integration.conftest import (
-    STACK_FILE,
+    REGION,
     Airflow,
     AwsWorld,
     backend_kwargs,
@@ -59,12 +60,7 @@ def planned_jwks(plan: dict[str, Any], pipeline: str) -> dict[str, Any]:
 def kms_plan(aws: AwsWorld) -> dict[str, Any]:
     """The program's plan of the test stack with its KMS keys created in moto: the JWKS it plans
     is built from moto's public keys, and the definition names moto's key."""
-    from infra.plan import plan as run_plan
-    from infra.plan import read_stack_file
-
-    return run_plan(
-        read_stack_file(STACK_FILE, stack="runtime-it"), kms=moto_client(aws.moto, "kms")
-    )
+    return runtime_it_plan_with_kms(aws.moto.url, REGION)
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +124,7 @@ def test_example_dag_installs_the_oidc_callback(
 ) -> None:
     issued, signed = okta.server.issued, len(kms_signed_with(aws))
     run = airflow.dags_test("atlas_okta_oidc_example", env=okta.env, conf={"dry_run": True})
-    assert run.returncode == 0, run.output[-4000:]
+    assert (run.state, run.failed_tasks) == ("success", ()), run.output[-4000:]
     assert run.xcom["export_events"] == {
         "conn_id": CONN_ID,
         "auth_mode": "okta-oidc",
@@ -151,7 +147,7 @@ def test_expired_tokens_are_replaced_when_the_server_asks_again(
         conf={"conn_id": CONN_ID, "run_seconds": 12},
         use_executor=True,
     )
-    assert run.returncode == 0, run.output[-4000:]
+    assert (run.state, run.failed_tasks) == ("success", ()), run.output[-4000:]
     result = run.xcom["long_task"]
     # 12 s with 3 s tokens: at least 3 re-authentications, each with a new, active token.
     assert result["reauthentications"] >= 3
@@ -170,7 +166,7 @@ def test_unreachable_token_endpoint_fails_fast_and_clearly(
         conf={"conn_id": DOWN_CONN_ID, "run_seconds": 1},
         use_executor=True,
     )
-    assert run.returncode != 0
+    assert run.failed_tasks == ("long_task",), run.output[-4000:]
     # Airflow masks every extra whose key contains "token", so the URL itself shows as ***.
     assert (
         f"connection '{DOWN_CONN_ID}': token endpoint failed: could not reach ***: ConnectionError"

@@ -17,7 +17,9 @@ from typing import Any
 
 import hvac
 import pytest
+from hvac.exceptions import Forbidden, InvalidRequest
 
+from atlas_identity.vault import renew_lease, revoke_lease
 from tests.runtime.integration.conftest import Airflow
 from tests.runtime.integration.services import Postgres
 from tests.services.openbao import OpenBaoServer
@@ -130,7 +132,7 @@ def test_example_dag_gets_a_vault_issued_user_and_revokes_it(
     airflow: Airflow, vault: VaultWorld
 ) -> None:
     run = airflow.dags_test("atlas_vault_dynamic_example", env=vault.env, conf={"dry_run": True})
-    assert run.returncode == 0, run.output[-4000:]
+    assert (run.state, run.failed_tasks) == ("success", ()), run.output[-4000:]
     summary = run.xcom["sync_ledger"]
     username = summary.pop("identity")
     assert summary == {
@@ -153,7 +155,7 @@ def test_a_task_outliving_leases_and_tokens_keeps_working_users(
         conf={"conn_id": CONN_ID, "run_seconds": 14},
         use_executor=True,
     )
-    assert run.returncode == 0, run.output[-4000:]
+    assert (run.state, run.failed_tasks) == ("success", ()), run.output[-4000:]
     result = run.xcom["long_task"]
     users = result["users"]
     assert result["failed_logins"] == 0
@@ -166,3 +168,61 @@ def test_a_task_outliving_leases_and_tokens_keeps_working_users(
     assert not set(users) & vault.live_roles()  # every lease revoked on close
     assert run.task_log.count("database password in use: ***") == len(users)
     assert run.task_log.count("in use: ") == len(users)
+
+
+def test_a_pipeline_token_without_default_renews_and_revokes_only_its_own_leases(
+    vault: VaultWorld, plan: dict[str, Any]
+) -> None:
+    """Real leases, the runtime's own renew/revoke calls, a token holding exactly the program's
+    pipeline policy (no `default` policy, which would let any token renew any lease it knows).
+
+    OpenBao's database engine with the PostgreSQL plugin stands in for the Atlas plugin: the ACL
+    check on `sys/leases/{renew,revoke}/<lease id>` sees only the path, and a lease id is
+    `<mount>/creds/<role>/<random>` whichever plugin issued it, so the outcome is the same.
+    """
+    definition = plan["outputs"]["connectionDefinitions"][CONN_ID]
+    settings = definition["extra"]["atlas_identity"]["vault"]
+    mount, role = settings["db_mount"], settings["db_role"]
+    root = hvac.Client(url=vault.openbao.url, token=vault.openbao.root_token)
+    # Another pipeline's role on the same mount; its lease is read by root.
+    other = "other-pipeline"
+    root.write(
+        f"{mount}/roles/{other}",
+        db_name="pg",
+        creation_statements=["CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}';"],
+        default_ttl="5m",
+        max_ttl="10m",
+    )
+    root.write(f"{mount}/config/pg", allowed_roles=f"{role},{other}")
+    # The `vault` fixture wrote the planned policy under the pipeline's name.
+    planned = plan["outputs"]["vaultPolicies"][f"aai-runtime-it-{PIPELINE}"]
+    assert root.sys.read_policy(name=PIPELINE)["data"]["rules"] == planned
+    policy_name = PIPELINE
+    token = root.auth.token.create(policies=[policy_name], no_default_policy=True, ttl="5m")
+    pipeline = hvac.Client(url=vault.openbao.url, token=token["auth"]["client_token"])
+    # Exactly the pipeline policy: without `default` the token may not even look itself up.
+    assert root.auth.token.lookup(pipeline.token)["data"]["policies"] == [policy_name]
+
+    own = pipeline.read(f"{mount}/creds/{role}")["lease_id"]
+    foreign = root.read(f"{mount}/creds/{other}")["lease_id"]
+    assert own.startswith(f"{mount}/creds/{role}/")
+    assert foreign.startswith(f"{mount}/creds/{other}/")
+
+    renewed = renew_lease(pipeline, own, increment=4)
+    assert renewed["lease_id"] == own
+    assert renewed["lease_duration"] > 0
+    with pytest.raises(Forbidden):
+        renew_lease(pipeline, foreign, increment=60)
+    with pytest.raises(Forbidden):
+        revoke_lease(pipeline, foreign)
+    revoke_lease(pipeline, own)
+
+    def alive(lease_id: str) -> bool:
+        try:
+            root.sys.read_lease(lease_id=lease_id)
+        except InvalidRequest:  # "invalid lease": revoked
+            return False
+        return True
+
+    assert (alive(own), alive(foreign)) == (False, True)
+    root.sys.revoke_lease(lease_id=foreign)

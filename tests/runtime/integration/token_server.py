@@ -7,6 +7,7 @@ and short-lived; `/introspect` tells whether one is active (what Atlas would che
 
 from __future__ import annotations
 
+import inspect
 import secrets
 import threading
 import time
@@ -22,6 +23,13 @@ from joserfc.jwk import KeySet
 from werkzeug.serving import make_server
 
 AUTH_METHOD = JWTBearerClientAssertion.CLIENT_AUTH_METHOD
+# Authlib before 1.7 (MWAA 3.0.6 pins 1.6.2) takes the audience as a required `token_url` and
+# verifies with its own authlib.jose, which takes the client's JWKS as a dict; later versions ask
+# `get_audiences()` and verify with joserfc, which takes a KeySet.
+LEGACY_AUTHLIB = (
+    inspect.signature(JWTBearerClientAssertion.__init__).parameters["token_url"].default
+    is inspect.Parameter.empty
+)
 
 
 @dataclass
@@ -87,6 +95,12 @@ class TokenServer:
         owner = self
 
         class Assertion(JWTBearerClientAssertion):  # type: ignore[misc]
+            def __init__(self) -> None:
+                if LEGACY_AUTHLIB:
+                    super().__init__(owner.token_url)
+                else:
+                    super().__init__()
+
             def get_audiences(self) -> list[str]:
                 return [owner.token_url]
 
@@ -96,7 +110,11 @@ class TokenServer:
                 owner.seen_jti.add(jti)
                 return True
 
-            def resolve_client_public_key(self, client: Client) -> Any:
+            def resolve_client_public_key(self, client: Client, headers: Any = None) -> Any:
+                if LEGACY_AUTHLIB:  # authlib.jose wants the one key the assertion names
+                    from authlib.jose import JsonWebKey
+
+                    return JsonWebKey.import_key_set(client.jwks).find_by_kid(headers["kid"])
                 return KeySet.import_key_set(client.jwks)
 
         server.register_client_auth_method(AUTH_METHOD, Assertion())

@@ -19,10 +19,17 @@ from atlas_identity.contract import (
     parse_extras,
 )
 from atlas_identity.errors import Step
+from tests.plans import committed_plan
 from tests.stacks_discovery import STACKS, StackPlans
 
 ROOT = Path(__file__).resolve().parents[3]
 ROLE = "arn:aws:iam::210987654321:role/aai-dev-pipeline-orders-ingest"
+
+
+@pytest.fixture(scope="module")
+def committed_plans() -> StackPlans:
+    """The program's committed plans (snapshots/): the contract's producer, read without Pulumi."""
+    return {stack: committed_plan(stack) for stack in STACKS}
 
 
 def definition(plans: StackPlans, stack: str, conn_id: str) -> dict[str, Any]:

@@ -103,7 +103,7 @@ class FakeVault:
     def __init__(self, log: list[str], renew_grants: float) -> None:
         self.log = log
         self.renew_grants = renew_grants
-        self.sys = self
+        self.adapter = self
         self.auth = self
         self.token = self
 
@@ -117,12 +117,14 @@ class FakeVault:
             "data": {"username": f"v-user-{n}", "password": f"pw-{n}"},
         }
 
-    def renew_lease(self, lease_id: str, increment: int) -> dict[str, Any]:
-        self.log.append(f"renew {lease_id}")
-        return {"lease_duration": self.renew_grants}
-
-    def revoke_lease(self, lease_id: str) -> None:
-        self.log.append(f"revoke {lease_id}")
+    def put(self, url: str, json: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """Only the URL forms of lease renew/revoke, the paths the pipeline policies grant."""
+        for action in ("renew", "revoke"):
+            prefix = f"/v1/sys/leases/{action}/"
+            if url.startswith(prefix):
+                self.log.append(f"{action} {url.removeprefix(prefix)}")
+                return {"lease_duration": self.renew_grants} if action == "renew" else None
+        raise AssertionError(f"unexpected PUT {url}")
 
     def revoke_self(self) -> None:
         self.log.append("revoke-self")

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import BaseHook, Variable, dag, task
+from airflow.sdk import Variable, dag, task
+
+try:  # Airflow 3.1+ (the locked version)
+    from airflow.sdk import BaseHook
+except ImportError:  # Airflow 3.0 (MWAA 3.0.6): not yet in the Task SDK
+    from airflow.hooks.base import BaseHook
 
 
 @dag(schedule=None, catchup=False, tags=["integration-test"])

@@ -1,0 +1,68 @@
+"""README.md: short, in the order users need it, and its quoted output is the program's."""
+
+from __future__ import annotations
+
+import re
+
+from infra import plan as offline_plan
+from tests.stacks_discovery import ROOT, StackPlans
+
+README = (ROOT / "README.md").read_text()
+MAX_LINES = 180
+
+SECTIONS = [
+    "## Two commands",
+    "## Add or remove a pipeline",
+    "## What a stack creates",
+    "## Deploying",
+    "## What is verified here, and what is not",
+    "## Threat model",
+    "## Where things live",
+    "## Documentation",
+]
+LINKS = [
+    "docs/settings.md",
+    "runtime/README.md",
+    "docs/operations.md",
+    "docs/connection-contract.md",
+    "docs/limits.md",
+    "docs/auth-modes.md",
+    "docs/plan-format.md",
+    "docs/threat-model.md",
+    "CONTRIBUTING.md",
+]
+
+
+def test_readme_is_short() -> None:
+    assert len(README.splitlines()) <= MAX_LINES
+
+
+def test_sections_come_in_user_order() -> None:
+    headings = [line for line in README.splitlines() if line.startswith("## ")]
+    assert headings == SECTIONS
+
+
+def test_links_the_reference_pages() -> None:
+    targets = set(re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", README))
+    assert set(LINKS) <= targets
+    assert all((ROOT / t).exists() for t in targets), targets
+
+
+def test_the_test_command_is_what_ci_runs() -> None:
+    assert "bash scripts/check" in README
+    ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()
+    assert ci[-1] == "bash scripts/check"
+
+
+def test_quoted_plan_output_is_the_dev_plan(committed_plans: StackPlans) -> None:
+    block = README.split("The first prints", 1)[1].split("```\n", 2)[1]
+    actual = [line.split() for line in offline_plan.summary(committed_plans["dev"]).splitlines()]
+    quoted = [line.split() for line in block.splitlines() if line.strip() not in ("", "...")]
+    assert quoted
+    missing = [" ".join(line) for line in quoted if line not in actual]
+    assert missing == []
+
+
+def test_change_map_anchor_exists() -> None:
+    assert "(CONTRIBUTING.md#change-map)" in README
+    assert "\n## Change map\n" in (ROOT / "CONTRIBUTING.md").read_text()

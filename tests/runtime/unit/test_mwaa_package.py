@@ -1,0 +1,114 @@
+"""The MWAA package: requirements.txt per Airflow version and stack, deterministic plugins.zip.
+
+That the generated files install under MWAA's constraints (and offline from plugins.zip alone)
+is proven by scripts/check-mwaa, which installs the runtime exactly that way.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+
+from runtime.tools import mwaa_package as pkg
+
+PLUGINS = "/usr/local/airflow/plugins"
+
+
+def test_every_kept_constraints_file_is_a_supported_version_with_its_python() -> None:
+    assert pkg.supported_versions() == ("3.0.6", "3.3.1")
+    for version in pkg.supported_versions():
+        assert pkg.python_version(pkg.constraints_path(version).read_text()) == "3.12"
+
+
+@pytest.mark.parametrize(
+    ("vault_backend", "vault_dynamic", "providers"),
+    [
+        (False, False, {"mongo"}),
+        (True, False, {"mongo", "hashicorp"}),
+        (False, True, {"mongo", "hashicorp"}),
+        (True, True, {"mongo", "hashicorp"}),
+    ],
+)
+def test_stack_providers(vault_backend: bool, vault_dynamic: bool, providers: set[str]) -> None:
+    assert (
+        pkg.stack_providers(vault_backend=vault_backend, vault_dynamic=vault_dynamic) == providers
+    )
+
+
+@pytest.mark.parametrize(
+    ("version", "hashicorp", "mongo"), [("3.0.6", "4.3.2", "5.2.2"), ("3.3.1", "4.8.0", "5.4.0")]
+)
+def test_requirements_pin_providers_to_mwaas_constraints(
+    version: str, hashicorp: str, mongo: str
+) -> None:
+    text = pkg.requirements_txt(
+        airflow_version=version,
+        providers={"mongo", "hashicorp"},
+        wheel="airflow_atlas_identity_runtime-0.1.0-py3-none-any.whl",
+        constraints=pkg.constraints_path(version).read_text(),
+    )
+    assert text.splitlines()[2:] == [
+        f"--constraint {PLUGINS}/constraints-airflow-{version}.txt",
+        f"apache-airflow=={version}",
+        f"apache-airflow-providers-hashicorp=={hashicorp}",
+        f"apache-airflow-providers-mongo=={mongo}",
+        f"{PLUGINS}/airflow_atlas_identity_runtime-0.1.0-py3-none-any.whl",
+        "apache-airflow-providers-mongo>=5.0",
+        "pymongo[aws]>=4.7",
+        "boto3>=1.28",
+        "hvac>=2.0",
+        "PyJWT[crypto]>=2.8",
+        "requests>=2.31",
+    ]
+
+
+def test_offline_requirements_use_only_the_unpacked_plugins() -> None:
+    text = pkg.requirements_txt(
+        airflow_version="3.0.6",
+        providers={"mongo"},
+        wheel="w.whl",
+        constraints=pkg.constraints_path("3.0.6").read_text(),
+        offline=True,
+    )
+    assert text.splitlines()[2:5] == [
+        "--no-index",
+        f"--find-links {PLUGINS}",
+        f"--constraint {PLUGINS}/constraints-airflow-3.0.6.txt",
+    ]
+    assert "hashicorp" not in text
+
+
+def test_unsupported_version_and_unknown_provider_are_refused() -> None:
+    with pytest.raises(pkg.PackageError, match=r"no MWAA constraints for Airflow 2\.10\.3"):
+        pkg.constraints_path("2.10.3")
+    with pytest.raises(pkg.PackageError, match="unknown provider 'celery'"):
+        pkg.requirements_txt(
+            airflow_version="3.0.6", providers={"celery"}, wheel="w.whl", constraints=""
+        )
+    with pytest.raises(pkg.PackageError, match="do not pin apache-airflow-providers-mongo"):
+        pkg.requirements_txt(
+            airflow_version="3.0.6", providers={"mongo"}, wheel="w.whl", constraints="boto3==1\n"
+        )
+
+
+def test_the_package_is_deterministic_and_carries_wheel_and_constraints() -> None:
+    first = pkg.build_package(airflow_version="3.0.6", providers={"mongo", "hashicorp"})
+    again = pkg.build_package(airflow_version="3.0.6", providers={"hashicorp", "mongo"})
+    assert (first.plugins_zip, first.requirements_txt) == (
+        again.plugins_zip,
+        again.requirements_txt,
+    )
+    assert first.plugins_sha256 == again.plugins_sha256
+    with zipfile.ZipFile(io.BytesIO(first.plugins_zip)) as archive:
+        infos = archive.infolist()
+        assert [i.filename for i in infos] == sorted([first.wheel, "constraints-airflow-3.0.6.txt"])
+        assert {i.date_time for i in infos} == {pkg.ZIP_DATE}
+        constraints = archive.read("constraints-airflow-3.0.6.txt")
+        assert constraints == pkg.constraints_path("3.0.6").read_bytes()
+        with zipfile.ZipFile(io.BytesIO(archive.read(first.wheel))) as wheel:
+            names = wheel.namelist()
+            assert "atlas_identity/hook.py" in names
+            assert {i.date_time for i in wheel.infolist()} == {pkg.ZIP_DATE}
+    assert f"{PLUGINS}/{first.wheel}" in first.requirements_txt.decode().splitlines()

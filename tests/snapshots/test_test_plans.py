@@ -1,0 +1,27 @@
+"""The plans the Pulumi-free suites read (tests/plans.py) are the program's plans."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra import snapshot
+from tests import plans
+
+
+def test_runtime_it_plan_matches_the_program() -> None:
+    diff = snapshot.drift(plans.RUNTIME_IT_PLAN, plans.render_runtime_it_plan())
+    assert diff is None, (
+        f"{plans.RUNTIME_IT_PLAN.name} is out of date with the program; review, then run "
+        f"`{plans.REGENERATE}` and commit it.\n{diff}"
+    )
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_pulumi_free_reader_agrees_with_infra_snapshot(stack: str) -> None:
+    path = plans.ROOT / "snapshots" / f"{stack}.plan.json"
+    expanded = json.loads(path.read_text())
+    read = plans.committed_plan(stack)
+    assert read == snapshot.collapse(expanded)
+    assert snapshot.render_plan(read) == path.read_text()

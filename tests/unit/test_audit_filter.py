@@ -1,0 +1,211 @@
+"""The Atlas audit filter, evaluated against audit messages in MongoDB's documented format.
+
+Messages follow the `mongo` audit schema ("mongo Schema Audit Messages",
+https://www.mongodb.com/docs/manual/reference/audit-message/mongo/): `authenticate` has
+`param: {user, db, mechanism}` and result 0 or 18 (AuthenticationFailed); `authCheck` has
+`param: {command, ns, args}` and result 0 or 13 (Unauthorized); `users` lists the
+authenticated `{user, db}`. The filter is the one the prod plan declares, evaluated by
+tests/unit/mongo_query.py.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from components.access import Privilege
+from components.atlas_access import AtlasAccess, AtlasAccessArgs, AtlasPipelineSpec
+from components.atlas_audit import iam_role_pattern
+from tests.stacks_discovery import StackPlans
+from tests.unit.mongo_query import matches
+
+AUDITING = "mongodbatlas:index/auditing:Auditing"
+
+
+def prod_filter(plans: StackPlans) -> dict[str, Any]:
+    (auditing,) = [r for r in plans["prod"]["resources"] if r["type"] == AUDITING]
+    assert auditing["inputs"]["auditAuthorizationSuccess"] is True
+    document: dict[str, Any] = json.loads(auditing["inputs"]["auditFilter"])
+    return document
+
+
+def identity(plans: StackPlans, pipeline: str) -> str:
+    rows = plans["prod"]["outputs"]["accessMatrix"]
+    return str(next(r["identity"] for r in rows if r["pipeline"] == pipeline))
+
+
+def auth_check(user: str, db: str, command: str, ns: str, result: int = 0) -> dict[str, Any]:
+    return {
+        "atype": "authCheck",
+        "ts": {"$date": "2026-11-01T00:00:00.000+00:00"},
+        "local": {"ip": "192.168.0.10", "port": 27017},
+        "remote": {"ip": "10.40.0.7", "port": 53210},
+        "users": [{"user": user, "db": db}],
+        "roles": [{"role": "custom", "db": "admin"}],
+        "param": {"command": command, "ns": ns, "args": {command: ns.split(".")[-1]}},
+        "result": result,
+    }
+
+
+def authenticate(user: str, db: str, mechanism: str, result: int = 0) -> dict[str, Any]:
+    return {
+        "atype": "authenticate",
+        "ts": {"$date": "2026-11-01T00:00:00.000+00:00"},
+        "local": {"ip": "192.168.0.10", "port": 27017},
+        "remote": {"ip": "10.40.0.7", "port": 53210},
+        "users": [{"user": user, "db": db}] if result == 0 else [],
+        "roles": [],
+        "param": {"user": user, "db": db, "mechanism": mechanism},
+        "result": result,
+    }
+
+
+def recorded(plans: StackPlans) -> dict[str, dict[str, Any]]:
+    iam = identity(plans, "orders-ingest")
+    oidc = identity(plans, "partner-feed")
+    vault_user = "v-aws-aai--finance--Xq3WmN8pLk2Zr7TgHd4B-1793491200"
+    return {
+        "pipeline read": auth_check(iam, "$external", "find", "sales.orders"),
+        "pipeline bulkWrite": auth_check(iam, "$external", "bulkWrite", "admin.$cmd"),
+        "pipeline explain": auth_check(iam, "$external", "explain", "sales.orders"),
+        "pipeline mapReduce": auth_check(iam, "$external", "mapReduce", "sales.orders"),
+        "oidc change stream": auth_check(oidc, "$external", "aggregate", "sales.orders"),
+        "oidc change stream getMore": auth_check(oidc, "$external", "getMore", "sales.orders"),
+        "denied dropDatabase by a pipeline": auth_check(
+            iam, "$external", "dropDatabase", "sales.$cmd", result=13
+        ),
+        "denied createUser by a pipeline": auth_check(
+            oidc, "$external", "createUser", "admin.$cmd", result=13
+        ),
+        "denied listDatabases by a pipeline": auth_check(
+            iam, "$external", "listDatabases", "admin.$cmd", result=13
+        ),
+        "pipeline's successful non-data command": auth_check(
+            iam, "$external", "connectionStatus", "admin.$cmd"
+        ),
+        "OIDC pipeline's successful non-data command": auth_check(
+            oidc, "$external", "dbStats", "sales.$cmd"
+        ),
+        "Vault-issued user's successful non-data command": auth_check(
+            vault_user, "admin", "connectionStatus", "admin.$cmd"
+        ),
+        "out-of-band user reads": auth_check("analyst", "admin", "find", "sales.orders"),
+        "out-of-band user authenticates": authenticate("analyst", "admin", "SCRAM-SHA-256"),
+        "out-of-band user denied": auth_check(
+            "analyst", "admin", "dropDatabase", "sales.$cmd", result=13
+        ),
+        "Vault-issued user authenticates": authenticate(vault_user, "admin", "SCRAM-SHA-256"),
+        "Vault-issued user writes": auth_check(vault_user, "admin", "update", "finance.ledger"),
+        "IAM authentication": authenticate(iam, "$external", "MONGODB-AWS"),
+        "OIDC authentication": authenticate(oidc, "$external", "MONGODB-OIDC"),
+        "failed authentication": authenticate(iam, "$external", "MONGODB-AWS", result=18),
+        "another stack's role denied": auth_check(
+            "arn:aws:iam::987654321098:role/aai-dev-pipeline-x", "$external", "find", "a.b", 13
+        ),
+    }
+
+
+def not_recorded() -> dict[str, dict[str, Any]]:
+    return {
+        # Atlas' own agents run status commands all day; they are neither data nor denied.
+        "monitoring agent's serverStatus": auth_check(
+            "mms-monitoring-agent", "admin", "serverStatus", "admin.$cmd"
+        ),
+        # Same account, another stack's pipeline role: not this stack's identity.
+        "another stack's role, non-data command": auth_check(
+            "arn:aws:iam::987654321098:role/aai-dev-pipeline-orders-ingest",
+            "$external",
+            "connectionStatus",
+            "admin.$cmd",
+        ),
+        "internal cluster authentication": authenticate("__system", "local", "SCRAM-SHA-256"),
+    }
+
+
+def test_every_required_message_is_recorded(committed_plans: StackPlans) -> None:
+    audit_filter = prod_filter(committed_plans)
+    missed = [name for name, m in recorded(committed_plans).items() if not matches(m, audit_filter)]
+    assert missed == []
+
+
+def test_messages_outside_the_claim_are_not_recorded(committed_plans: StackPlans) -> None:
+    audit_filter = prod_filter(committed_plans)
+    kept = [name for name, m in not_recorded().items() if matches(m, audit_filter)]
+    assert kept == []
+
+
+def test_each_clause_is_needed(committed_plans: StackPlans) -> None:
+    """Dropping any clause of the filter loses at least one required message."""
+    audit_filter = prod_filter(committed_plans)
+    messages = recorded(committed_plans)
+    for index in range(len(audit_filter["$or"])):
+        weaker = {"$or": [c for i, c in enumerate(audit_filter["$or"]) if i != index]}
+        lost = [name for name, m in messages.items() if not matches(m, weaker)]
+        assert lost, f"clause {index} records nothing on its own"
+
+
+def _filter_of(pipelines: int) -> str:
+    from infra.offline import PlanMocks, run_program
+
+    specs = tuple(
+        AtlasPipelineSpec(
+            pipeline=f"p{i:04d}",
+            role_name=f"aai-test-p{i:04d}",
+            privileges=(Privilege(action="FIND", database="sales", collection="orders"),),
+            cluster="core",
+            project_id="0123456789abcdef01234567",
+            iam_role_arn=f"arn:aws:iam::123456789012:role/aai-test-pipeline-p{i:04d}",
+        )
+        for i in range(pipelines)
+    )
+    run = run_program(
+        project="airflow-atlas-identity",
+        stack="test",
+        config={},
+        mocks=PlanMocks(),
+        program=lambda: AtlasAccess(
+            "atlas",
+            AtlasAccessArgs(
+                stack="test",
+                project_id="0123456789abcdef01234567",
+                pipeline_role_pattern=iam_role_pattern("123456789012", "aai-test-pipeline-"),
+                pipelines=specs,
+                audit_authorization_success=True,
+            ),
+        ),
+    )
+    (auditing,) = run.monitor.by_type(AUDITING)
+    return str(auditing.inputs["auditFilter"])
+
+
+def test_filter_size_does_not_grow_with_pipelines() -> None:
+    small, large = _filter_of(40), _filter_of(300)
+    assert len(small) == len(large)
+    assert small == large
+
+
+# The data commands the audit claim covers (issue 13), listed here independently of the code.
+# A change stream is an `aggregate` with a `$changeStream` stage, then `getMore`.
+DATA_COMMANDS = (
+    "aggregate",
+    "bulkWrite",
+    "delete",
+    "explain",
+    "find",
+    "findAndModify",
+    "getMore",
+    "insert",
+    "mapReduce",
+    "update",
+)
+
+
+def test_every_data_command_of_any_user_is_recorded(committed_plans: StackPlans) -> None:
+    """Even a user created out of band, matching no pipeline pattern, leaves a data trail."""
+    audit_filter = prod_filter(committed_plans)
+    missed = [
+        command
+        for command in DATA_COMMANDS
+        if not matches(auth_check("analyst", "admin", command, "sales.orders"), audit_filter)
+    ]
+    assert missed == []
