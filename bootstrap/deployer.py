@@ -42,7 +42,9 @@ from bootstrap.permissions import (
     state_statements,
     workload_boundary,
 )
+from bootstrap.signing_keys import signing_key_statements, state_key_guard
 from bootstrap.vault_ci import vault_ci_logins
+from components.access import Naming
 
 
 class Deployer(pulumi.ComponentResource):
@@ -101,7 +103,7 @@ class Deployer(pulumi.ComponentResource):
         return AccountScope(
             account_id=a.account_id,
             region=a.region,
-            base=self._base,
+            naming=Naming(prefix=a.name_prefix, stack=a.environment),
             managed_secret_prefixes=a.managed_secret_prefixes,
         )
 
@@ -277,8 +279,10 @@ class Deployer(pulumi.ComponentResource):
             *state_statements(bucket.arn, key.arn, write=True),
             read_secrets("ReadProviderCredentials", [s.arn for s in secrets]),
             *program_statements(self.scope),
+            *signing_key_statements(self.scope),
             approved_sha_statement(self.scope, write=True),
             *guard_statements(self.scope),
+            state_key_guard(key.arn),
         ]
         aws.iam.RolePolicy(
             f"{self._name}-deploy-policy",
@@ -312,6 +316,7 @@ class Deployer(pulumi.ComponentResource):
                     *state_statements(bucket.arn, key.arn, write=False),
                     read_secrets("ReadReadOnlyProviderCredentials", [s.arn for s in secrets]),
                     *guard_statements(self.scope),
+                    state_key_guard(key.arn),
                 )
             ),
             opts=self._child(),

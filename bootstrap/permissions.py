@@ -16,6 +16,7 @@ from typing import Any
 
 import pulumi
 
+from components.access import Naming
 from components.vault_secrets import hcl_policy
 
 Statement = Mapping[str, Any]
@@ -35,7 +36,7 @@ WORKLOAD_ACTIONS = (
     "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:SendMessage",
 )
 # fmt: on
-WORKLOAD_SESSION_ACTIONS = ("sts:AssumeRole", "sts:TagSession")
+WORKLOAD_SESSION_ACTIONS = ("sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession")
 
 # Role writes IAM can condition on the role's `iam:PermissionsBoundary` (parliament checks).
 # fmt: off
@@ -66,21 +67,30 @@ class AccountScope:
 
     account_id: str
     region: str
-    base: str
-    """`<namePrefix>-<environment>`."""
+    naming: Naming
+    """The main program's naming of this environment's stack: the one source of shared names."""
     managed_secret_prefixes: tuple[str, ...]
+
+    @property
+    def base(self) -> str:
+        """`<namePrefix>-<environment>`."""
+        return self.naming.base
+
+    @property
+    def stack(self) -> str:
+        """The program's stack this account hosts: the value of its resources' `stack` tag."""
+        return self.naming.stack
 
     def role_arn(self, name: str) -> str:
         return f"arn:aws:iam::{self.account_id}:role/{name}"
 
     @property
     def execution_role_arn(self) -> str:
-        # components/access.py Naming.execution_role (names up to 64 characters are unchanged).
-        return self.role_arn(f"{self.base}-mwaa-exec")
+        return self.role_arn(self.naming.execution_role())
 
     @property
     def pipeline_roles_arn(self) -> str:
-        return self.role_arn(f"{self.base}-pipeline-*")
+        return self.role_arn(f"{self.naming.pipeline_role_prefix()}*")
 
     @property
     def ci_roles_arn(self) -> str:
@@ -89,7 +99,7 @@ class AccountScope:
 
     @property
     def boundary_name(self) -> str:
-        return f"{self.base}-workload-boundary"
+        return self.naming.workload_boundary()
 
     @property
     def boundary_arn(self) -> str:
@@ -118,6 +128,7 @@ def workload_boundary(scope: AccountScope) -> dict[str, Any]:
             "Effect": "Allow",
             "Action": list(WORKLOAD_SESSION_ACTIONS),
             "Resource": scope.pipeline_roles_arn,
+            "Condition": {"StringEquals": {"aws:ResourceTag/stack": scope.stack}},
         },
     )
 
@@ -354,8 +365,9 @@ def vault_ci_policies(stack_prefix: str) -> dict[str, str]:
         *roles,
         # The connection config holds the Atlas API key the nightly rotation replaces.
         (f"{p}-atlas/config/*", crud),
-        (f"auth/{p}-aws/config/client", crud),
-        (f"auth/{p}-aws-airflow/config/client", crud),
+        # The AWS auth client config (STS endpoint, server-id header) is structure: read only.
+        (f"auth/{p}-aws/config/client", ["read"]),
+        (f"auth/{p}-aws-airflow/config/client", ["read"]),
         (f"{p}-airflow/data/*", crud),
         (f"{p}-airflow/metadata/*", ["read", "list", "delete"]),
         # The provider works with a child token of the login token.
@@ -391,6 +403,8 @@ def vault_ci_policies(stack_prefix: str) -> dict[str, str]:
         (f"auth/{p}-aws/role/*", [*crud, "list"]),
         (f"auth/{p}-aws-airflow/role/*", [*crud, "list"]),
         (f"auth/{p}-okta/role/*", [*crud, "list"]),
+        (f"auth/{p}-aws/config/client", crud),
+        (f"auth/{p}-aws-airflow/config/client", crud),
         # JWT auth configuration is written together with its mount (discovery URL, issuer).
         (f"auth/{p}-okta/config", crud),
         ("auth/token/create", ["update"]),

@@ -73,6 +73,8 @@ COLLECTION_NAME_PATTERN = re.compile(r"^(?!system\.)[^$\x00]{1,255}$")
 # Vault database connection to the stack's home Atlas project (others: `atlas-<project id>`).
 VAULT_HOME_CONNECTION = "atlas"
 
+# Vault audit device types the program enables; each device's path is `<base>-<type>`.
+VAULT_AUDIT_TYPES: tuple[str, ...] = ("file", "socket", "syslog")
 IAM_ROLE_NAME_MAX = 64
 ATLAS_ROLE_NAME_MAX = 64
 STS_ROLE_SESSION_NAME_MAX = 64
@@ -158,10 +160,20 @@ class Naming:
         return _bounded(f"{self.base}-mwaa-exec", IAM_ROLE_NAME_MAX)
 
     def pipeline_role(self, pipeline: str) -> str:
+        # _bounded keeps the first 55 characters: `pipeline_role_prefix` survives any name.
         return _bounded(f"{self.base}-pipeline-{pipeline}", IAM_ROLE_NAME_MAX)
 
+    def workload_boundary(self) -> str:
+        """The managed policy (created by the bootstrap) bounding every role the program makes."""
+        return f"{self.base}-workload-boundary"
+
+    def deploy_role(self) -> str:
+        """The bootstrap's deploy role (bootstrap/deployer.py)."""
+        return f"{self.base}-github-deploy"
+
     def pipeline_role_prefix(self) -> str:
-        """The start every `pipeline_role` name shares, even a shortened one (`_bounded`)."""
+        """The start every `pipeline_role` name shares, even a shortened one (`_bounded`); IAM
+        policies match `<this>*` and the audit filter matches ARNs by it."""
         prefix = f"{self.base}-pipeline-"
         keep = IAM_ROLE_NAME_MAX - 9  # what `_bounded` keeps of a too-long name
         return prefix if len(prefix) <= keep else prefix[:keep].rstrip("-_")

@@ -71,6 +71,9 @@ def vault_backend_kwargs(
         "auth_type": "aws_iam",
         "auth_mount_point": spec.auth_mount,
         "role_id": spec.role,
+        # The SigV4 region of the login (the provider's `_auth_aws_iam` passes it to hvac's
+        # `iam_login`); the login mount verifies at this region's STS endpoint
+        # (components/vault_secrets.py, sts_client_config).
         "region": region,
         "mount_point": spec.kv_mount,
         "kv_engine_version": 2,

@@ -5,6 +5,15 @@ read this stack's connection definitions, and assume this stack's pipeline roles
 role can be assumed by the execution role alone and is an identity that Atlas (MONGODB-AWS) and
 Vault (AWS IAM auth) recognise, not a way into other AWS services: its only permission, for an
 okta-oidc pipeline, is signing with its own Okta keys in KMS (granted by components/okta_keys.py).
+
+The execution role's policy has the same size for 1 or 1,000 pipelines (IAM allows 10,240
+characters of inline policy per role): it names this stack's pipeline roles and connection
+definitions by their name prefix and this stack's `stack` tag, not one ARN each
+(tests/unit/test_execution_policy_scope.py proves the two are the same set of resources).
+Not an IAM path instead: MONGODB-AWS matches the caller's STS identity, and an assumed-role ARN
+(`arn:aws:sts::<account>:assumed-role/<name>/<session>`) carries no path, so Atlas users stay
+registered path-less and a path would scope nothing Atlas can see.
+Every role carries the bootstrap's workload permissions boundary.
 """
 
 from __future__ import annotations
@@ -18,8 +27,12 @@ import pulumi_aws as aws
 
 from components import lifting
 
-# Session tags the runtime may set when it assumes a pipeline role, so CloudTrail shows the DAG run.
+# Session tags the runtime sets when it assumes a pipeline role, so CloudTrail shows the DAG run;
+# the trust policy requires all of them and a source identity (runtime/src/atlas_identity/aws.py).
 SESSION_TAG_KEYS: tuple[str, ...] = ("dag_id", "task_id", "run_id")
+# Tags that make a role or secret this stack's: the policies below match them.
+STACK_TAG = "stack"
+PIPELINE_TAG = "pipeline"
 IAM_MIN_MAX_SESSION_SECONDS = 3600
 MWAA_SERVICE_PRINCIPALS: tuple[str, ...] = ("airflow.amazonaws.com", "airflow-env.amazonaws.com")
 
@@ -45,11 +58,16 @@ class AwsIdentityArgs:
     source_bucket_arn: str
     """The MWAA DAG bucket: the only bucket the execution role may read."""
     execution_role_name: str
+    pipeline_role_prefix: str
+    """What every pipeline role name starts with (components/access.py Naming)."""
     pipeline_roles: tuple[PipelineRoleSpec, ...]
     pipeline_session_seconds: int
     """Session length the runtime requests (900..43200); the role allows at least 3600."""
-    connection_secret_names: tuple[str, ...]
-    """Secrets Manager names of this stack's connection definitions (nothing else is readable)."""
+    connections_prefix: str | None
+    """Secrets Manager prefix of this stack's connection definitions; None when Vault holds
+    them. Only secrets under it that carry this stack's tag and a pipeline tag are readable."""
+    permissions_boundary_arn: str
+    """The bootstrap's workload boundary: its deploy role creates roles only with it."""
     secrets_kms_key_arn: str | None = None
     """Customer key of those secrets; None when they use the AWS-managed key."""
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -117,7 +135,8 @@ class AwsIdentity(pulumi.ComponentResource):
             description=f"MWAA execution role of {a.mwaa_environment_name} ({a.stack})",
             assume_role_policy=_json_document(trust),
             max_session_duration=3600,
-            tags={**a.tags, "stack": a.stack, "purpose": "mwaa-execution"},
+            permissions_boundary=a.permissions_boundary_arn,
+            tags={**a.tags, STACK_TAG: a.stack, "purpose": "mwaa-execution"},
             opts=pulumi.ResourceOptions(parent=self),
         )
 
@@ -125,21 +144,7 @@ class AwsIdentity(pulumi.ComponentResource):
         self, spec: PipelineRoleSpec, execution_role: aws.iam.Role
     ) -> aws.iam.Role:
         a = self._args
-        trust = _policy(
-            {
-                "Sid": "ExecutionRoleAssumes",
-                "Effect": "Allow",
-                "Principal": {"AWS": execution_role.arn},
-                "Action": "sts:AssumeRole",
-            },
-            {
-                "Sid": "ExecutionRoleTagsSessionWithDagRun",
-                "Effect": "Allow",
-                "Principal": {"AWS": execution_role.arn},
-                "Action": "sts:TagSession",
-                "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": list(SESSION_TAG_KEYS)}},
-            },
-        )
+        trust = pipeline_trust_policy(execution_role.arn)
         return aws.iam.Role(
             f"{self._name}-{spec.pipeline}-role",
             name=spec.role_name,
@@ -150,7 +155,8 @@ class AwsIdentity(pulumi.ComponentResource):
             # IAM accepts 3600..43200 here; the runtime requests the (possibly shorter) session
             # length from the connection definition, down to STS' 900-second minimum.
             max_session_duration=max(IAM_MIN_MAX_SESSION_SECONDS, a.pipeline_session_seconds),
-            tags={**a.tags, "stack": a.stack, "pipeline": spec.pipeline},
+            permissions_boundary=a.permissions_boundary_arn,
+            tags={**a.tags, STACK_TAG: a.stack, PIPELINE_TAG: spec.pipeline},
             opts=pulumi.ResourceOptions(parent=self),
         )
 
@@ -257,30 +263,87 @@ class AwsIdentity(pulumi.ComponentResource):
                 "Condition": {"StringLike": {"kms:ViaService": [f"sqs.{region}.amazonaws.com"]}},
             },
         ]
-        if a.connection_secret_names:  # empty when Vault is Airflow's secrets backend
+        reads_secrets = a.connections_prefix is not None and bool(a.pipeline_roles)
+        if reads_secrets:  # not when Vault is Airflow's secrets backend
             statements.append(
                 {
                     "Sid": "ReadThisStacksConnectionDefinitions",
                     "Effect": "Allow",
                     "Action": "secretsmanager:GetSecretValue",
-                    # Secrets Manager appends a 6-character suffix to every secret ARN.
-                    "Resource": [
-                        f"arn:aws:secretsmanager:{region}:{account}:secret:{secret_name}-??????"
-                        for secret_name in a.connection_secret_names
-                    ],
+                    "Resource": f"arn:aws:secretsmanager:{region}:{account}:secret:"
+                    f"{a.connections_prefix}/*",
+                    # GetSecretValue supports aws:ResourceTag on the `Secret` resource type
+                    # (Service Authorization Reference, AWS Secrets Manager).
+                    "Condition": this_stacks_pipeline_resources(a.stack),
                 }
             )
-        if a.secrets_kms_key_arn and a.connection_secret_names:
+        if a.secrets_kms_key_arn and reads_secrets:
             statements.append(self._decrypt_via_secrets_manager())
-        if self.pipeline_role_arns:
+        if a.pipeline_roles:
             statements.append(
                 {
                     "Sid": "AssumeThisStacksPipelineRoles",
                     "Effect": "Allow",
-                    "Action": ["sts:AssumeRole", "sts:TagSession"],
-                    "Resource": [
-                        self.pipeline_role_arns[p] for p in sorted(self.pipeline_role_arns)
-                    ],
+                    "Action": list(PIPELINE_SESSION_ACTIONS),
+                    "Resource": f"arn:aws:iam::{account}:role/{a.pipeline_role_prefix}*",
+                    # The `role` resource type of STS carries aws:ResourceTag (Service
+                    # Authorization Reference, AWS Security Token Service).
+                    "Condition": this_stacks_pipeline_resources(a.stack),
                 }
             )
         return statements
+
+
+# What the execution role may do with a pipeline role: assume it, tag the session with the DAG
+# run, and set the source identity the trust policy requires.
+PIPELINE_SESSION_ACTIONS: tuple[str, ...] = (
+    "sts:AssumeRole",
+    "sts:SetSourceIdentity",
+    "sts:TagSession",
+)
+
+
+def this_stacks_pipeline_resources(stack: str) -> dict[str, Any]:
+    """Condition: the resource carries this stack's `stack` tag and some `pipeline` tag."""
+    return {
+        "StringEquals": {f"aws:ResourceTag/{STACK_TAG}": stack},
+        "Null": {f"aws:ResourceTag/{PIPELINE_TAG}": "false"},
+    }
+
+
+def pipeline_trust_policy(execution_role_arn: Any) -> dict[str, Any]:
+    """Who may assume a pipeline role: the execution role, and only with the DAG run attached.
+
+    STS puts `sts:SourceIdentity` and `aws:RequestTag/<key>` in the request context when the
+    caller passes them (Service Authorization Reference, STS: condition keys of AssumeRole); the
+    `Null: false` conditions refuse a request without them. A source identity, once set, stays
+    on every session chained from this one and cannot be changed (IAM User Guide, "Monitor and
+    control actions taken with assumed roles").
+    """
+    run_tags_present = {f"aws:RequestTag/{key}": "false" for key in SESSION_TAG_KEYS}
+    return _policy(
+        {
+            "Sid": "ExecutionRoleAssumesForADagRun",
+            "Effect": "Allow",
+            "Principal": {"AWS": execution_role_arn},
+            "Action": "sts:AssumeRole",
+            "Condition": {"Null": {"sts:SourceIdentity": "false", **run_tags_present}},
+        },
+        {
+            "Sid": "ExecutionRoleTagsSessionWithDagRun",
+            "Effect": "Allow",
+            "Principal": {"AWS": execution_role_arn},
+            "Action": "sts:TagSession",
+            "Condition": {
+                "ForAllValues:StringEquals": {"aws:TagKeys": list(SESSION_TAG_KEYS)},
+                "Null": run_tags_present,
+            },
+        },
+        {
+            "Sid": "ExecutionRoleSetsSourceIdentity",
+            "Effect": "Allow",
+            "Principal": {"AWS": execution_role_arn},
+            "Action": "sts:SetSourceIdentity",
+            "Condition": {"Null": {"sts:SourceIdentity": "false"}},
+        },
+    )

@@ -35,13 +35,20 @@ class OktaSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AuditDevice:
+    """One Vault audit device: `type` (file, socket, syslog) and its options (strings)."""
+
+    type: str
+    options: dict[str, str]
+
+
+@dataclass(frozen=True, kw_only=True)
 class VaultSpec:
     """Present when a pipeline uses vault-dynamic or Vault is Airflow's secrets backend."""
 
     address: str
     iam_server_id_header_value: str
-    audit_type: str
-    audit_options: dict[str, str]
+    audit_devices: tuple[AuditDevice, ...]
     default_ttl: int
     max_ttl: int
     secrets_backend: bool
@@ -65,6 +72,8 @@ class WiringArgs:
     pipeline_session_seconds: int
     deployer_role_arn: str
     """The role that deploys this stack: alone may change its connection definitions."""
+    workload_boundary_arn: str
+    """Permissions boundary of every role the program creates (the bootstrap's policy)."""
     secrets_kms_key_arn: str | None
     connections_prefix: str
     variables_prefix: str | None

@@ -27,13 +27,16 @@ import pulumi_vault as vault
 
 from components import lifting
 from components.access import VAULT_HOME_CONNECTION, Naming, connection_id
+from components.specs import AuditDevice
 
 CONNECTION_NAME = VAULT_HOME_CONNECTION
 # Vault's split between what CI's deploy token writes (connection config with the rotated Atlas
-# key, the AWS auth client config, KV data) and everything else, which is structure: mounts, auth
-# methods, audit devices, ACL policies, and the roles that bind a login or a creation statement
-# to a policy or a database role. A reviewed workflow applies structure with its own Vault
-# identity; CI's `pulumi up` excludes these types (bootstrap/permissions.py holds both policies).
+# key, KV data) and everything else, which is structure: mounts, auth methods, audit devices, ACL
+# policies, the roles that bind a login or a creation statement to a policy or a database role,
+# and the AWS auth client config (its `sts_endpoint` decides whose answer proves an identity: a
+# token that could point it at its own server could log in as any pipeline). A reviewed workflow
+# applies structure with its own Vault identity; CI's `pulumi up` excludes these types
+# (bootstrap/permissions.py holds both policies).
 # Roles are structure because OpenBao's `allowed_parameters` cannot pin a list-valued parameter
 # such as `creation_statements` (tests/delivery/attacks/test_vault_ci.py shows it).
 STRUCTURAL_TYPES = (
@@ -43,9 +46,21 @@ STRUCTURAL_TYPES = (
     "vault:index/policy:Policy",
     "vault:database/secretBackendRole:SecretBackendRole",
     "vault:aws/authBackendRole:AuthBackendRole",
+    "vault:aws/authBackendClient:AuthBackendClient",
 )
 READ = ("read",)
 UPDATE = ("update",)
+
+# Usernames of Vault-issued Atlas users. The MongoDB Atlas database plugin's default template is
+# `{{ printf "v-%s-%s" (.RoleName | truncate 15) (random 20) | truncate 20 }}`
+# (hashicorp/vault-plugin-database-mongodbatlas, mongodbatlas.go): the role name eats 15 of the 20
+# characters, leaving 2 random ones, so concurrent leases of one role can collide. Ours keeps the
+# plugin's 20-character bound and the `v-` prefix (the Atlas audit filter matches Vault users by
+# `^v-`) and fills the rest with Vault's `random` (alphanumeric): 18 characters, ~107 bits.
+USERNAME_PREFIX = "v-"
+USERNAME_MAX_LENGTH = 20
+USERNAME_RANDOM_LENGTH = USERNAME_MAX_LENGTH - len(USERNAME_PREFIX)
+USERNAME_TEMPLATE = f'{{{{ printf "{USERNAME_PREFIX}%s" (random {USERNAME_RANDOM_LENGTH}) }}}}'
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,10 +116,13 @@ class VaultAccessArgs:
     stack: str
     naming: Naming
     """Names of policies, roles and the audit path, e.g. `aai-prod-<pipeline>`."""
-    audit_type: str
-    audit_options: Mapping[str, str]
+    audit_devices: tuple[AuditDevice, ...]
+    """One device per type (its path is `<base>-<type>`); prod has at least two."""
     aws_auth_mount: str
     iam_server_id_header_value: str
+    sts_region: str
+    """The stack's region: every AWS login mount verifies logins at this region's STS endpoint,
+    and every client (the runtime, Airflow's VaultBackend) signs for this region."""
     token_ttl: int
     """Token lifetime of pipeline logins; covers the credentials' max TTL."""
     aws_logins: tuple[AwsLoginSpec, ...]
@@ -136,6 +154,7 @@ class VaultAccess(pulumi.ComponentResource):
         super().__init__("airflow-atlas-identity:vault:VaultAccess", name, None, opts)
         self._name = name
         self._args = args
+        self._sts = sts_client_config(args.sts_region)
         self._audit()
         self.policies = self._policy_documents()
         self._policy_resources = {
@@ -204,14 +223,22 @@ class VaultAccess(pulumi.ComponentResource):
 
     def _audit(self) -> None:
         a = self._args
-        vault.Audit(
-            f"{self._name}-audit",
-            type=a.audit_type,
-            path=a.naming.vault_audit_path(a.audit_type),
-            description=f"Audit trail of stack {a.stack}",
-            options=dict(a.audit_options),
-            opts=self._opts(protect=True),
-        )
+        for index, device in enumerate(a.audit_devices):
+            opts = self._opts(protect=True)
+            if index == 0:
+                # The single device of stacks written before the list was `<name>-audit`.
+                opts = pulumi.ResourceOptions.merge(
+                    opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(name=f"{self._name}-audit")])
+                )
+            vault.Audit(
+                f"{self._name}-audit-{device.type}",
+                type=device.type,
+                path=a.naming.vault_audit_path(device.type),
+                # Unchanged text: Vault cannot update a device, so an edit would replace it.
+                description=f"Audit trail of stack {a.stack}",
+                options=dict(device.options),
+                opts=opts,
+            )
 
     def _database(self, database: DatabaseEngineSpec) -> str:
         a = self._args
@@ -237,6 +264,7 @@ class VaultAccess(pulumi.ComponentResource):
                     public_key=spec.public_key,
                     # Secret even if a caller forgot to mark it: the one long-lived credential.
                     private_key=pulumi.Output.secret(spec.private_key),
+                    username_template=USERNAME_TEMPLATE,
                 ),
                 opts=self._opts(),
             )
@@ -271,6 +299,8 @@ class VaultAccess(pulumi.ComponentResource):
             backend=backend.path,
             # Signed logins must name this Vault: a captured request cannot be replayed elsewhere.
             iam_server_id_header_value=a.iam_server_id_header_value,
+            sts_endpoint=self._sts.endpoint,
+            sts_region=self._sts.region,
             opts=self._opts(),
         )
         for login in a.aws_logins:
@@ -309,6 +339,14 @@ class VaultAccess(pulumi.ComponentResource):
             description=f"MWAA execution role of stack {a.stack} (connection definitions only)",
             opts=self._opts(protect=True),
         )
+        # No server-id header (VaultBackend cannot sign one); the same STS rule as every mount.
+        vault.aws.AuthBackendClient(
+            f"{self._name}-airflow-auth-client",
+            backend=backend.path,
+            sts_endpoint=self._sts.endpoint,
+            sts_region=self._sts.region,
+            opts=self._opts(),
+        )
         role = a.naming.vault_airflow_role()
         self._aws_login(
             f"{self._name}-airflow-login",
@@ -341,6 +379,35 @@ class VaultAccess(pulumi.ComponentResource):
             token_max_ttl=self._args.token_ttl,
             opts=self._opts(),
         )
+
+
+def sts_endpoint(region: str) -> str:
+    """The regional STS endpoint (AWS General Reference, "AWS Security Token Service endpoints
+    and quotas": `sts.<region>.amazonaws.com`, `.amazonaws.com.cn` in the China partition)."""
+    return f"https://sts.{region}.amazonaws.com{'.cn' if region.startswith('cn-') else ''}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StsClientConfig:
+    endpoint: str
+    region: str
+
+
+def sts_client_config(region: str) -> StsClientConfig:
+    """`sts_endpoint`/`sts_region` of an AWS auth mount's client config.
+
+    An IAM login is a `sts:GetCallerIdentity` request the client signs (SigV4, credential scope
+    `<date>/<region>/sts/aws4_request`) and Vault forwards to its configured STS endpoint, keeping
+    the signed Host header (Vault builtin/credential/aws/path_login.go, buildHttpRequest). Unset,
+    Vault calls the global endpoint, which accepts only us-east-1 scopes; Airflow's VaultBackend
+    signs for its `region` kwarg (the stack's region), the runtime for the pipeline role's region
+    (the same). Vault API docs, "AWS auth method - Configure client": `sts_endpoint` "URL to
+    override the default generated endpoint for making AWS STS API calls. If set, sts_region
+    should also be set"; `sts_region` "should be set to the region in which the custom
+    sts_endpoint resides". Both mounts get this, so no login is signed for one region and
+    verified in another (Vault PR 6268, hvac issue 251, Airflow issue 47470).
+    """
+    return StsClientConfig(endpoint=sts_endpoint(region), region=region)
 
 
 def creation_statement(custom_role: pulumi.Input[str], cluster: str) -> pulumi.Output[str]:

@@ -90,6 +90,7 @@ class Wiring(pulumi.ComponentResource):
                 mwaa_environment_name=args.mwaa_environment_name,
                 source_bucket_arn=args.mwaa_source_bucket_arn,
                 execution_role_name=naming.execution_role(),
+                pipeline_role_prefix=naming.pipeline_role_prefix(),
                 pipeline_roles=tuple(
                     PipelineRoleSpec(
                         pipeline=p.name,
@@ -98,9 +99,8 @@ class Wiring(pulumi.ComponentResource):
                     for p in args.pipelines
                 ),
                 pipeline_session_seconds=args.pipeline_session_seconds,
-                connection_secret_names=()
-                if vault_kv
-                else tuple(f"{args.connections_prefix}/{p.connection_id}" for p in args.pipelines),
+                connections_prefix=None if vault_kv else args.connections_prefix,
+                permissions_boundary_arn=args.workload_boundary_arn,
                 secrets_kms_key_arn=args.secrets_kms_key_arn,
             ),
             opts=child,
@@ -331,10 +331,10 @@ class Wiring(pulumi.ComponentResource):
             VaultAccessArgs(
                 stack=args.stack,
                 naming=naming,
-                audit_type=spec.audit_type,
-                audit_options=spec.audit_options,
+                audit_devices=spec.audit_devices,
                 aws_auth_mount=naming.vault_aws_auth_mount(),
                 iam_server_id_header_value=spec.iam_server_id_header_value,
+                sts_region=args.aws_region,
                 token_ttl=spec.max_ttl,
                 aws_logins=tuple(
                     AwsLoginSpec(pipeline=p.name, role_arn=role_arns[p.name])

@@ -52,6 +52,8 @@ S3_BUCKET_ARN = re.compile(r"^arn:aws:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 KMS_KEY_ARN = re.compile(r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$")
 # Path-less role ARN: the secrets' resource policies compare aws:PrincipalArn, which has no path.
 DEPLOYER_ROLE_ARN = re.compile(r"^arn:aws:iam::\d{12}:role/[\w+=,.@-]{1,64}$")
+# IAM managed policy names: 1-128 characters of [\w+=,.@-] (IAM API Reference, CreatePolicy).
+POLICY_ARN = re.compile(r"^arn:aws:iam::\d{12}:policy/[\w+=,.@-]{1,128}$")
 MWAA_NAME = re.compile(r"^[a-zA-Z][0-9a-zA-Z_-]{0,79}$")
 NAME_PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,11}$")
 SESSION_MIN, SESSION_MAX, PROD_SESSION_MAX = 900, 43200, 3600
@@ -172,6 +174,7 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
         PROD_SESSION_MAX if prod else SESSION_MAX,
         f" for tier {tier.value}",
     )
+    naming = Naming(prefix=prefix or "aai", stack=stack)
     deployer = r.string(
         values,
         "deployerRoleArn",
@@ -180,9 +183,20 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
         required=False,
         hint="use a path-less role ARN, e.g. arn:aws:iam::123456789012:role/aai-prod-github-deploy",
     ) or (
-        # The bootstrap's deploy role of this environment (bootstrap/deployer.py names it
-        # `<prefix>-<environment>-github-deploy`).
-        f"arn:aws:iam::{account}:role/{prefix}-{stack}-github-deploy"
+        # The bootstrap's deploy role of this environment.
+        f"arn:aws:iam::{account}:role/{naming.deploy_role()}"
+    )
+    boundary = r.string(
+        values,
+        "workloadBoundaryArn",
+        "",
+        pattern=POLICY_ARN,
+        required=False,
+        hint="use a path-less managed policy ARN, e.g. "
+        "arn:aws:iam::123456789012:policy/aai-prod-workload-boundary",
+    ) or (
+        # The bootstrap creates it under this name and may create roles only with it.
+        f"arn:aws:iam::{account}:policy/{naming.workload_boundary()}"
     )
     kms = r.string(
         values,
@@ -234,7 +248,7 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
     allow_wildcard = r.boolean(values, "allowWildcardCollections", default=not prod)
     protect = r.boolean(values, "protectStatefulResources", default=prod)
 
-    indexed = pipelines.pipelines(r, values)
+    indexed = pipelines.pipelines(r, values, naming=Naming(prefix=prefix or "aai", stack=stack))
     # Check references against every declared cluster name, valid or not: an invalid cluster is
     # reported once, at its own key, not again at every pipeline that names it.
     raw_clusters = values.get("atlasClusters")
@@ -297,6 +311,7 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
             mwaa=mwaa_spec,
             pipeline_session_seconds=session,
             deployer_role_arn=deployer,
+            workload_boundary_arn=boundary,
             secrets_kms_key_arn=kms,
             connections_prefix=present(conn_prefix).rstrip("/"),
             variables_prefix=var_prefix,

@@ -159,6 +159,11 @@ KEYS: dict[str, Key] = {
         constraints="an IAM role ARN in awsAccountId",
         example="arn:aws:iam::987654321098:role/aai-dev-github-deploy",
     ),
+    "workloadBoundaryArn": Key(
+        type="string",
+        description="Permissions boundary of every role the program creates (default: the "
+        "bootstrap's arn:aws:iam::<account>:policy/<prefix>-<stack>-workload-boundary)",
+    ),
     "secretsKmsKeyArn": Key(
         type="string",
         description="Customer KMS key of the connection secrets",
@@ -334,13 +339,16 @@ KEYS: dict[str, Key] = {
         example="vault.dev.acme.internal",
     ),
     "vaultAudit": Key(
-        type="object",
-        description="Vault's audit device",
+        type="array",
+        description="Vault's audit devices, each {type, options} (a single object counts as one "
+        "device); Vault blocks requests when no device can log, so prod needs two",
         structured=True,
         unset="required when Vault is used",
-        constraints=f"{_ONLY_VAULT}; type one of {', '.join(AUDIT_TYPES)}; options: strings; "
-        "file needs file_path, socket needs address",
-        example="type: file\noptions:\n  file_path: /vault/audit/audit.log",
+        constraints=f"{_ONLY_VAULT}; type one of {', '.join(AUDIT_TYPES)}, each type once; "
+        "options: strings; file needs file_path, socket needs address; never log_raw true or "
+        "hmac_accessor false; prod at least two",
+        example="- type: file\n  options:\n    file_path: /vault/audit/audit.log\n"
+        "- type: socket\n  options:\n    address: audit.acme.internal:9090",
     ),
     "vaultDefaultTtlSeconds": Key(
         type="integer",

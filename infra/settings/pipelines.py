@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from components import access
+from components import access, reserved
 from components.access import AuthMode, Grant, Pipeline
 from infra.settings.reader import ATLAS_ID, ATLAS_ID_HINT, Reader
 
@@ -85,7 +85,9 @@ _PIPELINE_KEYS = {
 _GRANT_KEYS = {"database", "collections", "access", "actions"}
 
 
-def pipelines(r: Reader, values: Mapping[str, Any]) -> list[tuple[int, Pipeline]]:
+def pipelines(
+    r: Reader, values: Mapping[str, Any], *, naming: access.Naming
+) -> list[tuple[int, Pipeline]]:
     result: list[tuple[int, Pipeline]] = []
     raw = r.objects(values, "pipelines", "")
     if "pipelines" in values and not raw and isinstance(values["pipelines"], list):
@@ -111,6 +113,13 @@ def pipelines(r: Reader, values: Mapping[str, Any]) -> list[tuple[int, Pipeline]
             r.fail(
                 f"{at}.name",
                 f"'{name}' is longer than {access.PIPELINE_NAME_MAX} characters; shorten it",
+            )
+        if name and reserved.collides(naming, name):
+            r.fail(
+                f"{at}.name",
+                f"'{name}' is reserved: a name derived from it (Vault policy, Atlas role, ...) "
+                "is one the program or the bootstrap uses for something else; rename the "
+                f"pipeline (reserved: {', '.join(reserved.reserved_pipeline_names(naming))})",
             )
         mode = r.choice(item, "authMode", at, tuple(m.value for m in AuthMode))
         cluster = r.string(

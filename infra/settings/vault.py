@@ -7,8 +7,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from components.access import AuthMode, Tier
-from components.specs import VaultSpec
+from components.access import VAULT_AUDIT_TYPES, AuthMode, Tier
+from components.specs import AuditDevice, VaultSpec
 from infra.settings.reader import Reader, integer
 
 _VAULT_KEYS = (
@@ -21,7 +21,7 @@ _VAULT_KEYS = (
 )
 _VAULT_DYNAMIC_KEYS = ("atlasVaultApiKeyAccessList", "atlasApiKeyRotationDays")
 SECRETS_BACKENDS = ("secrets-manager", "vault")
-AUDIT_TYPES = ("file", "socket", "syslog")
+AUDIT_TYPES = VAULT_AUDIT_TYPES
 VAULT_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:\d{1,5})?/?$")
 TTL_MIN, TTL_MAX = 60, 31 * 86400
 
@@ -68,8 +68,8 @@ def vault(
         # Without a valid vaultAddress there is no default; that problem is reported already.
         required=host is not None,
     )
-    audit = _vault_audit(r, values)
     prod = tier is Tier.PROD
+    audit = _vault_audit(r, values, prod=prod)
     ceiling = integer(
         r, values, "vaultTtlCeilingSeconds", 3600 if prod else 86400, TTL_MIN, TTL_MAX
     )
@@ -101,8 +101,7 @@ def vault(
     return VaultSpec(
         address=address.rstrip("/"),
         iam_server_id_header_value=header,
-        audit_type=audit[0],
-        audit_options=audit[1],
+        audit_devices=audit,
         default_ttl=default_ttl,
         max_ttl=max_ttl,
         secrets_backend=backend == "vault",
@@ -112,31 +111,85 @@ def vault(
     )
 
 
-def _vault_audit(r: Reader, values: Mapping[str, Any]) -> tuple[str, dict[str, str]] | None:
+# Vault parses audit booleans with Go's strconv.ParseBool.
+_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
+# Vault docs, "Audit devices" (https://developer.hashicorp.com/vault/docs/audit): a request
+# completes when at least one enabled device logged it; with one device that blocks, Vault
+# answers nothing. Prod needs a second device on another failure domain (e.g. file + socket).
+PROD_MIN_AUDIT_DEVICES = 2
+_REQUIRED_AUDIT_OPTION = {"file": "file_path", "socket": "address"}
+
+
+def _vault_audit(r: Reader, values: Mapping[str, Any], *, prod: bool) -> tuple[AuditDevice, ...]:
+    """`vaultAudit`: a list of devices; a single object (the former form) is read as one device,
+    so stacks written before the list need no edit unless their tier asks for more devices."""
     raw = values.get("vaultAudit")
+    example = "[{type: file, options: {file_path: /vault/audit/audit.log}}]"
     if raw is None:
+        r.fail("vaultAudit", f"is required when Vault is used; add e.g. {example}")
+        return ()
+    items: list[tuple[str, Any]]
+    if isinstance(raw, dict):
+        items = [("vaultAudit", raw)]
+    elif isinstance(raw, list):
+        items = [(f"vaultAudit[{i}]", item) for i, item in enumerate(raw)]
+    else:
+        r.fail("vaultAudit", f"must be a list of audit devices {{type, options}}, e.g. {example}")
+        return ()
+    before = len(r.problems)
+    devices = [d for at, item in items if (d := _audit_device(r, item, at)) is not None]
+    seen: set[str] = set()
+    for at, item in items:
+        kind = item.get("type") if isinstance(item, dict) else None
+        if not isinstance(kind, str):
+            continue
+        if kind in seen:
+            r.fail(
+                f"{at}.type",
+                f"a second {kind} device; list each device type once (its Vault path is "
+                f"<prefix>-<stack>-{kind})",
+            )
+        seen.add(kind)
+    if prod and len(items) < PROD_MIN_AUDIT_DEVICES:
         r.fail(
             "vaultAudit",
-            "is required when Vault is used; add e.g. "
-            "{type: file, options: {file_path: /vault/audit/audit.log}}",
+            f"prod needs at least {PROD_MIN_AUDIT_DEVICES} audit devices: Vault answers no "
+            "request (logins, credentials, connection definitions) while every enabled device "
+            "is blocked; add a device on another failure domain, e.g. file and socket",
         )
+    return tuple(devices) if len(r.problems) == before else ()
+
+
+def _audit_device(r: Reader, item: Any, at: str) -> AuditDevice | None:
+    if not isinstance(item, dict):
+        r.fail(at, "must be an object {type, options}")
         return None
-    if not isinstance(raw, dict):
-        r.fail("vaultAudit", "must be an object {type, options}")
-        return None
-    r.unknown_keys(raw, {"type", "options"}, "vaultAudit")
-    kind = r.choice(raw, "type", "vaultAudit", AUDIT_TYPES)
-    options = raw.get("options", {})
+    r.unknown_keys(item, {"type", "options"}, at)
+    kind = r.choice(item, "type", at, AUDIT_TYPES)
+    options = item.get("options", {})
     if not isinstance(options, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in options.items()
     ):
-        r.fail("vaultAudit.options", "must map option names to strings")
+        r.fail(f"{at}.options", "must map option names to strings")
         return None
-    required = {"file": "file_path", "socket": "address"}.get(kind or "")
+    required = _REQUIRED_AUDIT_OPTION.get(kind or "")
     if required and required not in options:
-        r.fail(f"vaultAudit.options.{required}", f"is required for a {kind} audit device")
-        return None
-    return (kind, dict(options)) if kind else None
+        r.fail(f"{at}.options.{required}", f"is required for a {kind} audit device")
+    # In every tier: raw logs hold every secret Vault returns (database passwords, tokens) in
+    # clear; unhashed accessors let whoever reads the log target those tokens (lookup, revoke).
+    for key, refused, reason in (
+        ("log_raw", _TRUE, "writes every secret Vault returns in clear"),
+        ("hmac_accessor", _FALSE, "writes token accessors in clear"),
+    ):
+        value = options.get(key)
+        if value is None:
+            continue
+        if value not in _TRUE | _FALSE:
+            r.fail(f"{at}.options.{key}", f"'{value}' is not a boolean; use true or false")
+        elif value in refused:
+            r.fail(f"{at}.options.{key}", f"'{value}' {reason}; remove the option")
+    return AuditDevice(type=kind, options=dict(options)) if kind else None
 
 
 def _access_list(r: Reader, values: Mapping[str, Any]) -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-"""Vault rules: bounded database-role and token TTLs, bound auth roles, an audit device."""
+"""Vault rules: bounded database-role and token TTLs, bound auth roles, hashed audit devices."""
 
 from __future__ import annotations
 
@@ -145,21 +145,72 @@ VAULT_AUTH_ROLE_BOUND = ResourceRule(
 )
 
 
-def check_vault_audit_device(stack: StackView, _: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+def check_vault_audit_device(
+    stack: StackView, config: Mapping[str, Any]
+) -> Iterator[tuple[str, str]]:
     if not any(r.type.startswith("vault:") for r in stack.resources):
         return
-    if not stack.of_type(VAULT_AUDIT):
+    devices = stack.of_type(VAULT_AUDIT)
+    wanted = config["minAuditDevices"]
+    if not devices:
         yield (
             "",
             "the stack configures Vault but declares no audit device; add vault.Audit "
             "(type file, socket or syslog) so every login and credential is recorded",
         )
+    elif len(devices) < wanted:
+        # Vault docs, "Audit devices": a request completes once one enabled device logged it;
+        # when every device blocks, Vault answers nothing.
+        yield (
+            "",
+            f"the stack declares {len(devices)} Vault audit device(s), fewer than "
+            f"{wanted}: Vault answers no request while its only device is blocked; add a "
+            "device on another failure domain (e.g. file and socket)",
+        )
 
 
 VAULT_AUDIT_DEVICE = StackRule(
     name="vault-audit-device",
-    description="A stack that configures Vault declares at least one audit device.",
+    description="A stack that configures Vault declares at least `minAuditDevices` audit devices.",
     check=check_vault_audit_device,
+    settings=(
+        Setting(
+            name="minAuditDevices",
+            type="integer",
+            default=1,
+            minimum=1,
+            description="Fewest Vault audit devices a stack with Vault resources declares",
+        ),
+    ),
+)
+
+# Go's strconv.ParseBool, which Vault applies to audit options.
+_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
+
+
+def check_vault_audit_hashed(r: ResourceView, _: Mapping[str, Any]) -> Iterator[str]:
+    options = r.props.get("options")
+    if not isinstance(options, Mapping):
+        return
+    log_raw, hmac_accessor = options.get("log_raw"), options.get("hmac_accessor")
+    if log_raw is not None and str(log_raw) not in _FALSE:
+        yield (
+            f"options.log_raw is {log_raw!r}: the log would hold every secret Vault returns "
+            "(database passwords, tokens) in clear; remove it"
+        )
+    if hmac_accessor is not None and str(hmac_accessor) not in _TRUE:
+        yield (
+            f"options.hmac_accessor is {hmac_accessor!r}: token accessors would be logged in "
+            "clear; remove it"
+        )
+
+
+VAULT_AUDIT_HASHED = ResourceRule(
+    name="vault-audit-hashed",
+    description="Vault audit devices hash what they log: no `log_raw`, no unhashed accessors.",
+    types=frozenset({VAULT_AUDIT}),
+    check=check_vault_audit_hashed,
 )
 
 
@@ -167,4 +218,5 @@ RULES: tuple[Rule, ...] = (
     VAULT_DATABASE_ROLE_TTL,
     VAULT_AUTH_ROLE_BOUND,
     VAULT_AUDIT_DEVICE,
+    VAULT_AUDIT_HASHED,
 )

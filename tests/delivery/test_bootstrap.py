@@ -105,6 +105,7 @@ def test_preview_role_reads_state_and_writes_nothing(prod: ProgramRun) -> None:
         "ReadReadOnlyProviderCredentials",
         "NeverTouchCiRolesOrTheBoundary",
         "NeverDropABoundary",
+        "NeverChangeTheStateSecretsKey",
     }
     assert found["ReadState"]["Action"] == "s3:GetObject"
     assert found["UseSecretsKey"]["Action"] == ["kms:Decrypt", "kms:DescribeKey"]

@@ -14,7 +14,6 @@ from tests.conftest import ROOT
 
 DATA_PLANE = {
     "vault:database/secretBackendConnection:SecretBackendConnection",
-    "vault:aws/authBackendClient:AuthBackendClient",
     "vault:kv/secretV2:SecretV2",
 }
 

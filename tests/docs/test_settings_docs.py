@@ -25,6 +25,7 @@ from components.access import Tier
 from infra import settings
 from infra.plan import read_stack_file
 from infra.settings import generate
+from infra.settings import org as org_settings
 from infra.settings.keys import Key
 from tests.stacks_discovery import ROOT, STACKS, stack_file
 
@@ -78,6 +79,18 @@ def main_bases() -> list[Base]:
     return bases
 
 
+def org_bases() -> list[Base]:
+    """The org stack (tier org) reads only its own keys (infra/settings/org.py)."""
+    path = ROOT / "Pulumi.org.yaml"
+    values = read_stack_file(path).project_values()
+
+    def parse(v: Mapping[str, Any]) -> object:
+        return org_settings.parse_org(v, project="airflow-atlas-identity", stack="org")
+
+    # No key of the org stack has a tier-dependent default: any tier reads the same.
+    return [Base(path.name, Tier.DEV, values, parse, {})]
+
+
 def bootstrap_bases() -> list[Base]:
     bases = []
     for path in BOOTSTRAP_STACKS:
@@ -96,7 +109,12 @@ TABLES: list[tuple[str, Mapping[str, Key], list[Base]]] = [
     ("main", settings.KEYS, main_bases()),
     ("bootstrap", bootstrap_settings.KEYS, bootstrap_bases()),
 ]
-CASES = [(label, name, key, bases) for label, keys, bases in TABLES for name, key in keys.items()]
+ORG_BASES = org_bases()
+CASES = [
+    (label, name, key, ORG_BASES if name in org_settings.ORG_ONLY_KEYS else bases)
+    for label, keys, bases in TABLES
+    for name, key in keys.items()
+]
 IDS = [f"{label}:{name}" for label, name, _, _ in CASES]
 
 

@@ -69,7 +69,8 @@ def _oversize_execution_policy(plan: dict[str, Any]) -> None:
     policy = next(r for r in plan["resources"] if r["name"] == "identity-aws-execution-policy")
     document = json.loads(policy["inputs"]["policy"])
     statement = document["Statement"][-1]
-    statement["Resource"] = [f"{statement['Resource'][0]}-{i:03d}" for i in range(200)]
+    # One ARN per pipeline, as the policy once listed them (it now names them by prefix and tag).
+    statement["Resource"] = [f"{statement['Resource']}-{i:03d}" for i in range(200)]
     policy["inputs"]["policy"] = json.dumps(document)
 
 

@@ -65,6 +65,16 @@ def test_dev_limits_are_dev_only() -> None:
     ]
 
 
+def test_prod_needs_two_vault_audit_devices_dev_one() -> None:
+    """One audit device passes the dev config and fails prod's (policy/prod.json)."""
+    plan = load(FIXTURES / "compliant-all-systems.plan.json")
+    plan["resources"] = [r for r in plan["resources"] if r["name"] != "audit-socket"]
+    assert check.check_plan(plan, check.stack_config("dev")) == []
+    violations = check.check_plan(plan, check.stack_config("prod"))
+    assert caught(violations) == [["vault-audit-device", ""]]
+    assert "declares 1 Vault audit device(s), fewer than 2" in violations[0].message
+
+
 @pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: p.name.split(".")[0])
 def test_fixture_is_caught_with_the_right_rules(path: Path) -> None:
     plan = load(path)

@@ -150,6 +150,14 @@ def test_policies_mirror_the_rules() -> None:
                 "minimum": 1,
             }
         },
+        "vault-audit-device": {
+            "minAuditDevices": {
+                "type": "integer",
+                "description": "Fewest Vault audit devices a stack with Vault resources declares",
+                "default": 1,
+                "minimum": 1,
+            }
+        },
         "okta-policy-rule-limits": {
             "maxAccessTokenLifetimeMinutes": {
                 "type": "integer",

@@ -184,8 +184,8 @@ MUTATIONS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
         r"ServerPolicyRule \S+: grantTypeWhitelists\[0\] 'client-credentials' is not one of ",
     ),
     "Vault audit option": (
-        lambda p: AUDIT(p)["options"].update(file_path="/vault/audit.log"),
-        r"vault:index/audit:Audit \S+: options key \(for a socket device\) 'file_path' is not ",
+        lambda p: AUDIT(p)["options"].update(address="collector:9090"),
+        r"vault:index/audit:Audit \S+: options key \(for a file device\) 'address' is not ",
     ),
     "MWAA environment class": (
         lambda p: MWAA(p).update(environmentClass="mw1.huge"),

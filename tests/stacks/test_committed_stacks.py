@@ -349,7 +349,9 @@ def test_every_vault_dynamic_pipeline_has_its_role_login_and_policy(
             in policies[login["tokenPolicies"][0]]
         )
     audits = resources(result, "vault:index/audit:Audit")
-    assert len(audits) == 1
+    assert sorted(a["inputs"]["type"] for a in audits) == sorted(
+        d.type for d in wiring.vault.audit_devices
+    )
     (key,) = resources(result, "mongodbatlas:index/projectApiKey:ProjectApiKey")
     assert key["inputs"]["projectAssignments"] == [
         {"projectId": wiring.atlas_project_id, "roleNames": ["GROUP_DATABASE_ACCESS_ADMIN"]}

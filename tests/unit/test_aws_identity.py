@@ -16,6 +16,7 @@ COMPONENT_URN = (
     "urn:pulumi:test::airflow-atlas-identity::airflow-atlas-identity:aws:AwsIdentity::ids"
 )
 
+BOUNDARY = "arn:aws:iam::123456789012:policy/aai-test-workload-boundary"
 ARGS = AwsIdentityArgs(
     stack="test",
     account_id="123456789012",
@@ -23,14 +24,21 @@ ARGS = AwsIdentityArgs(
     mwaa_environment_name="analytics-test",
     source_bucket_arn="arn:aws:s3:::acme-dags",
     execution_role_name="aai-test-mwaa-exec",
+    pipeline_role_prefix="aai-test-pipeline-",
     pipeline_roles=(
         PipelineRoleSpec(pipeline="orders-ingest", role_name="aai-test-pipeline-orders-ingest"),
         PipelineRoleSpec(pipeline="revenue-report", role_name="aai-test-pipeline-revenue-report"),
     ),
     pipeline_session_seconds=900,
-    connection_secret_names=("airflow/test/connections/mongo_orders_ingest",),
+    connections_prefix="airflow/test/connections",
+    permissions_boundary_arn=BOUNDARY,
 )
 EXEC_ARN = "arn:aws:iam::123456789012:role/aai-test-mwaa-exec"
+RUN_TAGS_PRESENT = {
+    "aws:RequestTag/dag_id": "false",
+    "aws:RequestTag/task_id": "false",
+    "aws:RequestTag/run_id": "false",
+}
 
 
 @pytest.fixture
@@ -54,6 +62,7 @@ def test_execution_role_trusts_only_mwaa_for_this_environment(run: ProgramRun) -
     role = run.monitor.one(ROLE, "ids-execution-role")
     assert role.inputs["name"] == "aai-test-mwaa-exec"
     assert role.inputs["maxSessionDuration"] == 3600
+    assert role.inputs["permissionsBoundary"] == BOUNDARY
     assert json.loads(role.inputs["assumeRolePolicy"]) == {
         "Version": "2012-10-17",
         "Statement": [
@@ -83,14 +92,16 @@ def test_pipeline_role_is_pathless_bounded_tagged_and_assumable_only_by_executio
     # IAM's floor for MaxSessionDuration is 3600; the runtime asks STS for the 900 s it needs.
     assert inputs["maxSessionDuration"] == 3600
     assert inputs["tags"] == {"stack": "test", "pipeline": "orders-ingest"}
+    assert inputs["permissionsBoundary"] == BOUNDARY
     assert json.loads(inputs["assumeRolePolicy"]) == {
         "Version": "2012-10-17",
         "Statement": [
             {
-                "Sid": "ExecutionRoleAssumes",
+                "Sid": "ExecutionRoleAssumesForADagRun",
                 "Effect": "Allow",
                 "Principal": {"AWS": EXEC_ARN},
                 "Action": "sts:AssumeRole",
+                "Condition": {"Null": {"sts:SourceIdentity": "false", **RUN_TAGS_PRESENT}},
             },
             {
                 "Sid": "ExecutionRoleTagsSessionWithDagRun",
@@ -98,8 +109,16 @@ def test_pipeline_role_is_pathless_bounded_tagged_and_assumable_only_by_executio
                 "Principal": {"AWS": EXEC_ARN},
                 "Action": "sts:TagSession",
                 "Condition": {
-                    "ForAllValues:StringEquals": {"aws:TagKeys": ["dag_id", "task_id", "run_id"]}
+                    "ForAllValues:StringEquals": {"aws:TagKeys": ["dag_id", "task_id", "run_id"]},
+                    "Null": RUN_TAGS_PRESENT,
                 },
+            },
+            {
+                "Sid": "ExecutionRoleSetsSourceIdentity",
+                "Effect": "Allow",
+                "Principal": {"AWS": EXEC_ARN},
+                "Action": "sts:SetSourceIdentity",
+                "Condition": {"Null": {"sts:SourceIdentity": "false"}},
             },
         ],
     }
@@ -125,25 +144,28 @@ def test_execution_policy_never_uses_wildcard_actions(run: ProgramRun) -> None:
         assert statement["Effect"] == "Allow"
 
 
-def test_execution_policy_grants_exactly_the_stacks_connections_and_roles(run: ProgramRun) -> None:
+def test_execution_policy_grants_the_stacks_connections_and_roles_by_prefix_and_tag(
+    run: ProgramRun,
+) -> None:
+    """tests/unit/test_execution_policy_scope.py proves these reach exactly the planned ones."""
     by_sid = statements(run)
+    this_stacks_pipelines = {
+        "StringEquals": {"aws:ResourceTag/stack": "test"},
+        "Null": {"aws:ResourceTag/pipeline": "false"},
+    }
     assert by_sid["ReadThisStacksConnectionDefinitions"] == {
         "Sid": "ReadThisStacksConnectionDefinitions",
         "Effect": "Allow",
         "Action": "secretsmanager:GetSecretValue",
-        "Resource": [
-            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:"
-            "airflow/test/connections/mongo_orders_ingest-??????"
-        ],
+        "Resource": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:airflow/test/connections/*",
+        "Condition": this_stacks_pipelines,
     }
     assert by_sid["AssumeThisStacksPipelineRoles"] == {
         "Sid": "AssumeThisStacksPipelineRoles",
         "Effect": "Allow",
-        "Action": ["sts:AssumeRole", "sts:TagSession"],
-        "Resource": [
-            "arn:aws:iam::123456789012:role/aai-test-pipeline-orders-ingest",
-            "arn:aws:iam::123456789012:role/aai-test-pipeline-revenue-report",
-        ],
+        "Action": ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"],
+        "Resource": "arn:aws:iam::123456789012:role/aai-test-pipeline-*",
+        "Condition": this_stacks_pipelines,
     }
     assert "DecryptThroughSecretsManagerOnly" not in by_sid
     assert not any("ListSecrets" in json.dumps(s) for s in by_sid.values())

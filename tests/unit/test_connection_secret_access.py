@@ -59,8 +59,19 @@ def test_the_execution_role_reads_with_its_planned_policy_and_changes_nothing(
     dev: dict[str, Any], secrets: list[tuple[str, dict[str, Any]]]
 ) -> None:
     role = execution_role(dev)
+    # The execution role's policy names the secrets by prefix and tag (components/aws_identity.py):
+    # AWS puts the secret's tags in the request context.
+    tags = {
+        f"{r['inputs']['name']}-": r["inputs"]["tags"]
+        for r in of_type(dev, "aws:secretsmanager/secret:Secret")
+    }
     for arn, policy in secrets:
-        assert allowed(role, READ, arn, policy, ACCOUNT), arn
+        [context] = [
+            {f"aws:ResourceTag/{k}": v for k, v in found.items()}
+            for prefix, found in tags.items()
+            if arn.split(":secret:")[1].startswith(prefix)
+        ]
+        assert allowed(role, READ, arn, policy, ACCOUNT, context), arn
         for action in CHANGES:
             assert not allowed(role, action, arn, policy, ACCOUNT), (arn, action)
 

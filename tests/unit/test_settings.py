@@ -8,6 +8,7 @@ import pulumi
 import pytest
 
 from components.access import AuthMode, Grant, Tier
+from components.specs import AuditDevice
 from infra import settings as s
 from infra.settings import SettingsError
 
@@ -365,7 +366,10 @@ def test_okta_pipelines_need_the_atlas_federation_ids(base_config: dict[str, Any
 
 VAULT = {
     "vaultAddress": "https://vault.acme.internal:8200",
-    "vaultAudit": {"type": "file", "options": {"file_path": "/vault/audit/audit.log"}},
+    "vaultAudit": [
+        {"type": "file", "options": {"file_path": "/vault/audit/audit.log"}},
+        {"type": "socket", "options": {"address": "collector:9090", "socket_type": "tcp"}},
+    ],
     "atlasOrgId": "5f0e1d2c3b4a596877665544",
     "atlasVaultApiKeyAccessList": ["10.0.0.0/24", "192.0.2.10"],
 }
@@ -387,6 +391,25 @@ def test_vault_defaults_depend_on_the_tier(base_config: dict[str, Any]) -> None:
     prod = parse({**vault_config(base_config), "tier": "prod"}).wiring.vault
     assert prod is not None
     assert (prod.default_ttl, prod.max_ttl) == (900, 3600)
+    assert prod.audit_devices == (
+        AuditDevice(type="file", options={"file_path": "/vault/audit/audit.log"}),
+        AuditDevice(type="socket", options={"address": "collector:9090", "socket_type": "tcp"}),
+    )
+
+
+def test_a_single_audit_object_is_one_device_outside_prod(base_config: dict[str, Any]) -> None:
+    """The form written before the list: accepted, so existing stack files need no edit."""
+    device = {"type": "file", "options": {"file_path": "/vault/audit/audit.log"}}
+    dev = parse(vault_config(base_config, vaultAudit=device)).wiring.vault
+    assert dev is not None
+    assert dev.audit_devices == (
+        AuditDevice(type="file", options={"file_path": "/vault/audit/audit.log"}),
+    )
+    assert problems({**vault_config(base_config, vaultAudit=device), "tier": "prod"}) == [
+        "vaultAudit: prod needs at least 2 audit devices: Vault answers no request (logins, "
+        "credentials, connection definitions) while every enabled device is blocked; add a "
+        "device on another failure domain, e.g. file and socket"
+    ]
 
 
 def test_vault_as_backend_without_dynamic_pipelines(base_config: dict[str, Any]) -> None:
@@ -425,14 +448,48 @@ def test_vault_as_backend_without_dynamic_pipelines(base_config: dict[str, Any])
             "dev",
             {"vaultAudit": None},
             [
-                "vaultAudit: is required when Vault is used; add e.g. {type: file, options: "
-                "{file_path: /vault/audit/audit.log}}"
+                "vaultAudit: is required when Vault is used; add e.g. [{type: file, options: "
+                "{file_path: /vault/audit/audit.log}}]"
             ],
         ),
         (
             "dev",
             {"vaultAudit": {"type": "socket", "options": {}}},
             ["vaultAudit.options.address: is required for a socket audit device"],
+        ),
+        (
+            "dev",
+            {"vaultAudit": "file"},
+            [
+                "vaultAudit: must be a list of audit devices {type, options}, e.g. [{type: "
+                "file, options: {file_path: /vault/audit/audit.log}}]"
+            ],
+        ),
+        (
+            "prod",
+            {
+                "vaultAudit": [
+                    {"type": "file", "options": {"file_path": "/a", "log_raw": "true"}},
+                    {"type": "file", "options": {"file_path": "/b", "hmac_accessor": "f"}},
+                    {"type": "syslog", "options": {"hmac_accessor": "maybe"}},
+                ]
+            },
+            [
+                "vaultAudit[0].options.log_raw: 'true' writes every secret Vault returns in "
+                "clear; remove the option",
+                "vaultAudit[1].options.hmac_accessor: 'f' writes token accessors in clear; "
+                "remove the option",
+                "vaultAudit[2].options.hmac_accessor: 'maybe' is not a boolean; use true or false",
+                "vaultAudit[1].type: a second file device; list each device type once (its "
+                "Vault path is <prefix>-<stack>-file)",
+            ],
+        ),
+        (
+            "prod",
+            {"vaultAudit": [{"type": "socket", "options": {"address": "c:1"}}, "file"]},
+            [
+                "vaultAudit[1]: must be an object {type, options}",
+            ],
         ),
         (
             "dev",

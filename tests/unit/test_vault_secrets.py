@@ -9,7 +9,12 @@ import pytest
 from pulumi.runtime import rpc
 
 from components.access import Naming
+from components.specs import AuditDevice
 from components.vault_secrets import (
+    USERNAME_MAX_LENGTH,
+    USERNAME_PREFIX,
+    USERNAME_RANDOM_LENGTH,
+    USERNAME_TEMPLATE,
     AtlasConnectionSpec,
     AwsLoginSpec,
     DatabaseEngineSpec,
@@ -18,6 +23,7 @@ from components.vault_secrets import (
     VaultAccess,
     VaultAccessArgs,
     hcl_policy,
+    sts_endpoint,
 )
 from infra.offline import ProgramRun
 
@@ -30,10 +36,13 @@ def args(*, kv: bool = True, protect: bool = True) -> VaultAccessArgs:
     return VaultAccessArgs(
         stack="test",
         naming=Naming(prefix="aai", stack="test"),
-        audit_type="file",
-        audit_options={"file_path": "/vault/audit/audit.log"},
+        audit_devices=(
+            AuditDevice(type="file", options={"file_path": "/vault/audit/audit.log"}),
+            AuditDevice(type="socket", options={"address": "collector:9090"}),
+        ),
         aws_auth_mount="aai-test-aws",
         iam_server_id_header_value="vault.acme.internal",
+        sts_region="eu-west-1",
         token_ttl=3600,
         aws_logins=(AwsLoginSpec(pipeline="finance", role_arn=ROLE_ARN),),
         database=DatabaseEngineSpec(
@@ -75,6 +84,26 @@ def run(run_component: Any) -> ProgramRun:
 
 def inputs(run: ProgramRun, type_token: str, name: str) -> dict[str, Any]:
     return run.monitor.one(type_token, name).inputs
+
+
+def test_issued_usernames_keep_the_v_prefix_and_18_random_characters_in_20() -> None:
+    """The plugin's default leaves 2 random characters (its `truncate 20` after a 15-character
+    role name); ours: `v-` for the audit filter, then only Vault's `random`."""
+    assert USERNAME_TEMPLATE == '{{ printf "v-%s" (random 18) }}'
+    assert len(USERNAME_PREFIX) + USERNAME_RANDOM_LENGTH == USERNAME_MAX_LENGTH == 20
+    assert USERNAME_RANDOM_LENGTH >= 16
+
+
+@pytest.mark.parametrize(
+    ("region", "endpoint"),
+    [
+        ("eu-west-1", "https://sts.eu-west-1.amazonaws.com"),
+        ("us-east-1", "https://sts.us-east-1.amazonaws.com"),
+        ("cn-north-1", "https://sts.cn-north-1.amazonaws.com.cn"),
+    ],
+)
+def test_sts_endpoint_is_the_regions_own(region: str, endpoint: str) -> None:
+    assert sts_endpoint(region) == endpoint
 
 
 def test_hcl_policy_is_rendered_from_data_with_quoted_paths() -> None:
@@ -123,6 +152,7 @@ def test_database_engine_role_binds_exactly_the_custom_role_and_cluster(run: Pro
         "projectId": "0123456789abcdef01234567",
         "publicKey": "abcdefgh",
         "privateKey": "mock-private",
+        "usernameTemplate": '{{ printf "v-%s" (random 18) }}',
     }
     role = inputs(
         run, "vault:database/secretBackendRole:SecretBackendRole", "vault-finance-db-role"
@@ -151,6 +181,16 @@ def test_aws_logins_are_bound_to_exact_principals_with_replay_protection(run: Pr
     ) == {
         "backend": "aai-test-aws",
         "iamServerIdHeaderValue": "vault.acme.internal",
+        "stsEndpoint": "https://sts.eu-west-1.amazonaws.com",
+        "stsRegion": "eu-west-1",
+    }
+    # The execution role's mount: no server-id header (VaultBackend cannot sign one), same STS.
+    assert inputs(
+        run, "vault:aws/authBackendClient:AuthBackendClient", "vault-airflow-auth-client"
+    ) == {
+        "backend": "aai-test-aws-airflow",
+        "stsEndpoint": "https://sts.eu-west-1.amazonaws.com",
+        "stsRegion": "eu-west-1",
     }
     assert inputs(run, "vault:aws/authBackendRole:AuthBackendRole", "vault-finance-aws-login") == {
         "backend": "aai-test-aws",
@@ -198,18 +238,27 @@ def test_kv_holds_versioned_definitions_and_no_keys(run: ProgramRun) -> None:
     assert entries == ["connections/mongo_finance", "connections/mongo_partner"]
 
 
-def test_audit_device_and_protection(run: ProgramRun) -> None:
-    audit = run.monitor.one("vault:index/audit:Audit", "vault-audit")
-    assert audit.inputs == {
-        "type": "file",
-        "path": "aai-test-file",
-        "description": "Audit trail of stack test",
-        "options": {"file_path": "/vault/audit/audit.log"},
+def test_audit_devices_one_per_type_and_protection(run: ProgramRun) -> None:
+    audits = {r.name: r.inputs for r in run.monitor.by_type("vault:index/audit:Audit")}
+    assert audits == {
+        "vault-audit-file": {
+            "type": "file",
+            "path": "aai-test-file",
+            "description": "Audit trail of stack test",
+            "options": {"file_path": "/vault/audit/audit.log"},
+        },
+        "vault-audit-socket": {
+            "type": "socket",
+            "path": "aai-test-socket",
+            "description": "Audit trail of stack test",
+            "options": {"address": "collector:9090"},
+        },
     }
     protected = sorted(r.name for r in run.monitor.registrations if r.protect)
     assert protected == [
         "vault-airflow-auth",
-        "vault-audit",
+        "vault-audit-file",
+        "vault-audit-socket",
         "vault-aws-auth",
         "vault-database",
         "vault-kv",

@@ -22,7 +22,9 @@ from atlas_identity.masking import mask
 STS_SESSION_NAME_MAX = 64
 STS_SESSION_NAME_MIN = 2
 STS_TAG_VALUE_MAX = 256
-# STS: RoleSessionName matches [\w+=,.@-]*, where \w is ASCII letters, digits and underscore.
+# STS (botocore's service model of AssumeRole): RoleSessionName matches [\w+=,.@-]* in 2..64
+# characters, SourceIdentity the same pattern in 2..256; both are kept to 2..64 here (the brief's
+# and the IAM User Guide's 64 for source identities). \w: ASCII letters, digits and underscore.
 _SESSION_NAME_BAD = re.compile(r"[^A-Za-z0-9_+=,.@-]+")
 # STS tag values: letters, digits, spaces and _ . : / = + - @ (ASCII subset of AWS' pattern).
 _TAG_VALUE_BAD = re.compile(r"[^A-Za-z0-9 _.:/=+@-]+")
@@ -45,13 +47,27 @@ class RunContext:
 
 
 def role_session_name(run: RunContext) -> str:
-    """`<dag_id>.<task_id>.<run_id>` sanitized to STS' RoleSessionName rules.
+    """`<dag_id>.<task_id>.<run_id>` sanitized to STS' RoleSessionName rules (`_sts_name`)."""
+    return _sts_name(f"{run.dag_id}.{run.task_id}.{run.run_id}")
+
+
+def source_identity(run: RunContext) -> str:
+    """The DAG, as STS' SourceIdentity: the pipeline role's trust policy requires one.
+
+    Set once per session and carried, unchangeable, into every session chained from it, so a
+    DAG cannot later pass itself off as another DAG in CloudTrail (it can lie at the moment it
+    assumes the role: docs/threat-model.md). Same sanitizing as the session name.
+    """
+    return _sts_name(run.dag_id)
+
+
+def _sts_name(raw: str) -> str:
+    """`raw` sanitized to STS' RoleSessionName/SourceIdentity rules.
 
     Characters STS refuses become `-`; a name longer than 64 characters keeps its first part and
-    ends with `-` and 8 hex digits of the SHA-256 of the unsanitized name, so distinct runs keep
-    distinct session names. Always 2..64 characters of `[A-Za-z0-9_+=,.@-]`.
+    ends with `-` and 8 hex digits of the SHA-256 of the unsanitized name, so distinct inputs keep
+    distinct names. Always 2..64 characters of `[A-Za-z0-9_+=,.@-]`.
     """
-    raw = f"{run.dag_id}.{run.task_id}.{run.run_id}"
     name = _SESSION_NAME_BAD.sub("-", raw)
     if len(name) > STS_SESSION_NAME_MAX:
         digest = hashlib.sha256(raw.encode()).hexdigest()[:_HASH_LEN]
@@ -128,6 +144,11 @@ class AssumedRoleCredentials:
     def session_name(self) -> str:
         return role_session_name(self._run)
 
+    @property
+    def region(self) -> str:
+        """The pipeline role's region (the stack's), from the connection definition."""
+        return self._role.region
+
     def seconds_left(self) -> float:
         if self._current is None:
             return 0.0
@@ -151,6 +172,7 @@ class AssumedRoleCredentials:
                 RoleSessionName=self.session_name,
                 DurationSeconds=self.duration_seconds,
                 Tags=session_tags(self._run),
+                SourceIdentity=source_identity(self._run),
             )
         except ClientError as e:
             error = e.response.get("Error", {})

@@ -50,7 +50,8 @@ class VaultLogin(Protocol):
 class AwsIamLogin:
     """AWS IAM auth: a `sts:GetCallerIdentity` request signed with the pipeline role.
 
-    Signed for Vault's default STS endpoint (`https://sts.amazonaws.com/`, us-east-1), carrying
+    Signed for the pipeline role's region (the stack's), the region whose STS endpoint the
+    program configures on the login mount (`sts_endpoint`/`sts_region`), carrying
     `X-Vault-AWS-IAM-Server-ID` so the signed request cannot be replayed to another Vault.
     """
 
@@ -58,7 +59,8 @@ class AwsIamLogin:
     mount: str
     role: str
     iam_server_id_header_value: str
-    sts_region: str = "us-east-1"
+    sts_region: str | None = None
+    """Overrides the signing region (None: the pipeline role's region)."""
 
     @property
     def description(self) -> str:
@@ -73,7 +75,7 @@ class AwsIamLogin:
             header_value=self.iam_server_id_header_value,
             role=self.role,
             use_token=True,
-            region=self.sts_region,
+            region=self.sts_region or self.credentials.region,
             mount_point=self.mount,
         )
         return dict(response["auth"])

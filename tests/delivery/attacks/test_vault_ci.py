@@ -339,6 +339,15 @@ FOREIGN_STATEMENT = json.dumps(
                 "token_policies": [f"{P}-{PIPELINE}"],
             },
         ),
+        # Point the AWS auth mount at an STS of its own (it would answer "any role"), or drop
+        # the server-id header check.
+        (
+            "POST",
+            f"auth/{P}-aws/config/client",
+            {"sts_endpoint": "https://sts.attacker.example", "sts_region": "eu-west-1"},
+        ),
+        ("DELETE", f"auth/{P}-aws/config/client", None),
+        ("POST", f"auth/{P}-aws-airflow/config/client", {"sts_endpoint": "https://x.example"}),
         # Read what only pipelines may read.
         ("GET", CREDS, None),
         ("POST", f"{P}-atlas/rotate-root/atlas", None),

@@ -92,7 +92,8 @@ def test_aws_iam_login_sends_a_signed_get_caller_identity_for_vault() -> None:
     assert headers["X-Amz-Security-Token"] == ["pipeline-token"]
     authorization = headers["Authorization"][0]
     assert authorization.startswith("AWS4-HMAC-SHA256 Credential=ASIAPIPELINE/")
-    assert "/us-east-1/sts/aws4_request" in authorization
+    # The role's region: the login mount verifies at that region's STS endpoint.
+    assert "/eu-west-1/sts/aws4_request" in authorization
     assert "x-vault-aws-iam-server-id" in authorization  # the header is signed
     assert "pipeline-secret" not in json.dumps(body)
 
