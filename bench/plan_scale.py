@@ -12,7 +12,16 @@ three commands, each in a fresh process timed from start to exit:
   under the same imports, mocks, monitor, JSON write and exit (see bench/floor.py);
 - raw floor: the same with untyped `pulumi.CustomResource`s, for reference.
 Every floor run must write a plan JSON and graph byte-identical to the program's, or the run
-fails. Rounds are interleaved (each round runs every case and command, in rotating order), and
+fails.
+
+Each synthetic case is the estate of bench/synthetic.py (Atlas projects as the unit of scale,
+1,000 pipelines over 12 projects), and every case reports whether every service-limit rule passes
+(components/limits.py): the offline plan's own checks (settings counts, rendered document sizes:
+it exits 2 otherwise) and the policy pack's limit rules (policy/rules/limits.py) on its plan JSON.
+A case whose plan the limits refuse is reported with the limits it exceeds and not measured: the
+CLI plans nothing for it.
+
+Rounds are interleaved (each round runs every case and command, in rotating order), and
 wall, CPU (user + system) and peak RSS come from the process itself (`os.wait4` in a bare
 launcher, see LAUNCHER). Reported:
 min/median/max wall, median CPU and RSS, program/floor ratios of medians, and the marginal cost
@@ -31,12 +40,13 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +54,10 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.synthetic import write_stack_file
+from components.limits import ATLAS_CUSTOM_ROLES_PER_PROJECT, ATLAS_USERS_PER_PROJECT
 from infra import plan as offline_plan
-from infra import settings as stack_settings
+from policy import check as policy_check
+from policy.rules import limits as limit_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "plan_scale.results.json"
@@ -63,13 +75,28 @@ class Sample:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Limits:
+    """Whether every service-limit rule passes for a case, and which ones were run or failed."""
+
+    checked: list[str]
+    exceeded: list[str]
+    """Limit keys (components/limits.py) or pack rule names that fail; empty: all pass."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Case:
     label: str
     pipelines: int
+    projects: int
     stack_file: Path
     reference: Path
     """Directory with the program's untimed plan.json and graph.json for this case."""
     mocks: list[str]
+    limits: Limits
+
+    @property
+    def measurable(self) -> bool:
+        return not self.limits.exceeded
 
 
 # Runs the measured command as its own child and reports what the kernel accounted to it. The
@@ -138,31 +165,82 @@ def _floor(case: Case, out: Path, *, raw: bool) -> list[str]:
     return [*command, "--raw"] if raw else command
 
 
+# The offline plan's checks: settings counts and rendered sizes (exit 2, one line per problem).
+PLAN_CHECKS = "offline plan (settings counts, document sizes)"
+LIMIT_KEY = re.compile(r"\[([a-z0-9-]+); ")
+
+
+def declared_project_limits(values: dict[str, Any]) -> tuple[int, int]:
+    """The highest users and custom roles per project the stack declares (the pack's settings)."""
+    declared = values.get("atlasProjectLimits") or {}
+    per_project = [declared] if "databaseUsers" in declared or "customRoles" in declared else []
+    per_project += [v for v in declared.values() if isinstance(v, dict)]
+    users = [int(v.get("databaseUsers", ATLAS_USERS_PER_PROJECT.value)) for v in per_project]
+    roles = [int(v.get("customRoles", ATLAS_CUSTOM_ROLES_PER_PROJECT.value)) for v in per_project]
+    return (
+        max([ATLAS_USERS_PER_PROJECT.value, *users]),
+        max([ATLAS_CUSTOM_ROLES_PER_PROJECT.value, *roles]),
+    )
+
+
+def pack_limits(plan: dict[str, Any], values: dict[str, Any]) -> Limits:
+    """The policy pack's limit rules on a plan JSON (as `python -m policy.check` runs them)."""
+    users, roles = declared_project_limits(values)
+    names = [rule.name for rule in limit_rules.RULES]
+    config = policy_check.PackConfig(
+        settings={
+            "atlas-project-limits": {
+                limit_rules.USERS_SETTING: users,
+                limit_rules.ROLES_SETTING: roles,
+            }
+        },
+        levels={},
+    )
+    failed = {v.rule for v in policy_check.check_plan(plan, config) if v.rule in names}
+    return Limits(checked=[PLAN_CHECKS, *names], exceeded=sorted(failed))
+
+
 def prepare(label: str, work: Path) -> Case:
-    """The stack file, the mocks' account/region/org, and the program's reference plan and graph."""
-    path = ROOT / "Pulumi.dev.yaml" if label == "dev" else write_stack_file(int(label), work)
+    """The stack file, the mocks' account/region/org, the program's reference plan and graph,
+    and whether every limit rule passes."""
+    pipelines = 0 if label == "dev" else int(label)
+    path = ROOT / "Pulumi.dev.yaml" if label == "dev" else write_stack_file(pipelines, work)
     stack = offline_plan.read_stack_file(path)
-    wiring = stack_settings.parse(
-        stack.project_values(), project=stack.project, stack=stack.stack
-    ).wiring
+    values = stack.project_values()
     reference = work / f"{label}-reference"
     reference.mkdir()
+    mocks = [
+        "--account",
+        str(values["awsAccountId"]),
+        "--region",
+        str(values["awsRegion"]),
+        "--okta-org-url",
+        stack.okta_org_url(),
+    ]
     case = Case(
         label=label,
-        pipelines=len(wiring.pipelines),
+        pipelines=len(values["pipelines"]),
+        projects=len(
+            {c.get("projectId", values["atlasProjectId"]) for c in values["atlasClusters"]}
+        ),
         stack_file=path,
         reference=reference,
-        mocks=[
-            "--account",
-            wiring.aws_account_id,
-            "--region",
-            wiring.aws_region,
-            "--okta-org-url",
-            stack.okta_org_url(),
-        ],
+        mocks=mocks,
+        limits=Limits(checked=[PLAN_CHECKS], exceeded=[]),
     )
-    run_process(_program(case, reference), work / "stderr.txt")
-    return case
+    done = subprocess.run(  # noqa: S603 (our own interpreter and module)
+        _program(case, reference), cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    if done.returncode == offline_plan.EXIT_INVALID_SETTINGS:
+        keys = [LIMIT_KEY.search(line) for line in done.stderr.splitlines() if line.strip()]
+        if not keys or None in keys:
+            raise RuntimeError(f"{label}: invalid settings, not a limit:\n{done.stderr}")
+        exceeded = sorted({m.group(1) for m in keys if m is not None})
+        return replace(case, limits=Limits(checked=[PLAN_CHECKS], exceeded=exceeded))
+    if done.returncode != 0:
+        raise RuntimeError(f"{label}: the program exited {done.returncode}:\n{done.stderr}")
+    plan = json.loads((reference / "plan.json").read_text())
+    return replace(case, limits=pack_limits(plan, values))
 
 
 def measure(case: Case, command: str, work: Path) -> Sample:
@@ -189,10 +267,17 @@ def summarize(case: Case, samples: dict[str, list[Sample]]) -> dict[str, Any]:
             "rss_mb_median": statistics.median(s.rss_mb for s in samples[command]),
         }
 
-    resources = json.loads((case.reference / "plan.json").read_text())["resources"]
-    return {
+    row: dict[str, Any] = {
         "case": case.label,
         "pipelines": case.pipelines,
+        "projects": case.projects,
+        "limits": asdict(case.limits),
+    }
+    if not case.measurable:
+        return row
+    resources = json.loads((case.reference / "plan.json").read_text())["resources"]
+    return {
+        **row,
         "resources": sum(1 for r in resources if r["custom"]),
         "rounds": len(samples["program"]),
         **{command: stats(command) for command in COMMANDS},
@@ -203,19 +288,33 @@ def _fmt(seconds: float) -> str:
     return f"{seconds:.2f}"
 
 
+def _label(row: dict[str, Any]) -> str:
+    if row["case"] == "dev":
+        return "dev"
+    projects = row.get("projects", 1)
+    return f"{row['pipelines']} pipelines, {projects} Atlas project{'s' if projects > 1 else ''}"
+
+
 def render(results: dict[str, Any]) -> str:
     """The results as a Markdown table (what CONTRIBUTING.md shows, between its markers)."""
     lines = [
         f"Measured by `python -m bench.plan_scale` on {results['machine']}, "
         f"{results['rounds']} interleaved rounds; wall min/median/max, the rest medians:",
         "",
-        "| stack | resources | program wall s | floor wall s | raw floor wall s "
+        "| stack | limit rules | resources | program wall s | floor wall s | raw floor wall s "
         "| program / floor | program / raw | CPU s program / floor (ratio) "
         "| peak RSS MB program / floor | marginal ms/pipeline program / floor |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     previous: dict[str, Any] | None = None
     for row in results["cases"]:
+        label = _label(row)
+        limits = row["limits"]
+        if limits["exceeded"]:
+            failed = ", ".join(f"`{key}`" for key in limits["exceeded"])
+            lines.append(f"| {label} | **exceeded**: {failed} | not planned" + " | -" * 8 + " |")
+            continue
+        checked = f"pass ({len(limits['checked'])} checks)"
         p, f, r = row["program"], row["floor"], row["raw"]
         marginal = "-"
         if previous is not None and row["pipelines"] > previous["pipelines"] > 0:
@@ -227,9 +326,8 @@ def render(results: dict[str, Any]) -> str:
             marginal = f"{costs[0]:.1f} / {costs[1]:.1f} (from {previous['pipelines']})"
         if row["case"] != "dev":
             previous = row
-        label = row["case"] if row["case"] == "dev" else f"{row['pipelines']} pipelines"
         lines.append(
-            f"| {label} | {row['resources']} "
+            f"| {label} | {checked} | {row['resources']} "
             f"| {_fmt(p['wall_min'])} / **{_fmt(p['wall_median'])}** / {_fmt(p['wall_max'])} "
             f"| {_fmt(f['wall_min'])} / **{_fmt(f['wall_median'])}** / {_fmt(f['wall_max'])} "
             f"| {_fmt(r['wall_min'])} / **{_fmt(r['wall_median'])}** / {_fmt(r['wall_max'])} "
@@ -276,7 +374,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         samples: dict[str, dict[str, list[Sample]]] = {
             c.label: {command: [] for command in COMMANDS} for c in cases
         }
-        jobs = [(c, command) for c in cases for command in COMMANDS]
+        for case in cases:
+            print(f"{case.label:>5} limit rules: {asdict(case.limits)}")
+        jobs = [(c, command) for c in cases if c.measurable for command in COMMANDS]
         for round_ in range(args.rounds):
             # Rotate the order each round, so no command always runs right after the same one.
             shift = round_ % len(jobs)

@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components import lifting
 from components.access import lookup_pattern
 from components.contract import ConnectionSpec, connection_definition
 
@@ -114,8 +115,9 @@ class AirflowConnections(pulumi.ComponentResource):
         super().__init__("airflow-atlas-identity:airflow:AirflowConnections", name, None, opts)
         self._name = name
         self._args = args
+        # One Output.all per definition over the few Outputs it holds (components/lifting.py).
         self.definitions = {
-            spec.connection_id: pulumi.Output.from_input(connection_definition(spec))
+            spec.connection_id: lifting.resolved(connection_definition(spec))
             for spec in args.connections
         }
         if args.vault_backend is None:
@@ -164,7 +166,7 @@ class AirflowConnections(pulumi.ComponentResource):
             f"{self._name}-{spec.pipeline}-connection-version",
             secret_id=secret.id,
             # The definition holds no secret, but the provider marks every secret_string secret.
-            secret_string=pulumi.Output.json_dumps(self.definitions[spec.connection_id]),
+            secret_string=lifting.json_text(self.definitions[spec.connection_id]),
             opts=pulumi.ResourceOptions(parent=self),
         )
         aws.secretsmanager.SecretPolicy(

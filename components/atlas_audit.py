@@ -21,6 +21,8 @@ from typing import Any
 
 import pulumi
 
+from components import lifting
+
 EXTERNAL_AUTH_DB = "$external"
 ADMIN_DB = "admin"
 # Vault's MongoDB Atlas plugin names users v-<display name>-<role>-<random>-<time>, on `admin`.
@@ -113,7 +115,8 @@ def audit_filter(
 ) -> pulumi.Output[str]:
     """`audit_filter_document` as the JSON string Atlas takes; the IdP id may be an Output."""
     idp = pulumi.Output.from_input(workload_idp_id)
-    return pulumi.Output.json_dumps(
+    # One Output for the document, not one per leaf (components/lifting.py).
+    return lifting.json_text(
         idp.apply(
             lambda idp_id: audit_filter_document(
                 PipelineUserPatterns(

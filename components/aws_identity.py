@@ -18,13 +18,14 @@ Every role carries the bootstrap's workload permissions boundary.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+
+from components import lifting
 
 # Session tags the runtime sets when it assumes a pipeline role, so CloudTrail shows the DAG run;
 # the trust policy requires all of them and a source identity (runtime/src/atlas_identity/aws.py).
@@ -77,41 +78,9 @@ def _policy(*statements: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _json_document(document: Any) -> pulumi.Output[str]:
-    """`pulumi.Output.json_dumps(document)`, with the document's few Outputs resolved together.
-
-    `Output.json_dumps` lifts every leaf of a nested value into an Output of its own (issue 15:
-    IAM documents cost ~2 s of a 1000-pipeline plan that way); one `Output.all` over the Outputs
-    it holds gives the same text (`json.dumps` defaults, as json_dumps uses), and carries their
-    secrecy, unknown-ness and dependencies just the same.
-    """
-    outputs: list[pulumi.Output[Any]] = []
-
-    def collect(value: Any) -> None:
-        if isinstance(value, pulumi.Output):
-            outputs.append(value)
-        elif isinstance(value, Mapping):
-            for item in value.values():
-                collect(item)
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                collect(item)
-
-    def fill(resolved: list[Any]) -> str:
-        values = iter(resolved)
-
-        def substitute(value: Any) -> Any:
-            if isinstance(value, pulumi.Output):
-                return next(values)
-            if isinstance(value, Mapping):
-                return {k: substitute(v) for k, v in value.items()}
-            if isinstance(value, (list, tuple)):
-                return [substitute(v) for v in value]
-            return value
-
-        return json.dumps(substitute(document))
-
-    collect(document)
-    return pulumi.Output.all(*outputs).apply(fill)
+    """`pulumi.Output.json_dumps(document)`, with the document's few Outputs resolved together
+    (issue 15: IAM documents cost ~2 s of a 1000-pipeline plan lifted leaf by leaf)."""
+    return lifting.json_text(document)
 
 
 class AwsIdentity(pulumi.ComponentResource):

@@ -24,7 +24,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -213,15 +213,7 @@ class OktaWorkloadIdentity(pulumi.ComponentResource):
             token_endpoint_auth_method="private_key_jwt",  # noqa: S106 (a method name)
             pkce_required=False,
             omit_secret=True,
-            jwks=[
-                okta.app.OAuthJwkArgs(
-                    kid=jwk.apply(lambda j: j["kid"]),
-                    kty="EC",
-                    x=jwk.apply(lambda j: j["x"]),
-                    y=jwk.apply(lambda j: j["y"]),
-                )
-                for jwk in jwks
-            ],
+            jwks=app_jwks(jwks),
             opts=child,
         )
         current = current_generation.apply(lambda g: SLOTS[g % 2])
@@ -240,6 +232,16 @@ class OktaWorkloadIdentity(pulumi.ComponentResource):
             )
         )
         return app.client_id, signing_key, current
+
+
+def app_jwks(jwks: Sequence[pulumi.Output[dict[str, str]]]) -> pulumi.Output[list[Any]]:
+    """The app's `jwks` input: every slot's public JWK in one Output, not three Outputs per key
+    (issue 15, components/lifting.py); the same inputs and dependencies as per-field Outputs."""
+    return pulumi.Output.all(*jwks).apply(
+        lambda keys: [
+            okta.app.OAuthJwkArgs(kid=j["kid"], kty="EC", x=j["x"], y=j["y"]) for j in keys
+        ]
+    )
 
 
 def _slot_trigger(current_generation: pulumi.Output[int], slot_index: int) -> pulumi.Output[int]:

@@ -25,6 +25,7 @@ from typing import Any
 import pulumi
 import pulumi_vault as vault
 
+from components import lifting
 from components.access import VAULT_HOME_CONNECTION, Naming, connection_id
 from components.specs import AuditDevice
 
@@ -326,7 +327,7 @@ class VaultAccess(pulumi.ComponentResource):
                 f"{self._name}-{conn_id}",
                 mount=mount.path,
                 name=f"{kv.connections_path}/{conn_id}",
-                data_json=pulumi.Output.json_dumps(definition),
+                data_json=lifting.json_text(definition),
                 opts=self._opts(),
             )
         # The stock VaultBackend cannot send the server-id header: a mount of its own, whose only
@@ -411,7 +412,7 @@ def sts_client_config(region: str) -> StsClientConfig:
 
 def creation_statement(custom_role: pulumi.Input[str], cluster: str) -> pulumi.Output[str]:
     """The single creation statement of a role: exactly one custom role, exactly one cluster."""
-    return pulumi.Output.json_dumps(
+    return lifting.json_text(
         {
             "database_name": "admin",
             "roles": [{"databaseName": "admin", "roleName": custom_role}],

@@ -10,7 +10,7 @@ from typing import Any
 
 import pulumi
 
-from components import access
+from components import access, lifting
 from components.access import AuthMode, privileges
 from components.airflow_connections import (
     AirflowConnections,
@@ -248,7 +248,8 @@ class Wiring(pulumi.ComponentResource):
         self.connection_secret_arns = airflow.secret_arns
         self.connection_definitions = airflow.definitions
         self.airflow_configuration_options = airflow.configuration_options
-        self.access_matrix = pulumi.Output.from_input(
+        # One Output.all over the matrix's user and role names (components/lifting.py).
+        self.access_matrix = lifting.resolved(
             access.access_matrix(
                 args.pipelines,
                 naming=naming,
