@@ -11,12 +11,11 @@ from typing import Any
 import pulumi
 
 from components import access
+from runtime.tools import mwaa_package
 from components.access import AuthMode, privileges
 from components.airflow_connections import (
     AirflowConnections,
     AirflowConnectionsArgs,
-    MwaaEnvironment,
-    MwaaEnvironmentArgs,
     VaultBackendSpec,
 )
 from components.atlas_access import (
@@ -36,6 +35,7 @@ from components.contract import (
     VaultRuntime,
     runtime_extra,
 )
+from components.mwaa import MwaaEnvironment, MwaaEnvironmentArgs, PackageSpec
 from components.okta_identity import (
     OktaPipelineSpec,
     OktaWorkloadIdentity,
@@ -236,6 +236,16 @@ class Wiring(pulumi.ComponentResource):
                     security_group_ids=args.mwaa.security_group_ids,
                     webserver_access_mode=args.mwaa.webserver_access_mode,
                     airflow_configuration_options=airflow.configuration_options,
+                    package=PackageSpec(
+                        airflow_version=args.mwaa.airflow_version,
+                        providers=tuple(
+                            sorted(
+                                mwaa_package.stack_providers(
+                                    vault_backend=vault_kv, vault_dynamic=bool(dynamic)
+                                )
+                            )
+                        ),
+                    ),
                     protect=args.protect_stateful_resources,
                     tags={"stack": args.stack},
                 ),
