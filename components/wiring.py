@@ -11,7 +11,6 @@ from typing import Any
 import pulumi
 
 from components import access
-from runtime.tools import mwaa_package
 from components.access import AuthMode, privileges
 from components.airflow_connections import (
     AirflowConnections,
@@ -51,6 +50,7 @@ from components.vault_secrets import (
     VaultAccess,
     VaultAccessArgs,
 )
+from runtime.tools import mwaa_package
 
 
 class Wiring(pulumi.ComponentResource):

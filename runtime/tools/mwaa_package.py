@@ -139,7 +139,7 @@ def source_hash() -> str:
     digest = hashlib.sha256()
     skipped = shutil.ignore_patterns(*_SOURCE_SKIP)
     pending = [RUNTIME]
-    files = []
+    files: list[Path] = []
     while pending:
         folder = pending.pop()
         names = sorted(os.listdir(folder))
