@@ -34,7 +34,13 @@ from components.contract import (
     VaultRuntime,
     runtime_extra,
 )
-from components.mwaa import MwaaEnvironment, MwaaEnvironmentArgs, PackageSpec
+from components.mwaa import (
+    MwaaEnvironment,
+    MwaaEnvironmentArgs,
+    PackageSpec,
+    build,
+    package_summary,
+)
 from components.okta_identity import (
     OktaPipelineSpec,
     OktaWorkloadIdentity,
@@ -64,6 +70,8 @@ class Wiring(pulumi.ComponentResource):
     airflow_configuration_options: pulumi.Output[dict[str, str]]
     access_matrix: pulumi.Output[list[dict[str, object]]]
     mwaa_environment_arn: pulumi.Output[str] | None
+    mwaa_package: dict[str, Any] | None
+    """What to upload to an environment the program does not create (components/mwaa.py)."""
     okta_issuer: pulumi.Output[str] | None
     okta_client_ids: dict[str, pulumi.Output[str]]
     okta_current_key_slots: dict[str, pulumi.Output[str]]
@@ -222,7 +230,23 @@ class Wiring(pulumi.ComponentResource):
             self.vault_policies = vault_access.policies
 
         self.mwaa_environment_arn = None
-        if args.mwaa is not None:
+        self.mwaa_package = None
+        package = None
+        if args.mwaa_package_version is not None:
+            package = PackageSpec(
+                airflow_version=args.mwaa_package_version,
+                providers=tuple(
+                    sorted(
+                        mwaa_package.stack_providers(
+                            vault_backend=vault_kv, vault_dynamic=bool(dynamic)
+                        )
+                    )
+                ),
+            )
+        if args.mwaa is None and package is not None:
+            # Not our environment: say what to upload to it and which paths/versions to set.
+            self.mwaa_package = package_summary(package, build(package))
+        if args.mwaa is not None and package is not None:
             environment = MwaaEnvironment(
                 f"{name}-mwaa",
                 MwaaEnvironmentArgs(
@@ -236,16 +260,7 @@ class Wiring(pulumi.ComponentResource):
                     security_group_ids=args.mwaa.security_group_ids,
                     webserver_access_mode=args.mwaa.webserver_access_mode,
                     airflow_configuration_options=airflow.configuration_options,
-                    package=PackageSpec(
-                        airflow_version=args.mwaa.airflow_version,
-                        providers=tuple(
-                            sorted(
-                                mwaa_package.stack_providers(
-                                    vault_backend=vault_kv, vault_dynamic=bool(dynamic)
-                                )
-                            )
-                        ),
-                    ),
+                    package=package,
                     protect=args.protect_stateful_resources,
                     tags={"stack": args.stack},
                 ),
