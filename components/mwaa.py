@@ -21,6 +21,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.access import AuthMode
+from components.specs import WiringArgs
 from runtime.tools import mwaa_package
 
 # Keys of the package in the DAG bucket: fixed, so that the deploy role may write exactly these
@@ -39,6 +41,16 @@ class PackageSpec:
 
     airflow_version: str
     providers: tuple[str, ...]
+
+    @classmethod
+    def for_stack(
+        cls, airflow_version: str, *, vault_backend: bool, vault_dynamic: bool
+    ) -> PackageSpec:
+        """The providers a stack's settings need (mwaa_package.stack_providers), sorted."""
+        providers = mwaa_package.stack_providers(
+            vault_backend=vault_backend, vault_dynamic=vault_dynamic
+        )
+        return cls(airflow_version=airflow_version, providers=tuple(sorted(providers)))
 
     def build_command(self) -> str:
         """The command that builds the same two files by hand."""
@@ -152,3 +164,43 @@ class MwaaEnvironment(pulumi.ComponentResource):
         )
         self.arn = environment.arn
         self.register_outputs({"arn": self.arn})
+
+
+def stack_mwaa(
+    name: str,
+    args: WiringArgs,
+    execution_role_arn: pulumi.Output[str],
+    options: pulumi.Output[dict[str, str]],
+    opts: pulumi.ResourceOptions,
+) -> tuple[pulumi.Output[str] | None, dict[str, Any] | None]:
+    """The stack's MWAA side: the created environment's ARN, or (an environment the program
+    does not create) what to upload to it; (None, None) without mwaaAirflowVersion."""
+    if args.mwaa_package_version is None:
+        return None, None
+    package = PackageSpec.for_stack(
+        args.mwaa_package_version,
+        vault_backend=args.vault_kv,
+        vault_dynamic=bool(args.pipelines_of(AuthMode.VAULT_DYNAMIC)),
+    )
+    if args.mwaa is None:
+        return None, package_summary(package, build(package))
+    environment = MwaaEnvironment(
+        f"{name}-mwaa",
+        MwaaEnvironmentArgs(
+            environment_name=args.mwaa_environment_name,
+            airflow_version=args.mwaa.airflow_version,
+            environment_class=args.mwaa.environment_class,
+            execution_role_arn=execution_role_arn,
+            source_bucket_arn=args.mwaa_source_bucket_arn,
+            dag_s3_path=args.mwaa.dag_s3_path,
+            subnet_ids=args.mwaa.subnet_ids,
+            security_group_ids=args.mwaa.security_group_ids,
+            webserver_access_mode=args.mwaa.webserver_access_mode,
+            airflow_configuration_options=options,
+            package=package,
+            protect=args.protect_stateful_resources,
+            tags={"stack": args.stack},
+        ),
+        opts=opts,
+    )
+    return environment.arn, None

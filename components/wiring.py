@@ -34,13 +34,7 @@ from components.contract import (
     VaultRuntime,
     runtime_extra,
 )
-from components.mwaa import (
-    MwaaEnvironment,
-    MwaaEnvironmentArgs,
-    PackageSpec,
-    build,
-    package_summary,
-)
+from components.mwaa import stack_mwaa
 from components.okta_identity import (
     OktaPipelineSpec,
     OktaWorkloadIdentity,
@@ -56,7 +50,6 @@ from components.vault_secrets import (
     VaultAccess,
     VaultAccessArgs,
 )
-from runtime.tools import mwaa_package
 
 
 class Wiring(pulumi.ComponentResource):
@@ -229,44 +222,9 @@ class Wiring(pulumi.ComponentResource):
             )
             self.vault_policies = vault_access.policies
 
-        self.mwaa_environment_arn = None
-        self.mwaa_package = None
-        package = None
-        if args.mwaa_package_version is not None:
-            package = PackageSpec(
-                airflow_version=args.mwaa_package_version,
-                providers=tuple(
-                    sorted(
-                        mwaa_package.stack_providers(
-                            vault_backend=vault_kv, vault_dynamic=bool(dynamic)
-                        )
-                    )
-                ),
-            )
-        if args.mwaa is None and package is not None:
-            # Not our environment: say what to upload to it and which paths/versions to set.
-            self.mwaa_package = package_summary(package, build(package))
-        if args.mwaa is not None and package is not None:
-            environment = MwaaEnvironment(
-                f"{name}-mwaa",
-                MwaaEnvironmentArgs(
-                    environment_name=args.mwaa_environment_name,
-                    airflow_version=args.mwaa.airflow_version,
-                    environment_class=args.mwaa.environment_class,
-                    execution_role_arn=aws_identity.execution_role_arn,
-                    source_bucket_arn=args.mwaa_source_bucket_arn,
-                    dag_s3_path=args.mwaa.dag_s3_path,
-                    subnet_ids=args.mwaa.subnet_ids,
-                    security_group_ids=args.mwaa.security_group_ids,
-                    webserver_access_mode=args.mwaa.webserver_access_mode,
-                    airflow_configuration_options=airflow.configuration_options,
-                    package=package,
-                    protect=args.protect_stateful_resources,
-                    tags={"stack": args.stack},
-                ),
-                opts=child,
-            )
-            self.mwaa_environment_arn = environment.arn
+        self.mwaa_environment_arn, self.mwaa_package = stack_mwaa(
+            name, args, aws_identity.execution_role_arn, airflow.configuration_options, child
+        )
 
         self.execution_role_arn = aws_identity.execution_role_arn
         self.pipeline_role_arns = role_arns
