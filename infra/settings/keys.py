@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from components.access import PIPELINE_NAME_MAX, PRESETS, Tier
-from infra.schemas.value_rules import MWAA_AIRFLOW_VERSIONS, MWAA_ENVIRONMENT_CLASSES
+from infra.schemas.value_rules import MWAA_ENVIRONMENT_CLASSES
+from infra.settings.mwaa import PACKAGED_VERSIONS
 from infra.settings.vault import AUDIT_TYPES, SECRETS_BACKENDS
-from runtime.tools.mwaa_package import supported_versions
 
 ConfigType = Literal["string", "integer", "boolean", "array", "object"]
 
@@ -107,8 +107,8 @@ KEYS: dict[str, Key] = {
         description="Airflow version of the MWAA environment; the runtime package is built for "
         "it (created environment: uploaded; otherwise the stack exports mwaaPackage)",
         unset="required with mwaaCreateEnvironment: true; otherwise no mwaaPackage export",
-        constraints=f"one of {', '.join(MWAA_AIRFLOW_VERSIONS)} whose MWAA constraints are "
-        f"kept in requirements/ ({', '.join(supported_versions())})",
+        constraints=f"one of {', '.join(PACKAGED_VERSIONS)} (MWAA's versions whose constraints "
+        "requirements/ keeps)",
         example="3.0.6",
     ),
     "mwaaEnvironmentClass": Key(

@@ -13,6 +13,8 @@ from runtime.tools.mwaa_package import supported_versions
 # Documented values, one source of truth with the plan's value rules (infra/schemas).
 ENVIRONMENT_CLASSES = MWAA_ENVIRONMENT_CLASSES
 ACCESS_MODES = ("PRIVATE_ONLY", "PUBLIC_ONLY")
+# Versions MWAA offers whose constraints requirements/ keeps: the package can be built for these.
+PACKAGED_VERSIONS = tuple(v for v in MWAA_AIRFLOW_VERSIONS if v in supported_versions())
 
 
 def package_version(r: Reader, values: Mapping[str, Any]) -> str | None:
@@ -26,11 +28,11 @@ def package_version(r: Reader, values: Mapping[str, Any]) -> str | None:
     if not create and "mwaaAirflowVersion" not in values:
         return None
     version = r.choice(values, "mwaaAirflowVersion", "", MWAA_AIRFLOW_VERSIONS)
-    if version is not None and version not in supported_versions():
+    if version is not None and version not in PACKAGED_VERSIONS:
         r.fail(
             "mwaaAirflowVersion",
             f"'{version}' has no MWAA constraints kept in requirements/, so its package cannot "
-            f"be built; use one of {', '.join(supported_versions())}",
+            f"be built; use one of {', '.join(PACKAGED_VERSIONS)}",
         )
         return None
     return version
