@@ -105,6 +105,7 @@ class Deployer(pulumi.ComponentResource):
             region=a.region,
             naming=Naming(prefix=a.name_prefix, stack=a.environment),
             managed_secret_prefixes=a.managed_secret_prefixes,
+            mwaa_package_bucket=a.mwaa_package_bucket,
         )
 
     # -- identity --------------------------------------------------------------------------

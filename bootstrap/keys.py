@@ -80,6 +80,14 @@ KEYS: dict[str, Key] = {
         constraints="no wildcards",
         example="[airflow/prod/]",
     ),
+    "mwaaPackageBucket": Key(
+        type="string",
+        description="The main stack's DAG bucket (mwaaSourceBucketArn) when it creates the MWAA "
+        "environment: the deploy role may write the runtime package there, those two keys only",
+        unset="the deploy role writes nothing to the DAG bucket (no mwaaCreateEnvironment)",
+        constraints="3-63 lowercase letters, digits, '.' or '-'",
+        example="acme-mwaa-prod-dags",
+    ),
     "providerSecretsPrefix": Key(
         type="string",
         description="Secrets Manager prefix of the CI provider credentials",

@@ -17,6 +17,7 @@ from typing import Any
 import pulumi
 
 from components.access import Naming
+from components.mwaa import PLUGINS_KEY, REQUIREMENTS_KEY
 from components.vault_secrets import hcl_policy
 
 Statement = Mapping[str, Any]
@@ -70,6 +71,8 @@ class AccountScope:
     naming: Naming
     """The main program's naming of this environment's stack: the one source of shared names."""
     managed_secret_prefixes: tuple[str, ...]
+    mwaa_package_bucket: str | None = None
+    """The DAG bucket of a created MWAA environment: the package's two keys are writable."""
 
     @property
     def base(self) -> str:
@@ -204,11 +207,45 @@ def guard_statements(scope: AccountScope) -> list[Statement]:
     ]
 
 
+# What the provider calls for an `aws.s3.BucketObjectv2` in a versioned bucket: upload (tags
+# with it), read back, tags, and on delete every version of the key (terraform-provider-aws,
+# internal/service/s3 `deleteAllObjectVersions`: ListObjectVersions with Prefix=key, then
+# DeleteObject with each VersionId).
+PACKAGE_OBJECT_ACTIONS = (
+    "s3:PutObject", "s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObject",
+    "s3:DeleteObjectVersion", "s3:GetObjectTagging", "s3:PutObjectTagging",
+)  # fmt: skip
+
+
+def package_statements(scope: AccountScope) -> list[Statement]:
+    """Write exactly the MWAA package's two objects in the DAG bucket (components/mwaa.py)."""
+    if scope.mwaa_package_bucket is None:
+        return []
+    bucket = f"arn:aws:s3:::{scope.mwaa_package_bucket}"
+    keys = [PLUGINS_KEY, REQUIREMENTS_KEY]
+    return [
+        {
+            "Sid": "WriteTheMwaaPackageObjects",
+            "Effect": "Allow",
+            "Action": list(PACKAGE_OBJECT_ACTIONS),
+            "Resource": [f"{bucket}/{key}" for key in keys],
+        },
+        {
+            "Sid": "ListTheMwaaPackageVersions",
+            "Effect": "Allow",
+            "Action": "s3:ListBucketVersions",
+            "Resource": bucket,
+            "Condition": {"StringEquals": {"s3:prefix": keys}},
+        },
+    ]
+
+
 def program_statements(scope: AccountScope) -> list[Statement]:
     """What the main program manages in this account, scoped by name prefix where AWS can."""
     s = scope
     workload_roles = [s.execution_role_arn, s.pipeline_roles_arn]
     return [
+        *package_statements(s),
         {
             # iam:PermissionsBoundary: "Filters access by whether the specified policy is set as
             # a permissions boundary on the IAM entity" (IAM service authorization reference).

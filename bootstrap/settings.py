@@ -91,6 +91,13 @@ def parse(values: Mapping[str, Any]) -> BootstrapSettings:
             "wildcards, e.g. [airflow/prod/]"
         )
         managed = []
+    package_bucket = values.get("mwaaPackageBucket")
+    if package_bucket is not None:
+        package_bucket = text(
+            "mwaaPackageBucket",
+            _BUCKET,
+            "use the bucket name of the main stack's mwaaSourceBucketArn",
+        )
     provider_prefix = values.get(
         "providerSecretsPrefix", f"ci/airflow-atlas-identity/{environment}"
     )
@@ -133,6 +140,7 @@ def parse(values: Mapping[str, Any]) -> BootstrapSettings:
             name_prefix=prefix,
             state_bucket_name=bucket,
             managed_secret_prefixes=tuple(managed),
+            mwaa_package_bucket=package_bucket or None,
             provider_secrets_prefix=provider_prefix.rstrip("/"),
             existing_oidc_provider_arn=existing,
             create_preview_role=bool(preview),

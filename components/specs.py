@@ -69,6 +69,9 @@ class WiringArgs:
     mwaa_environment_name: str
     mwaa_source_bucket_arn: str
     mwaa: MwaaSpec | None
+    mwaa_package_version: str | None
+    """MWAA Airflow version the runtime package is built for (the created environment's, or
+    the existing one's when set); None: no package."""
     pipeline_session_seconds: int
     deployer_role_arn: str
     """The role that deploys this stack: alone may change its connection definitions."""

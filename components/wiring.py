@@ -15,8 +15,6 @@ from components.access import AuthMode, privileges
 from components.airflow_connections import (
     AirflowConnections,
     AirflowConnectionsArgs,
-    MwaaEnvironment,
-    MwaaEnvironmentArgs,
     VaultBackendSpec,
 )
 from components.atlas_access import (
@@ -36,6 +34,7 @@ from components.contract import (
     VaultRuntime,
     runtime_extra,
 )
+from components.mwaa import stack_mwaa
 from components.okta_identity import (
     OktaPipelineSpec,
     OktaWorkloadIdentity,
@@ -64,6 +63,8 @@ class Wiring(pulumi.ComponentResource):
     airflow_configuration_options: pulumi.Output[dict[str, str]]
     access_matrix: pulumi.Output[list[dict[str, object]]]
     mwaa_environment_arn: pulumi.Output[str] | None
+    mwaa_package: dict[str, Any] | None
+    """What to upload to an environment the program does not create (components/mwaa.py)."""
     okta_issuer: pulumi.Output[str] | None
     okta_client_ids: dict[str, pulumi.Output[str]]
     okta_current_key_slots: dict[str, pulumi.Output[str]]
@@ -221,27 +222,9 @@ class Wiring(pulumi.ComponentResource):
             )
             self.vault_policies = vault_access.policies
 
-        self.mwaa_environment_arn = None
-        if args.mwaa is not None:
-            environment = MwaaEnvironment(
-                f"{name}-mwaa",
-                MwaaEnvironmentArgs(
-                    environment_name=args.mwaa_environment_name,
-                    airflow_version=args.mwaa.airflow_version,
-                    environment_class=args.mwaa.environment_class,
-                    execution_role_arn=aws_identity.execution_role_arn,
-                    source_bucket_arn=args.mwaa_source_bucket_arn,
-                    dag_s3_path=args.mwaa.dag_s3_path,
-                    subnet_ids=args.mwaa.subnet_ids,
-                    security_group_ids=args.mwaa.security_group_ids,
-                    webserver_access_mode=args.mwaa.webserver_access_mode,
-                    airflow_configuration_options=airflow.configuration_options,
-                    protect=args.protect_stateful_resources,
-                    tags={"stack": args.stack},
-                ),
-                opts=child,
-            )
-            self.mwaa_environment_arn = environment.arn
+        self.mwaa_environment_arn, self.mwaa_package = stack_mwaa(
+            name, args, aws_identity.execution_role_arn, airflow.configuration_options, child
+        )
 
         self.execution_role_arn = aws_identity.execution_role_arn
         self.pipeline_role_arns = role_arns

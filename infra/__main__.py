@@ -59,6 +59,8 @@ def environment_stack() -> None:
     pulumi.export("accessMatrix", wiring.access_matrix)
     if wiring.mwaa_environment_arn is not None:
         pulumi.export("mwaaEnvironmentArn", wiring.mwaa_environment_arn)
+    if wiring.mwaa_package is not None:
+        pulumi.export("mwaaPackage", wiring.mwaa_package)
     if wiring.okta_issuer is not None:
         pulumi.export("oktaIssuer", wiring.okta_issuer)
         pulumi.export("oktaClientIds", wiring.okta_client_ids)

@@ -77,6 +77,9 @@ def mask_secrets(value: Any) -> Any:
         return [mask_secrets(v) for v in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    if isinstance(value, pulumi.FileAsset):
+        # The engine uploads the file's bytes; the plan names the file (its hash is an input).
+        return {"fileAsset": str(value.path)}
     return value
 
 
@@ -189,6 +192,18 @@ def _mwaa(i: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
     return name, {
         "arn": arn,
         "webserverUrl": f"{_hex(name, 8)}.{i['__region']}.airflow.amazonaws.com",
+    }
+
+
+def _bucket_object(i: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
+    """A versioned bucket's object: S3 gives every upload a new version id (here: derived from the
+    bucket, key and content hash, so a changed package shows a new version)."""
+    seed = f"{i['bucket']}/{i['key']}/{i.get('sourceHash') or i.get('content', '')}"
+    return f"{i['bucket']}/{i['key']}", {
+        "versionId": _suffix(
+            seed, 32, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._"
+        ),
+        "arn": f"arn:aws:s3:::{i['bucket']}/{i['key']}",
     }
 
 
@@ -328,6 +343,7 @@ _COMPUTED: dict[str, Callable[[dict[str, Any], str], tuple[str, dict[str, Any]]]
     "aws:secretsmanager/secret:Secret": _secret,
     "aws:secretsmanager/secretVersion:SecretVersion": _secret_version,
     "aws:mwaa/environment:Environment": _mwaa,
+    "aws:s3/bucketObjectv2:BucketObjectv2": _bucket_object,
     "mongodbatlas:index/customDbRole:CustomDbRole": _atlas_role,
     "mongodbatlas:index/databaseUser:DatabaseUser": _atlas_user,
     "mongodbatlas:index/auditing:Auditing": _atlas_auditing,

@@ -41,6 +41,7 @@ PACKAGES = {
 }
 _SCALARS = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "Any": "any"}
 _WRAPPERS = {"Input", "Optional", "InputType"}
+_ASSETS = {"Asset": "asset", "Archive": "archive"}
 
 
 def resource_class(token: str) -> type:
@@ -113,6 +114,9 @@ class _Extractor:
         raise ValueError(f"unsupported annotation {ast.unparse(node)}")
 
     def named(self, name: str, module: Any) -> dict[str, Any]:
+        if name in _ASSETS:
+            # `pulumi.Asset`/`pulumi.Archive`: the engine uploads a file; not a plain value.
+            return {"type": _ASSETS[name]}
         cls = getattr(module, name)
         if isinstance(cls, type) and issubclass(cls, enum.Enum):
             return {"type": "string", "enum": sorted(str(m.value) for m in cls)}

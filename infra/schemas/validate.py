@@ -120,6 +120,9 @@ def _is(value: Any, kind: str) -> bool:
         return isinstance(value, int | float) and not isinstance(value, bool)
     if kind == "array":
         return isinstance(value, Sequence) and not isinstance(value, str)
+    if kind in ("asset", "archive"):
+        # How the plan shows a pulumi.FileAsset (infra/offline.py, mask_secrets).
+        return isinstance(value, Mapping) and set(value) == {"fileAsset"}
     return isinstance(value, Mapping)  # map, object
 
 

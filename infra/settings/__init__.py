@@ -165,6 +165,7 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
         hint="use the bucket ARN, e.g. arn:aws:s3:::my-mwaa-dags",
     )
     mwaa_spec = mwaa.mwaa_environment(r, values)
+    mwaa_version = mwaa.package_version(r, values)
     session = integer(
         r,
         values,
@@ -309,6 +310,7 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
             mwaa_environment_name=present(env_name),
             mwaa_source_bucket_arn=present(bucket),
             mwaa=mwaa_spec,
+            mwaa_package_version=mwaa_version,
             pipeline_session_seconds=session,
             deployer_role_arn=deployer,
             workload_boundary_arn=boundary,

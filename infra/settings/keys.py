@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from components.access import PIPELINE_NAME_MAX, PRESETS, Tier
-from infra.schemas.value_rules import MWAA_AIRFLOW_VERSIONS, MWAA_ENVIRONMENT_CLASSES
+from infra.schemas.value_rules import MWAA_ENVIRONMENT_CLASSES
+from infra.settings.mwaa import PACKAGED_VERSIONS
 from infra.settings.vault import AUDIT_TYPES, SECRETS_BACKENDS
 
 ConfigType = Literal["string", "integer", "boolean", "array", "object"]
@@ -103,9 +104,11 @@ KEYS: dict[str, Key] = {
     ),
     "mwaaAirflowVersion": Key(
         type="string",
-        description="Airflow version of the created MWAA environment",
-        unset=f"required {_ONLY_MWAA}",
-        constraints=f"{_ONLY_MWAA}; one of {', '.join(MWAA_AIRFLOW_VERSIONS)}",
+        description="Airflow version of the MWAA environment; the runtime package is built for "
+        "it (created environment: uploaded; otherwise the stack exports mwaaPackage)",
+        unset="required with mwaaCreateEnvironment: true; otherwise no mwaaPackage export",
+        constraints=f"one of {', '.join(PACKAGED_VERSIONS)} (MWAA's versions whose constraints "
+        "requirements/ keeps)",
         example="3.0.6",
     ),
     "mwaaEnvironmentClass": Key(

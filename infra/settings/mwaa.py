@@ -8,16 +8,39 @@ from typing import Any
 from components.specs import MwaaSpec
 from infra.schemas.value_rules import MWAA_AIRFLOW_VERSIONS, MWAA_ENVIRONMENT_CLASSES
 from infra.settings.reader import Reader
+from runtime.tools.mwaa_package import supported_versions
 
 # Documented values, one source of truth with the plan's value rules (infra/schemas).
 ENVIRONMENT_CLASSES = MWAA_ENVIRONMENT_CLASSES
 ACCESS_MODES = ("PRIVATE_ONLY", "PUBLIC_ONLY")
+# Versions MWAA offers whose constraints requirements/ keeps: the package can be built for these.
+PACKAGED_VERSIONS = tuple(v for v in MWAA_AIRFLOW_VERSIONS if v in supported_versions())
+
+
+def package_version(r: Reader, values: Mapping[str, Any]) -> str | None:
+    """The MWAA Airflow version the stack's package (runtime + providers) is built for.
+
+    Required when the program creates the environment; otherwise optional: set, the stack
+    exports what to upload to the existing environment (`mwaaPackage`). Only versions whose
+    MWAA constraints are kept in requirements/ can be packaged.
+    """
+    create = r.boolean(values, "mwaaCreateEnvironment", default=False)
+    if not create and "mwaaAirflowVersion" not in values:
+        return None
+    version = r.choice(values, "mwaaAirflowVersion", "", MWAA_AIRFLOW_VERSIONS)
+    if version is not None and version not in PACKAGED_VERSIONS:
+        r.fail(
+            "mwaaAirflowVersion",
+            f"'{version}' has no MWAA constraints kept in requirements/, so its package cannot "
+            f"be built; use one of {', '.join(PACKAGED_VERSIONS)}",
+        )
+        return None
+    return version
 
 
 def mwaa_environment(r: Reader, values: Mapping[str, Any]) -> MwaaSpec | None:
     create = r.boolean(values, "mwaaCreateEnvironment", default=False)
     env_keys = (
-        "mwaaAirflowVersion",
         "mwaaEnvironmentClass",
         "mwaaDagS3Path",
         "mwaaSubnetIds",
@@ -33,7 +56,7 @@ def mwaa_environment(r: Reader, values: Mapping[str, Any]) -> MwaaSpec | None:
                     "set mwaaCreateEnvironment: true",
                 )
         return None
-    version = r.choice(values, "mwaaAirflowVersion", "", MWAA_AIRFLOW_VERSIONS)
+    version = values.get("mwaaAirflowVersion")  # checked by package_version
     env_class = r.choice(
         values, "mwaaEnvironmentClass", "", ENVIRONMENT_CLASSES, default="mw1.small"
     )
@@ -46,7 +69,7 @@ def mwaa_environment(r: Reader, values: Mapping[str, Any]) -> MwaaSpec | None:
     if not (version and env_class and dag_path and subnets and groups and mode):
         return None
     return MwaaSpec(
-        airflow_version=version,
+        airflow_version=str(version),
         environment_class=env_class,
         dag_s3_path=dag_path,
         subnet_ids=subnets,

@@ -128,7 +128,48 @@ def _pip(python: str, *args: str) -> None:
         raise PackageError(f"pip {args[0]} failed:\n{result.stderr[-3000:]}")
 
 
+# Built wheels, one folder per hash of the runtime's sources: building one takes pip seconds and
+# fetches the pinned build backend, and the program plans every stack with the same sources.
+WHEEL_CACHE = RUNTIME.parent / "build" / "mwaa-wheels"
+_SOURCE_SKIP = ("build", "*.egg-info", "__pycache__", "tools")
+
+
+def source_hash() -> str:
+    """sha256 over the runtime's source files (path and content): what the wheel is built from."""
+    digest = hashlib.sha256()
+    skipped = shutil.ignore_patterns(*_SOURCE_SKIP)
+    pending = [RUNTIME]
+    files: list[Path] = []
+    while pending:
+        folder = pending.pop()
+        names = sorted(os.listdir(folder))
+        ignored = skipped(str(folder), names)
+        for name in names:
+            path = folder / name
+            if name in ignored:
+                continue
+            (pending if path.is_dir() else files).append(path)
+    for path in sorted(files):
+        digest.update(str(path.relative_to(RUNTIME)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def runtime_wheel(python: str = sys.executable) -> tuple[str, bytes]:
+    """The runtime's wheel (name, bytes), built once per source hash (WHEEL_CACHE)."""
+    cached = WHEEL_CACHE / source_hash()
+    found = sorted(cached.glob("*.whl")) if cached.is_dir() else []
+    if len(found) == 1:
+        return found[0].name, found[0].read_bytes()
+    name, data = _build_wheel(python)
+    cached.mkdir(parents=True, exist_ok=True)
+    # Written under a temporary name, then renamed: a concurrent reader sees all or nothing.
+    partial = cached / f".{name}.{os.getpid()}"
+    partial.write_bytes(data)
+    partial.replace(cached / name)
+    return name, data
+
+
+def _build_wheel(python: str) -> tuple[str, bytes]:
     """The runtime's wheel (name, bytes), re-zipped so that its bytes depend on content only."""
     with tempfile.TemporaryDirectory() as tmp:
         # Build from a copy: setuptools leaves build/ and *.egg-info next to the sources, and two

@@ -1,4 +1,4 @@
-"""AirflowConnections and MwaaEnvironment: secret-free definitions and backend options."""
+"""AirflowConnections: secret-free definitions and backend options."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ from components.access import AuthMode
 from components.airflow_connections import (
     AirflowConnections,
     AirflowConnectionsArgs,
-    MwaaEnvironment,
-    MwaaEnvironmentArgs,
     connection_secret_policy,
 )
 from components.contract import ConnectionSpec, connection_definition
@@ -152,50 +150,3 @@ def test_variables_and_config_lookups_only_when_configured(run_component: Any) -
         "airflow/test/variables",
         "airflow/test/config",
     )
-
-
-def mwaa_args(protect: bool) -> MwaaEnvironmentArgs:
-    return MwaaEnvironmentArgs(
-        environment_name="analytics-test",
-        airflow_version="3.0.6",
-        environment_class="mw1.small",
-        execution_role_arn="arn:aws:iam::123456789012:role/aai-test-mwaa-exec",
-        source_bucket_arn="arn:aws:s3:::acme-dags",
-        dag_s3_path="dags",
-        subnet_ids=("subnet-1", "subnet-2"),
-        security_group_ids=("sg-1",),
-        webserver_access_mode="PRIVATE_ONLY",
-        airflow_configuration_options={"secrets.backend": "x", "secrets.backend_kwargs": "{}"},
-        protect=protect,
-    )
-
-
-def test_mwaa_environment_is_wired_and_protected(run_component: Any) -> None:
-    run = run_component(lambda: MwaaEnvironment("mwaa", mwaa_args(protect=True)))
-    environment = run.monitor.one("aws:mwaa/environment:Environment", "mwaa-environment")
-    assert environment.protect is True
-    inputs = environment.inputs
-    assert inputs["name"] == "analytics-test"
-    assert inputs["executionRoleArn"] == "arn:aws:iam::123456789012:role/aai-test-mwaa-exec"
-    assert inputs["networkConfiguration"] == {
-        "subnetIds": ["subnet-1", "subnet-2"],
-        "securityGroupIds": ["sg-1"],
-    }
-    assert inputs["webserverAccessMode"] == "PRIVATE_ONLY"
-    # pulumi-aws always treats the options as secret.
-    assert mask_secrets(inputs["airflowConfigurationOptions"]) == SECRET
-
-
-def test_mwaa_environment_unprotected_outside_prod(run_component: Any) -> None:
-    run = run_component(lambda: MwaaEnvironment("mwaa", mwaa_args(protect=False)))
-    assert run.monitor.one("aws:mwaa/environment:Environment", "mwaa-environment").protect is False
-
-
-def test_arn_output(run_component: Any) -> None:
-    seen: list[str] = []
-
-    def program() -> None:
-        MwaaEnvironment("mwaa", mwaa_args(False)).arn.apply(seen.append)
-
-    run_component(program)
-    assert seen == ["arn:aws:airflow:eu-west-1:123456789012:environment/analytics-test"]

@@ -277,6 +277,36 @@ def test_created_mwaa_environment_settings(base_config: dict[str, Any]) -> None:
     )
 
 
+def test_the_package_version_follows_mwaa_airflow_version(base_config: dict[str, Any]) -> None:
+    # Not created: optional, and set it only builds what the stack exports (mwaaPackage).
+    assert parse(base_config).wiring.mwaa_package_version is None
+    existing = parse({**base_config, "mwaaAirflowVersion": "3.0.6"}).wiring
+    assert (existing.mwaa, existing.mwaa_package_version) == (None, "3.0.6")
+    created = {
+        **base_config,
+        "mwaaCreateEnvironment": True,
+        "mwaaAirflowVersion": "3.0.6",
+        "mwaaSubnetIds": ["subnet-1", "subnet-2"],
+        "mwaaSecurityGroupIds": ["sg-1"],
+    }
+    assert parse(created).wiring.mwaa_package_version == "3.0.6"
+    del created["mwaaAirflowVersion"]
+    assert problems(created) == [
+        "mwaaAirflowVersion: (missing) is not valid; use one of "
+        + ", ".join(s.mwaa.MWAA_AIRFLOW_VERSIONS)
+    ]
+
+
+def test_a_version_without_kept_constraints_cannot_be_packaged(
+    base_config: dict[str, Any],
+) -> None:
+    # MWAA offers 2.10.3, but requirements/ keeps no constraints for it: no package to build.
+    assert problems({**base_config, "mwaaAirflowVersion": "2.10.3"}) == [
+        "mwaaAirflowVersion: '2.10.3' has no MWAA constraints kept in requirements/, so its "
+        "package cannot be built; use one of 3.0.6"
+    ]
+
+
 OKTA = {
     "atlasFederationSettingsId": "6a1b2c3d4e5f60718293a4b5",
 }

@@ -29,6 +29,7 @@ from tests.delivery.bootstrap_run import PROD_ACCOUNT, run_bootstrap, stack_valu
 ACCOUNT_ROLE = f"arn:aws:iam::{PROD_ACCOUNT}:role"
 BOUNDARY = f"arn:aws:iam::{PROD_ACCOUNT}:policy/aai-prod-workload-boundary"
 STATE = "arn:aws:s3:::acme-aai-pulumi-state-prod"
+DAGS = "arn:aws:s3:::acme-mwaa-prod-dags"
 ALLOWED_FINDINGS = json.loads(
     (ROOT / "tests/delivery/attacks/iam_findings_allowed.json").read_text()
 )
@@ -106,6 +107,13 @@ def decide(policy: str, action: str, resource: str, **context: str) -> Permissio
             f"{ACCOUNT_ROLE}/aai-prod-pipeline-orders-ingest",
             {"iam:PassedToService": "airflow.amazonaws.com"},
         ),
+        # Write a DAG (code the workers run as the execution role) or any other key.
+        ("s3:PutObject", f"{DAGS}/dags/evil.py", {}),
+        ("s3:PutObject", f"{DAGS}/plugins.zip", {}),
+        ("s3:PutObject", f"{DAGS}/atlas-identity/other.zip", {}),
+        ("s3:PutObject", "arn:aws:s3:::acme-mwaa-dev-dags/atlas-identity/plugins.zip", {}),
+        ("s3:PutBucketPolicy", DAGS, {}),
+        ("s3:ListBucketVersions", DAGS, {"s3:prefix": "dags/"}),
     ],
 )
 def test_deploy_role_cannot_grow_its_power(
@@ -135,6 +143,11 @@ def test_deploy_role_cannot_grow_its_power(
             {"iam:PassedToService": "airflow.amazonaws.com"},
         ),
         ("s3:PutObject", f"{STATE}/.pulumi/stacks/airflow-atlas-identity/prod.json", {}),
+        # The MWAA package (components/mwaa.py): exactly its two keys in the DAG bucket.
+        ("s3:PutObject", f"{DAGS}/atlas-identity/plugins.zip", {}),
+        ("s3:PutObjectTagging", f"{DAGS}/atlas-identity/requirements.txt", {}),
+        ("s3:DeleteObjectVersion", f"{DAGS}/atlas-identity/plugins.zip", {}),
+        ("s3:ListBucketVersions", DAGS, {"s3:prefix": "atlas-identity/plugins.zip"}),
     ],
 )
 def test_deploy_role_still_does_its_job(

@@ -7,7 +7,9 @@ is proven by scripts/check-mwaa, which installs the runtime exactly that way.
 from __future__ import annotations
 
 import io
+import shutil
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +114,32 @@ def test_the_package_is_deterministic_and_carries_wheel_and_constraints() -> Non
             assert "atlas_identity/hook.py" in names
             assert {i.date_time for i in wheel.infolist()} == {pkg.ZIP_DATE}
     assert f"{PLUGINS}/{first.wheel}" in first.requirements_txt.decode().splitlines()
+
+
+def test_the_wheel_is_built_once_per_source_hash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources = tmp_path / "runtime"
+    shutil.copytree(pkg.RUNTIME, sources, ignore=shutil.ignore_patterns(*pkg._SOURCE_SKIP))
+    monkeypatch.setattr(pkg, "RUNTIME", sources)
+    monkeypatch.setattr(pkg, "WHEEL_CACHE", tmp_path / "cache")
+    builds: list[str] = []
+
+    def build(python: str) -> tuple[str, bytes]:
+        builds.append(pkg.source_hash())
+        return "w-0.1.0-py3-none-any.whl", pkg.source_hash().encode()
+
+    monkeypatch.setattr(pkg, "_build_wheel", build)
+    first = pkg.runtime_wheel()
+    assert pkg.runtime_wheel() == first
+    assert len(builds) == 1
+    # A changed source (not a cache or build folder) is a new hash and a new build.
+    (sources / "src" / "__pycache__").mkdir(exist_ok=True)
+    (sources / "src" / "__pycache__" / "x.pyc").write_bytes(b"ignored")
+    assert pkg.runtime_wheel() == first
+    hook = sources / "src" / "atlas_identity" / "hook.py"
+    hook.write_text(hook.read_text() + "\n# changed\n")
+    second = pkg.runtime_wheel()
+    assert second != first
+    assert builds == [first[1].decode(), second[1].decode()]
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(builds)
