@@ -99,7 +99,9 @@ VAULT_AUDIT_OPTIONS = {
 # MWAA: "Apache Airflow versions on Amazon MWAA"
 # (https://docs.aws.amazon.com/mwaa/latest/userguide/airflow-versions.html) and "Amazon MWAA
 # environment class" (https://docs.aws.amazon.com/mwaa/latest/userguide/environment-class.html).
-# Ordered (oldest, smallest first): infra/settings/mwaa.py offers them in this order.
+# Ordered (oldest, smallest first): infra/settings/mwaa.py offers them in this order. 3.3.1: the
+# image AWS publishes for it (aws/amazon-mwaa-docker-images, images/airflow/3.3.1), whose
+# constraints requirements/mwaa-3.3.1.txt keeps; scripts/check-mwaa tests the runtime on it.
 MWAA_AIRFLOW_VERSIONS = (
     "2.4.3",
     "2.5.1",
@@ -110,6 +112,7 @@ MWAA_AIRFLOW_VERSIONS = (
     "2.10.1",
     "2.10.3",
     "3.0.6",
+    "3.3.1",
 )
 MWAA_ENVIRONMENT_CLASSES = (
     "mw1.micro",

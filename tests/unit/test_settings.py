@@ -303,7 +303,7 @@ def test_a_version_without_kept_constraints_cannot_be_packaged(
     # MWAA offers 2.10.3, but requirements/ keeps no constraints for it: no package to build.
     assert problems({**base_config, "mwaaAirflowVersion": "2.10.3"}) == [
         "mwaaAirflowVersion: '2.10.3' has no MWAA constraints kept in requirements/, so its "
-        "package cannot be built; use one of 3.0.6"
+        "package cannot be built; use one of 3.0.6, 3.3.1"
     ]
 
 
