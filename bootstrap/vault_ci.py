@@ -1,5 +1,6 @@
 """Vault JWT login for GitHub Actions: one role per CI job kind, each bound to numeric GitHub ids,
-the job's environment and the exact workflow file, holding the policies of bootstrap/permissions.py.
+the job's environment and the exact workflow file, holding the policies of
+bootstrap/vault_policies.py.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from bootstrap.github import (
     GithubJob,
     VaultCiArgs,
 )
-from bootstrap.permissions import vault_ci_policies
+from bootstrap.vault_policies import vault_ci_policies
 
 
 def vault_ci_logins(parent: pulumi.Resource, name: str, a: DeployerArgs, v: VaultCiArgs) -> None:

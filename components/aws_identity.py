@@ -59,7 +59,7 @@ class AwsIdentityArgs:
     """The MWAA DAG bucket: the only bucket the execution role may read."""
     execution_role_name: str
     pipeline_role_prefix: str
-    """What every pipeline role name starts with (components/access.py Naming)."""
+    """What every pipeline role name starts with (components/naming.py)."""
     pipeline_roles: tuple[PipelineRoleSpec, ...]
     pipeline_session_seconds: int
     """Session length the runtime requests (900..43200); the role allows at least 3600."""

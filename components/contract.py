@@ -14,7 +14,8 @@ from typing import Any
 
 import pulumi
 
-from components.access import AuthMode, Naming, Pipeline
+from components.access import AuthMode, Pipeline
+from components.naming import Naming
 
 # The runtime hook pops this extra before handing the rest to MongoClient.
 RUNTIME_EXTRA_KEY = "atlas_identity"

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import inspect
 
-from components.access import PIPELINE_NAME_PATTERN, VAULT_AUDIT_TYPES, Naming
+from components.access import PIPELINE_NAME_PATTERN, VAULT_AUDIT_TYPES
+from components.naming import Naming
 
 # What the bootstrap (bootstrap/) names in a stack's environment, as `<base>-<suffix>`; a
 # trailing `*` is a family that CI's permissions are scoped to by wildcard (`<base>-github-*`

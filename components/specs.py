@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.access import AuthMode, Naming, Pipeline
+from components.access import AuthMode, Pipeline
+from components.naming import Naming
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,7 +17,6 @@ Vault Enterprise-only options (namespaces, rotation schedules/windows) are not u
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,8 +25,15 @@ import pulumi
 import pulumi_vault as vault
 
 from components import lifting
-from components.access import VAULT_HOME_CONNECTION, Naming, connection_id
+from components.access import connection_id
+from components.naming import VAULT_HOME_CONNECTION, Naming
 from components.specs import AuditDevice
+from components.vault_documents import (
+    USERNAME_TEMPLATE,
+    creation_statement,
+    hcl_policy,
+    sts_client_config,
+)
 
 CONNECTION_NAME = VAULT_HOME_CONNECTION
 # Vault's split between what CI's deploy token writes (connection config with the rotated Atlas
@@ -36,7 +42,7 @@ CONNECTION_NAME = VAULT_HOME_CONNECTION
 # and the AWS auth client config (its `sts_endpoint` decides whose answer proves an identity: a
 # token that could point it at its own server could log in as any pipeline). A reviewed workflow
 # applies structure with its own Vault identity; CI's `pulumi up` excludes these types
-# (bootstrap/permissions.py holds both policies).
+# (bootstrap/vault_policies.py holds both policies).
 # Roles are structure because OpenBao's `allowed_parameters` cannot pin a list-valued parameter
 # such as `creation_statements` (tests/delivery/attacks/test_vault_ci.py shows it).
 STRUCTURAL_TYPES = (
@@ -50,17 +56,6 @@ STRUCTURAL_TYPES = (
 )
 READ = ("read",)
 UPDATE = ("update",)
-
-# Usernames of Vault-issued Atlas users. The MongoDB Atlas database plugin's default template is
-# `{{ printf "v-%s-%s" (.RoleName | truncate 15) (random 20) | truncate 20 }}`
-# (hashicorp/vault-plugin-database-mongodbatlas, mongodbatlas.go): the role name eats 15 of the 20
-# characters, leaving 2 random ones, so concurrent leases of one role can collide. Ours keeps the
-# plugin's 20-character bound and the `v-` prefix (the Atlas audit filter matches Vault users by
-# `^v-`) and fills the rest with Vault's `random` (alphanumeric): 18 characters, ~107 bits.
-USERNAME_PREFIX = "v-"
-USERNAME_MAX_LENGTH = 20
-USERNAME_RANDOM_LENGTH = USERNAME_MAX_LENGTH - len(USERNAME_PREFIX)
-USERNAME_TEMPLATE = f'{{{{ printf "{USERNAME_PREFIX}%s" (random {USERNAME_RANDOM_LENGTH}) }}}}'
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,14 +125,6 @@ class VaultAccessArgs:
     kv: KvSpec | None = None
     protect: bool = False
     """`protect` mounts and the audit device: deleting them revokes access or loses history."""
-
-
-def hcl_policy(rules: Sequence[tuple[str, Sequence[str]]]) -> str:
-    """Render `path "<p>" { capabilities = [...] }` blocks; JSON strings are valid HCL strings."""
-    return "\n".join(
-        f"path {json.dumps(path)} {{\n  capabilities = {json.dumps(list(capabilities))}\n}}\n"
-        for path, capabilities in rules
-    )
 
 
 class VaultAccess(pulumi.ComponentResource):
@@ -379,43 +366,3 @@ class VaultAccess(pulumi.ComponentResource):
             token_max_ttl=self._args.token_ttl,
             opts=self._opts(),
         )
-
-
-def sts_endpoint(region: str) -> str:
-    """The regional STS endpoint (AWS General Reference, "AWS Security Token Service endpoints
-    and quotas": `sts.<region>.amazonaws.com`, `.amazonaws.com.cn` in the China partition)."""
-    return f"https://sts.{region}.amazonaws.com{'.cn' if region.startswith('cn-') else ''}"
-
-
-@dataclass(frozen=True, kw_only=True)
-class StsClientConfig:
-    endpoint: str
-    region: str
-
-
-def sts_client_config(region: str) -> StsClientConfig:
-    """`sts_endpoint`/`sts_region` of an AWS auth mount's client config.
-
-    An IAM login is a `sts:GetCallerIdentity` request the client signs (SigV4, credential scope
-    `<date>/<region>/sts/aws4_request`) and Vault forwards to its configured STS endpoint, keeping
-    the signed Host header (Vault builtin/credential/aws/path_login.go, buildHttpRequest). Unset,
-    Vault calls the global endpoint, which accepts only us-east-1 scopes; Airflow's VaultBackend
-    signs for its `region` kwarg (the stack's region), the runtime for the pipeline role's region
-    (the same). Vault API docs, "AWS auth method - Configure client": `sts_endpoint` "URL to
-    override the default generated endpoint for making AWS STS API calls. If set, sts_region
-    should also be set"; `sts_region` "should be set to the region in which the custom
-    sts_endpoint resides". Both mounts get this, so no login is signed for one region and
-    verified in another (Vault PR 6268, hvac issue 251, Airflow issue 47470).
-    """
-    return StsClientConfig(endpoint=sts_endpoint(region), region=region)
-
-
-def creation_statement(custom_role: pulumi.Input[str], cluster: str) -> pulumi.Output[str]:
-    """The single creation statement of a role: exactly one custom role, exactly one cluster."""
-    return lifting.json_text(
-        {
-            "database_name": "admin",
-            "roles": [{"databaseName": "admin", "roleName": custom_role}],
-            "scopes": [{"name": cluster, "type": "CLUSTER"}],
-        }
-    )

@@ -18,7 +18,8 @@ from typing import Any
 import pulumi
 
 from components import access
-from components.access import AuthMode, Naming, Problem, Tier
+from components.access import AuthMode, Problem, Tier
+from components.naming import Naming
 from components.specs import WiringArgs
 from infra.settings import limits, mwaa, okta, org, pipelines, vault
 from infra.settings.keys import KEYS, Key

@@ -6,7 +6,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from components.access import AuthMode, Naming, Pipeline, Tier
+from components.access import AuthMode, Pipeline, Tier
+from components.naming import Naming
 from components.specs import OktaSpec
 from infra.settings.reader import (
     ATLAS_ID,

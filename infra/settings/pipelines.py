@@ -8,6 +8,7 @@ from typing import Any
 
 from components import access, reserved
 from components.access import AuthMode, Grant, Pipeline
+from components.naming import Naming
 from infra.settings.reader import ATLAS_ID, ATLAS_ID_HINT, Reader
 
 SRV_HOST = re.compile(r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)+\.mongodb\.net$")
@@ -86,7 +87,7 @@ _GRANT_KEYS = {"database", "collections", "access", "actions"}
 
 
 def pipelines(
-    r: Reader, values: Mapping[str, Any], *, naming: access.Naming
+    r: Reader, values: Mapping[str, Any], *, naming: Naming
 ) -> list[tuple[int, Pipeline]]:
     result: list[tuple[int, Pipeline]] = []
     raw = r.objects(values, "pipelines", "")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from components.access import AuthMode, Grant, Naming, Pipeline
+from components.access import AuthMode, Grant, Pipeline
 from components.contract import OktaRuntime, RuntimeInputs, VaultRuntime, runtime_extra
+from components.naming import Naming
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/aai-test-pipeline-feed"
 

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from bootstrap.permissions import AccountScope, workload_boundary
-from components.access import Naming
+from components.naming import Naming
 from infra import plan as offline_plan
 from tests.conftest import PROJECT, ROOT
 from tests.unit.iam_eval import allowed, principal

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from components import access, reserved
-from components.access import Naming
+from components.naming import Naming
 from infra import settings as s
 from infra.settings import SettingsError
 from tests.delivery.bootstrap_run import run_bootstrap, stack_values

@@ -8,13 +8,17 @@ from typing import Any
 import pytest
 from pulumi.runtime import rpc
 
-from components.access import Naming
+from components.naming import Naming
 from components.specs import AuditDevice
-from components.vault_secrets import (
+from components.vault_documents import (
     USERNAME_MAX_LENGTH,
     USERNAME_PREFIX,
     USERNAME_RANDOM_LENGTH,
     USERNAME_TEMPLATE,
+    hcl_policy,
+    sts_endpoint,
+)
+from components.vault_secrets import (
     AtlasConnectionSpec,
     AwsLoginSpec,
     DatabaseEngineSpec,
@@ -22,8 +26,6 @@ from components.vault_secrets import (
     KvSpec,
     VaultAccess,
     VaultAccessArgs,
-    hcl_policy,
-    sts_endpoint,
 )
 from infra.offline import ProgramRun
 
