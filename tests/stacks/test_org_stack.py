@@ -91,14 +91,15 @@ def test_org_config_is_retained_and_only_its_data_access_list_is_managed(
 
 def test_a_reference_to_a_stack_without_a_plan_is_reported(tmp_path: Path) -> None:
     document = yaml.safe_load((ROOT / "Pulumi.org.yaml").read_text())
-    document["config"][f"{PROJECT}:atlasWorkloadIdpStacks"] = ["organization/x/staging"]
+    document["config"][f"{PROJECT}:atlasWorkloadIdpStacks"] = ["organization/x/no-such-stack"]
     path = tmp_path / "Pulumi.org.yaml"
     path.write_text(yaml.safe_dump(document))
     with pytest.raises(SettingsError) as raised:
         offline_plan.plan(offline_plan.read_stack_file(path))
     assert [str(p) for p in raised.value.problems] == [
-        "atlasWorkloadIdpStacks: 'organization/x/staging': no committed plan staging.plan.json "
-        "to read its outputs from offline; plan that stack first (python -m infra.snapshot)"
+        "atlasWorkloadIdpStacks: 'organization/x/no-such-stack': no committed plan "
+        "no-such-stack.plan.json to read its outputs from offline; plan that stack first "
+        "(python -m infra.snapshot)"
     ]
 
 
