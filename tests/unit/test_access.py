@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from components import access
 from components.access import AuthMode, Grant, Pipeline, Privilege
-from components.naming import Naming
+from components.naming import IAM_ROLE_NAME_MAX, Naming
 
 pipeline_names = st.from_regex(r"[a-z][a-z0-9_-]{0,60}[a-z0-9]", fullmatch=True)
 
@@ -107,7 +107,7 @@ def test_long_names_are_bounded_with_a_hash_suffix() -> None:
     naming = Naming(prefix="aai", stack="production-eu")
     name = "x" * 40
     role = naming.pipeline_role(name)
-    assert len(role) == naming.IAM_ROLE_NAME_MAX
+    assert len(role) == IAM_ROLE_NAME_MAX
     assert role.startswith("aai-production-eu-pipeline-xxxx")
     assert re.fullmatch(r".*-[0-9a-f]{8}", role)
     assert naming.pipeline_role(name) == role  # deterministic
@@ -121,7 +121,7 @@ def test_bounded_names_never_collide_and_fit_limits(names: list[str], stack: str
     naming = Naming(prefix="aai", stack=stack)
     first, second = (naming.pipeline_role(n) for n in names)
     assert first != second
-    assert len(first) <= naming.IAM_ROLE_NAME_MAX
+    assert len(first) <= IAM_ROLE_NAME_MAX
     atlas_first, atlas_second = (naming.atlas_role(n) for n in names)
     assert atlas_first != atlas_second
     assert re.fullmatch(r"[A-Za-z0-9_-]{1,64}", atlas_first)
