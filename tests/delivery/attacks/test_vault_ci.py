@@ -30,7 +30,7 @@ from infra import plan as stack_plan
 from infra.offline import ProgramRun
 from tests.conftest import ROOT
 from tests.delivery.bootstrap_run import run_bootstrap, stack_values
-from tests.services.openbao import OpenBaoServer, OpenBaoStartError, start_openbao
+from tests.services.openbao import OpenBaoServer, running_openbao
 
 P = "aai-prod"
 REPO = "acme/airflow-atlas-identity"
@@ -44,14 +44,8 @@ CONNECTION = f"{P}-airflow/data/connections/mongo_finance_reconcile"
 
 @pytest.fixture(scope="module")
 def openbao() -> Iterator[OpenBaoServer]:
-    try:
-        server = start_openbao()
-    except OpenBaoStartError as error:
-        pytest.fail(f"OpenBao did not start: {error}", pytrace=False)
-    try:
+    with running_openbao() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

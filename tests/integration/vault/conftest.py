@@ -15,20 +15,14 @@ import pytest
 
 from tests.integration.vault.expected import StackExpectations
 from tests.plans import committed_plan
-from tests.services.openbao import OpenBaoServer, OpenBaoStartError, start_openbao
+from tests.services.openbao import OpenBaoServer, running_openbao
 from tests.stacks_discovery import STACKS, stack_file
 
 
 @pytest.fixture(scope="session")
 def openbao() -> Iterator[OpenBaoServer]:
-    try:
-        server = start_openbao()
-    except OpenBaoStartError as error:
-        pytest.fail(f"OpenBao did not start: {error}", pytrace=False)
-    try:
+    with running_openbao() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @dataclass

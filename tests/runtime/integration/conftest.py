@@ -40,7 +40,7 @@ from tests.runtime.integration.services import (
     start_postgres,
     wait_until,
 )
-from tests.services.openbao import OpenBaoServer, OpenBaoStartError, start_openbao
+from tests.services.openbao import OpenBaoServer, running_openbao
 
 ROOT = Path(__file__).resolve().parents[3]
 RUNTIME_SRC = ROOT / "runtime" / "src"
@@ -72,12 +72,8 @@ def moto(workdir: Path) -> Iterator[Moto]:
 
 @pytest.fixture(scope="session")
 def openbao() -> Iterator[OpenBaoServer]:
-    try:
-        server = start_openbao()
-    except OpenBaoStartError as e:
-        pytest.fail(f"OpenBao could not start: {e}")
-    yield server
-    server.stop()
+    with running_openbao() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
