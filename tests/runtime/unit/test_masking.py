@@ -3,8 +3,11 @@
 No stand-in for the masker: each value goes through the runtime code that handles it, then
 through the `redact` of the installed Airflow (what its task-log handlers apply), on the locked
 Airflow and on MWAA's 3.0.6 (scripts/check-mwaa). Values are fresh per test and long enough for
-Airflow's minimum masked length, so no earlier registration can make a test pass. (Okta signing
-keys never reach the worker: they stay in KMS.)
+Airflow's minimum masked length, so no earlier registration can make a test pass; and each test
+starts from an empty masker (Airflow's own `reset_secrets_masker`), so no earlier registration can
+make it fail either: Airflow joins its patterns in set order, so a value another test registered
+that happens to be a prefix of a fresh one (`secret-1` from tests/runtime/unit/test_aws.py) would
+mask only that prefix. (Okta signing keys never reach the worker: they stay in KMS.)
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -31,14 +35,22 @@ ROLE = PipelineRole(
 MASKER_MODULES = ("airflow.sdk._shared.secrets_masker", "airflow.sdk.execution_time.secrets_masker")
 
 
-def airflow_redact(text: str) -> str:
+def airflow_masker_module() -> Any:
     for name in MASKER_MODULES:
         try:
-            module = importlib.import_module(name)
+            return importlib.import_module(name)
         except ImportError:
             continue
-        return str(module.redact(text))
     raise AssertionError(f"no Airflow masker in {MASKER_MODULES}")
+
+
+@pytest.fixture(autouse=True)
+def empty_masker() -> None:
+    airflow_masker_module().reset_secrets_masker()
+
+
+def airflow_redact(text: str) -> str:
+    return str(airflow_masker_module().redact(text))
 
 
 def fresh(kind: str) -> str:
