@@ -1,7 +1,9 @@
 """MongoDB Atlas access: one custom role per pipeline, identity-bound users, project auditing.
 
 No user created here has a password. An `aws-iam` pipeline's user *is* its IAM role ARN
-(`$external`, `aws_iam_type=ROLE`); Atlas trusts the signature of the role's STS session.
+(`$external`, `aws_iam_type=ROLE`); Atlas trusts the signature of the role's STS session. An
+`okta-oidc` pipeline's user is `<workload IdP id>/<Okta client id>`; the IdP is the org stack's
+(components/atlas_org.py), so its user waits until that IdP exists.
 
 A pipeline's custom role and user live in the project of its cluster. Every project the stack
 uses gets its own auditing and, with vault-dynamic pipelines, its own Vault API key: Atlas
@@ -48,16 +50,6 @@ class AtlasPipelineSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
-class WorkloadIdentityProviderSpec:
-    """Atlas trusts tokens from this issuer for this audience (workload identity federation)."""
-
-    federation_settings_id: str
-    name: str
-    issuer: pulumi.Input[str]
-    audience: str
-
-
-@dataclass(frozen=True, kw_only=True)
 class VaultApiKeySpec:
     """The programmatic API key Vault's database engine uses to create users for minutes."""
 
@@ -83,8 +75,8 @@ class AtlasAccessArgs:
     """Regex on the stack's pipeline role ARNs (`atlas_audit.iam_role_pattern`)."""
     protect_auditing: bool = False
     """`protect` the auditing resource: deleting it would silently stop the audit trail."""
-    workload_idp: WorkloadIdentityProviderSpec | None = None
-    """Required when any pipeline has an `oidc_client_id`."""
+    workload_idp_id: str | None = None
+    """The org stack's workload IdP for this stack. None: okta-oidc pipelines get no user yet."""
     vault_api_key: VaultApiKeySpec | None = None
     """Set when Vault creates short-lived users (vault-dynamic pipelines)."""
     other_project_ids: tuple[str, ...] = ()
@@ -114,7 +106,6 @@ class AtlasAccess(pulumi.ComponentResource):
 
     custom_role_names: dict[str, pulumi.Output[str]]
     database_usernames: dict[str, pulumi.Output[str]]
-    workload_idp_id: pulumi.Output[str] | None
     vault_api_keys: dict[str, tuple[pulumi.Output[str], pulumi.Output[str]]]
     """Project id -> (public key, secret private key), ready once the access list is in place."""
 
@@ -126,9 +117,6 @@ class AtlasAccess(pulumi.ComponentResource):
         self._args = args
         self.custom_role_names = {}
         self.database_usernames = {}
-        self.workload_idp_id = None
-        if args.workload_idp is not None:
-            self.workload_idp_id = self._create_workload_idp(args.workload_idp)
         for spec in args.pipelines:
             role = self._create_custom_role(spec)
             self.custom_role_names[spec.pipeline] = role.role_name
@@ -142,15 +130,13 @@ class AtlasAccess(pulumi.ComponentResource):
                     aws_iam_type="ROLE",
                 )
                 self.database_usernames[spec.pipeline] = user.username
-            if spec.oidc_client_id is not None:
-                if self.workload_idp_id is None:
-                    raise ValueError(f"pipeline {spec.pipeline}: OIDC users need workload_idp")
+            if spec.oidc_client_id is not None and args.workload_idp_id is not None:
                 user = self._create_external_user(
                     spec,
                     role,
                     kind="oidc",
                     # A client-credentials token's `sub` is the app's client id.
-                    username=pulumi.Output.concat(self.workload_idp_id, "/", spec.oidc_client_id),
+                    username=pulumi.Output.concat(args.workload_idp_id, "/", spec.oidc_client_id),
                     via="its Okta app",
                     oidc_auth_type="USER",
                 )
@@ -224,22 +210,6 @@ class AtlasAccess(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _create_workload_idp(self, spec: WorkloadIdentityProviderSpec) -> pulumi.Output[str]:
-        idp = atlas.FederatedSettingsIdentityProvider(
-            f"{self._name}-workload-idp",
-            federation_settings_id=spec.federation_settings_id,
-            name=spec.name,
-            description=f"Okta workload tokens for Airflow pipelines ({self._args.stack})",
-            idp_type="WORKLOAD",
-            protocol="OIDC",
-            issuer_uri=spec.issuer,
-            audience=spec.audience,
-            authorization_type="USER",
-            user_claim="sub",
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        return idp.idp_id
-
     def _create_vault_api_key(
         self, project: str, spec: VaultApiKeySpec
     ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
@@ -289,7 +259,7 @@ class AtlasAccess(pulumi.ComponentResource):
             audit_authorization_success=self._args.audit_authorization_success,
             audit_filter=audit_filter(
                 iam_role_arns=self._args.pipeline_role_pattern,
-                workload_idp_id=self.workload_idp_id,
+                workload_idp_id=self._args.workload_idp_id,
                 vault_users=vault_users,
             ),
             opts=pulumi.ResourceOptions(parent=self, protect=self._args.protect_auditing),

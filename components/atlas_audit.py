@@ -15,13 +15,10 @@ grow with the number of pipelines (docs/auditing.md).
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
-
-import pulumi
-
-from components import lifting
 
 EXTERNAL_AUTH_DB = "$external"
 ADMIN_DB = "admin"
@@ -107,23 +104,16 @@ def audit_filter_document(patterns: PipelineUserPatterns) -> dict[str, Any]:
     }
 
 
-def audit_filter(
-    *,
-    iam_role_arns: str,
-    workload_idp_id: pulumi.Input[str] | None,
-    vault_users: bool,
-) -> pulumi.Output[str]:
-    """`audit_filter_document` as the JSON string Atlas takes; the IdP id may be an Output."""
-    idp = pulumi.Output.from_input(workload_idp_id)
-    # One Output for the document, not one per leaf (components/lifting.py).
-    return lifting.json_text(
-        idp.apply(
-            lambda idp_id: audit_filter_document(
-                PipelineUserPatterns(
-                    iam_role_arns=iam_role_arns,
-                    workload_idp_users=workload_idp_pattern(idp_id) if idp_id else None,
-                    vault_users=vault_users,
-                )
+def audit_filter(*, iam_role_arns: str, workload_idp_id: str | None, vault_users: bool) -> str:
+    """`audit_filter_document` as the JSON string Atlas takes."""
+    return json.dumps(
+        audit_filter_document(
+            PipelineUserPatterns(
+                iam_role_arns=iam_role_arns,
+                workload_idp_users=(
+                    workload_idp_pattern(workload_idp_id) if workload_idp_id else None
+                ),
+                vault_users=vault_users,
             )
         )
     )

@@ -1,9 +1,19 @@
-"""The Atlas organization's federation config, owned by the `org` stack alone.
+"""The Atlas organization's workload IdPs and federation config, owned by the `org` stack alone.
 
-`dataAccessIdentityProviderIds` is one list per organization. Environment stacks create their
-workload IdP and export its id (`atlasWorkloadIdpId`); this component reads those exports through
-`pulumi.StackReference` and links all of them at once, so deploying one environment can never
-unlink another's IdP.
+Two Atlas rules put these here rather than in the environment stacks:
+- `dataAccessIdentityProviderIds` is one list per organization: a stack owning it would unlink
+  every other stack's IdP on each `up`.
+- Creating or updating an identity provider needs Organization Owner ("To use this resource, the
+  requesting Service Account or API Key must have the Organization Owner role in one of the
+  connected organizations", Atlas Admin API createIdentityProvider,
+  https://www.mongodb.com/docs/api/doc/atlas-admin-api-v2/operation/operation-createidentityprovider).
+  Environment deployers then need only Project Owner.
+
+Each environment stack exports what its IdP must trust (`atlasWorkloadIdp`: name, issuer,
+audience); the org stack's settings carry it (`atlasWorkloadIdps`) rather than a StackReference,
+because environments live in their own state backends and a StackReference reads only its own
+backend (pulumi/pulumi#3395). The org stack exports each IdP id (`workloadIdpIds`), which the
+environment sets as `atlasWorkloadIdpId`.
 """
 
 from __future__ import annotations
@@ -14,44 +24,48 @@ import pulumi
 import pulumi_mongodbatlas as atlas
 
 ORG_CONFIG_TYPE = "mongodbatlas:index/federatedSettingsOrgConfig:FederatedSettingsOrgConfig"
-WORKLOAD_IDP_OUTPUT = "atlasWorkloadIdpId"
+IDENTITY_PROVIDER_TYPE = (
+    "mongodbatlas:index/federatedSettingsIdentityProvider:FederatedSettingsIdentityProvider"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkloadIdpSpec:
+    """One environment's workload IdP: Atlas trusts its Okta server's tokens for its audience."""
+
+    stack: str
+    name: str
+    issuer_uri: str
+    audience: str
 
 
 @dataclass(frozen=True, kw_only=True)
 class AtlasOrgFederationArgs:
     org_id: str
     federation_settings_id: str
-    idp_stacks: tuple[str, ...]
-    """Stack references exporting `atlasWorkloadIdpId`."""
+    workload_idps: tuple[WorkloadIdpSpec, ...]
     other_idp_ids: tuple[str, ...] = ()
-    """Data-access IdPs no stack exports (kept linked)."""
-
-
-def _reference_name(stack: str) -> str:
-    return stack.replace("/", "-")
+    """Data-access IdPs this project does not create (kept linked)."""
 
 
 class AtlasOrgFederation(pulumi.ComponentResource):
-    """Links every environment's workload IdP to the Atlas organization for data access."""
+    """Creates every environment's workload IdP and links all of them for data access at once."""
 
+    workload_idp_ids: dict[str, pulumi.Output[str]]
+    """Environment stack -> its IdP id (the stack's `atlasWorkloadIdpId`)."""
     data_access_idp_ids: pulumi.Output[list[str]]
 
     def __init__(
         self, name: str, args: AtlasOrgFederationArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("airflow-atlas-identity:atlas:AtlasOrgFederation", name, None, opts)
-        exported = [
-            pulumi.StackReference(
-                f"{name}-{_reference_name(stack)}",
-                stack_name=stack,
-                opts=pulumi.ResourceOptions(parent=self),
-            ).get_output(WORKLOAD_IDP_OUTPUT)
-            for stack in args.idp_stacks
-        ]
-        # A stack without okta-oidc pipelines exports no IdP: nothing of it to link.
-        self.data_access_idp_ids = pulumi.Output.all(*exported).apply(
-            lambda ids: [str(i) for i in ids if i] + list(args.other_idp_ids)
-        )
+        self.workload_idp_ids = {
+            spec.stack: self._workload_idp(name, args.federation_settings_id, spec)
+            for spec in args.workload_idps
+        }
+        self.data_access_idp_ids = pulumi.Output.all(
+            *(self.workload_idp_ids[stack] for stack in sorted(self.workload_idp_ids))
+        ).apply(lambda ids: [*ids, *args.other_idp_ids])
         atlas.FederatedSettingsOrgConfig(
             f"{name}-org-config",
             federation_settings_id=args.federation_settings_id,
@@ -73,4 +87,26 @@ class AtlasOrgFederation(pulumi.ComponentResource):
                 ],
             ),
         )
-        self.register_outputs({"dataAccessIdpIds": self.data_access_idp_ids})
+        self.register_outputs(
+            {"workloadIdpIds": self.workload_idp_ids, "dataAccessIdpIds": self.data_access_idp_ids}
+        )
+
+    def _workload_idp(
+        self, name: str, federation_settings_id: str, spec: WorkloadIdpSpec
+    ) -> pulumi.Output[str]:
+        idp = atlas.FederatedSettingsIdentityProvider(
+            f"{name}-workload-idp-{spec.stack}",
+            federation_settings_id=federation_settings_id,
+            name=spec.name,
+            description=f"Okta workload tokens for Airflow pipelines ({spec.stack})",
+            idp_type="WORKLOAD",
+            protocol="OIDC",
+            issuer_uri=spec.issuer_uri,
+            audience=spec.audience,
+            # Users, not groups: each pipeline's user is `<idp id>/<token sub>`, the Okta app's
+            # client id (client-credentials tokens carry it as `sub`).
+            authorization_type="USER",
+            user_claim="sub",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return idp.idp_id

@@ -32,7 +32,8 @@ class OktaSpec:
     scope: str
     token_lifetime_minutes: int
     key_rotation_hours: int
-    atlas_federation_settings_id: str
+    atlas_workload_idp_id: str | None
+    """The Atlas workload IdP the org stack created for this stack; None until it has."""
 
 
 @dataclass(frozen=True, kw_only=True)

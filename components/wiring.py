@@ -22,7 +22,6 @@ from components.atlas_access import (
     AtlasAccessArgs,
     AtlasPipelineSpec,
     VaultApiKeySpec,
-    WorkloadIdentityProviderSpec,
 )
 from components.atlas_audit import iam_role_pattern
 from components.aws_identity import AwsIdentity, AwsIdentityArgs, PipelineRoleSpec
@@ -51,6 +50,9 @@ from components.vault_secrets import (
     VaultAccessArgs,
 )
 
+# The access matrix's identity of an okta-oidc pipeline whose workload IdP does not exist yet.
+AWAITING_WORKLOAD_IDP = "none yet: atlasWorkloadIdpId is unset (org stack)"
+
 
 class Wiring(pulumi.ComponentResource):
     """The whole identity wiring of one stack: AWS, Atlas and Airflow."""
@@ -68,7 +70,10 @@ class Wiring(pulumi.ComponentResource):
     okta_issuer: pulumi.Output[str] | None
     okta_client_ids: dict[str, pulumi.Output[str]]
     okta_current_key_slots: dict[str, pulumi.Output[str]]
-    atlas_workload_idp_id: pulumi.Output[str] | None
+    atlas_workload_idp: pulumi.Output[dict[str, str]] | None
+    """What the org stack needs to create this stack's IdP (its atlasWorkloadIdps entry)."""
+    awaiting_workload_idp: tuple[str, ...]
+    """okta-oidc pipelines without an Atlas user: the org stack has not created the IdP yet."""
     vault_policies: dict[str, str]
 
     def __init__(
@@ -110,6 +115,20 @@ class Wiring(pulumi.ComponentResource):
         # Okta keys are KMS keys only the pipeline role may sign with: the roles come first.
         okta_identity = self._okta(name, args, role_arns, child)
         client_ids = okta_identity.client_ids if okta_identity else {}
+        self.awaiting_workload_idp = (
+            tuple(sorted(client_ids))
+            if args.okta and args.okta.atlas_workload_idp_id is None
+            else ()
+        )
+        if self.awaiting_workload_idp:
+            pulumi.log.warn(
+                f"no Atlas database user yet for okta-oidc {', '.join(self.awaiting_workload_idp)}"
+                ": the org stack has not created this stack's workload IdP. Add the "
+                "stack output atlasWorkloadIdp to the org stack's atlasWorkloadIdps, apply it, "
+                "then set atlasWorkloadIdpId to its workloadIdpIds output "
+                "(docs/operations.md, 'The org stack')",
+                resource=self,
+            )
 
         atlas_access = AtlasAccess(
             f"{name}-atlas",
@@ -134,16 +153,7 @@ class Wiring(pulumi.ComponentResource):
                     args.aws_account_id, naming.pipeline_role_prefix()
                 ),
                 protect_auditing=args.protect_stateful_resources,
-                workload_idp=(
-                    WorkloadIdentityProviderSpec(
-                        federation_settings_id=args.okta.atlas_federation_settings_id,
-                        name=naming.atlas_workload_idp(),
-                        issuer=okta_identity.issuer,
-                        audience=args.okta.audience,
-                    )
-                    if args.okta and okta_identity
-                    else None
-                ),
+                workload_idp_id=args.okta.atlas_workload_idp_id if args.okta else None,
                 vault_api_key=(
                     VaultApiKeySpec(
                         org_id=args.vault.atlas_org_id,
@@ -236,7 +246,10 @@ class Wiring(pulumi.ComponentResource):
             access.access_matrix(
                 args.pipelines,
                 naming=naming,
-                identities=atlas_access.database_usernames,
+                identities={
+                    **atlas_access.database_usernames,
+                    **dict.fromkeys(self.awaiting_workload_idp, AWAITING_WORKLOAD_IDP),
+                },
                 custom_roles=atlas_access.custom_role_names,
                 lifetimes={
                     mode: access.credential_lifetime(
@@ -252,7 +265,18 @@ class Wiring(pulumi.ComponentResource):
         self.okta_issuer = okta_identity.issuer if okta_identity else None
         self.okta_client_ids = client_ids
         self.okta_current_key_slots = okta_identity.current_slots if okta_identity else {}
-        self.atlas_workload_idp_id = atlas_access.workload_idp_id
+        self.atlas_workload_idp = (
+            okta_identity.issuer.apply(
+                lambda issuer: {
+                    "stack": args.stack,
+                    "name": naming.atlas_workload_idp(),
+                    "issuerUri": issuer,
+                    "audience": args.okta.audience if args.okta else "",
+                }
+            )
+            if okta_identity
+            else None
+        )
         self.register_outputs(
             {
                 "executionRoleArn": self.execution_role_arn,

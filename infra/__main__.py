@@ -1,7 +1,8 @@
 """Pulumi program: settings -> Wiring -> stack exports. Kept thin on purpose.
 
 One project, two kinds of stack: environments (tier dev/staging/prod: the identity wiring) and
-the `org` stack (tier org: the Atlas organization's federation config, components/atlas_org.py).
+the `org` stack (tier org: the Atlas organization's workload IdPs and federation config,
+components/atlas_org.py).
 """
 
 import pulumi
@@ -20,11 +21,13 @@ def org_stack() -> None:
         AtlasOrgFederationArgs(
             org_id=org.atlas_org_id,
             federation_settings_id=org.federation_settings_id,
-            idp_stacks=org.idp_stacks,
+            workload_idps=org.workload_idps,
             other_idp_ids=org.other_idp_ids,
         ),
     )
     pulumi.export("tier", "org")
+    # Each environment stack sets its entry as atlasWorkloadIdpId.
+    pulumi.export("workloadIdpIds", federation.workload_idp_ids)
     pulumi.export("dataAccessIdpIds", federation.data_access_idp_ids)
 
 
@@ -65,9 +68,9 @@ def environment_stack() -> None:
         pulumi.export("oktaIssuer", wiring.okta_issuer)
         pulumi.export("oktaClientIds", wiring.okta_client_ids)
         pulumi.export("oktaCurrentKeySlots", wiring.okta_current_key_slots)
-    if wiring.atlas_workload_idp_id is not None:
-        # Linked to the Atlas organization by the org stack (components/atlas_org.py).
-        pulumi.export("atlasWorkloadIdpId", wiring.atlas_workload_idp_id)
+    if wiring.atlas_workload_idp is not None:
+        # The org stack's atlasWorkloadIdps entry for this stack (components/atlas_org.py).
+        pulumi.export("atlasWorkloadIdp", wiring.atlas_workload_idp)
     if wiring.vault_policies:
         pulumi.export("vaultPolicies", wiring.vault_policies)
 

@@ -37,7 +37,6 @@ PROGRAM = Path(__file__).resolve().parent / "__main__.py"
 SECRET = "[secret]"  # noqa: S105 (the mask, not a credential)
 UNKNOWN = "[unknown]"
 STACK_TYPE = "pulumi:pulumi:Stack"
-STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
 
 
 def _suffix(seed: str, length: int, alphabet: str = "abcdefghijklmnopqrstuvwxyz0123456789") -> str:
@@ -105,12 +104,8 @@ class PlanMocks(pulumi.runtime.Mocks):
     kms: Any = None
     """A boto3 KMS client that really creates the planned keys and answers `getPublicKey`
     (the runtime integration tests point it at moto); None: derived keys, no service."""
-    stack_outputs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    """Stack name -> its outputs, what a `pulumi.StackReference` to it reads (the org stack)."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        if args.typ == STACK_REFERENCE_TYPE:
-            return self._stack_reference(str(_plain(args.inputs)["name"]))
         inputs = _plain(args.inputs)
         outputs = dict(args.inputs)
         name = inputs.get("name") or args.name
@@ -132,17 +127,6 @@ class PlanMocks(pulumi.runtime.Mocks):
         resource_id, extra = computed(context, name)
         outputs.update(extra)
         return resource_id, outputs
-
-    def _stack_reference(self, name: str) -> tuple[str, dict[str, Any]]:
-        """A StackReference reads `<org>/<project>/<stack>`; outputs are found by `<stack>`."""
-        stack = name.rsplit("/", 1)[-1]
-        if stack not in self.stack_outputs:
-            raise ValueError(
-                f"stack reference {name}: no outputs of stack {stack!r} offline (known: "
-                f"{', '.join(sorted(self.stack_outputs)) or 'none'})"
-            )
-        outputs = dict(self.stack_outputs[stack])
-        return name, {"name": name, "outputs": outputs, "secretOutputNames": []}
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
         if args.token == KMS_GET_PUBLIC_KEY:

@@ -6,8 +6,6 @@
     python -m infra.plan --stack prod --report prod.access.md   # access report (infra/report.py)
     python -m infra.plan --stack dev --json plan.json --graph graph.json  # + dependency edges
 
-The `org` stack (tier org) reads the environment stacks it links from their committed plans
-(`snapshots/<stack>.plan.json`, see `committed_outputs`), so it needs no credentials either.
 Needs no Pulumi CLI, cloud account or network. Exit codes: 0 planned, 2 invalid settings or a
 service limit exceeded (one line per problem on stderr, naming the key path; components/limits.py)
 and nothing planned. Format, masking and exit codes: docs/plan-format.md.
@@ -39,7 +37,6 @@ from infra.offline import (
 from infra.perf import gc_paused
 from infra.settings import limits as plan_limits
 from infra.settings import org as org_settings
-from infra.snapshot_form import collapse
 
 ROOT = Path(__file__).resolve().parent.parent
 EXIT_INVALID_SETTINGS = 2
@@ -82,32 +79,6 @@ def _unencryptable(config: Mapping[str, Any]) -> list[str]:
     return sorted(k for k, v in config.items() if isinstance(v, dict) and set(v) == {"secure"})
 
 
-def committed_outputs(
-    references: Sequence[str], snapshots: Path = ROOT / "snapshots"
-) -> dict[str, Any]:
-    """What StackReferences to these stacks read offline: their committed plans' outputs.
-
-    Keyed by the last segment of each reference (`acme/airflow-atlas-identity/prod` -> prod), so
-    the org stack plans without credentials from `snapshots/<stack>.plan.json`.
-    """
-    found: dict[str, Any] = {}
-    for reference in references:
-        stack = reference.rsplit("/", 1)[-1]
-        path = snapshots / f"{stack}.plan.json"
-        if not path.is_file():
-            raise stack_settings.SettingsError(
-                [
-                    stack_settings.Problem(
-                        path="atlasWorkloadIdpStacks",
-                        message=f"'{reference}': no committed plan {path.name} to read its "
-                        "outputs from offline; plan that stack first (python -m infra.snapshot)",
-                    )
-                ]
-            )
-        found[stack] = collapse(json.loads(path.read_text())["outputs"])
-    return found
-
-
 @gc_paused()  # keeps planning linear in the pipeline count (infra/perf.py)
 def plan(
     stack_file: StackFile,
@@ -136,8 +107,8 @@ def plan(
         )
     values = stack_file.project_values()
     if org_settings.is_org(values):
-        org = org_settings.parse_org(values, project=stack_file.project, stack=stack_file.stack)
-        mocks = PlanMocks(stack_outputs=committed_outputs(org.idp_stacks))
+        org_settings.parse_org(values, project=stack_file.project, stack=stack_file.stack)
+        mocks = PlanMocks()
     else:
         settings = stack_settings.parse(values, project=stack_file.project, stack=stack_file.stack)
         mocks = PlanMocks(

@@ -54,12 +54,8 @@ class Snapshot:
 
 
 def stacks(root: Path = ROOT) -> list[str]:
-    """Every committed stack: Pulumi.<stack>.yaml next to Pulumi.yaml.
-
-    The `org` stack comes last: it reads the environment stacks' snapshots (StackReference).
-    """
-    names = sorted(p.name.split(".")[1] for p in root.glob("Pulumi.*.yaml"))
-    return sorted(names, key=lambda name: name == ORG_STACK)
+    """Every committed stack: Pulumi.<stack>.yaml next to Pulumi.yaml."""
+    return sorted(p.name.split(".")[1] for p in root.glob("Pulumi.*.yaml"))
 
 
 def build(stack: str, root: Path = ROOT, out: Path = SNAPSHOTS) -> Snapshot:

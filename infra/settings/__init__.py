@@ -80,7 +80,7 @@ class Settings:
 
 def _raw(config: pulumi.Config | None) -> dict[str, str]:
     config = config or pulumi.Config()
-    raw = {key: config.get(key) for key in (*KEYS, *org.REMOVED_KEYS)}
+    raw = {key: config.get(key) for key in (*KEYS, *sorted(org.REMOVED_KEYS))}
     return {k: v for k, v in raw.items() if v is not None}
 
 

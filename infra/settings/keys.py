@@ -300,20 +300,32 @@ KEYS: dict[str, Key] = {
         constraints="only with vault-dynamic pipelines or in the org stack; 24 hex characters",
         example="5f0e1d2c3b4a596877665544",
     ),
+    "atlasWorkloadIdpId": Key(
+        type="string",
+        description="The Atlas workload IdP the org stack created for this stack (its "
+        "workloadIdpIds.<stack> output); okta-oidc pipelines get their Atlas user once it is set",
+        unset="okta-oidc pipelines get no Atlas user yet (the plan warns)",
+        constraints=f"{_ONLY_OKTA}; 24 hex characters",
+        example="6c1d2e3f40516273849a5b6c",
+    ),
     "atlasFederationSettingsId": Key(
         type="string",
-        description="Atlas federation settings of that organization",
-        unset="required with okta-oidc pipelines",
-        constraints=f"{_ONLY_OKTA}; 24 hex characters",
+        description="org stack only: the Atlas federation settings of the organization",
+        unset="required in the org stack",
+        constraints="org stack only; 24 hex characters",
         example="6a1b2c3d4e5f60718293a4b5",
     ),
-    "atlasWorkloadIdpStacks": Key(
+    "atlasWorkloadIdps": Key(
         type="array",
-        description="org stack only: stacks whose atlasWorkloadIdpId export the Atlas org "
-        "links for data access",
-        unset="required in the org stack",
-        constraints="org stack only; <organization>/<project>/<stack>",
-        example="[organization/airflow-atlas-identity/prod]",
+        description="org stack only: one workload IdP per environment stack with okta-oidc "
+        "pipelines, each that stack's atlasWorkloadIdp output (stack, name, issuerUri, audience)",
+        structured=True,
+        default=[],
+        constraints="org stack only; stack and name unique; name 1..50 characters; issuerUri "
+        "https",
+        example="- stack: prod\n  name: aai-prod-okta-workloads\n"
+        "  issuerUri: https://acme.okta.com/oauth2/aus1prd4m8rt2vb6j9p3\n"
+        "  audience: api://aai-prod-atlas",
     ),
     "atlasOtherDataAccessIdpIds": Key(
         type="array",

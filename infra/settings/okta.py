@@ -1,4 +1,8 @@
-"""Okta workload identity and Atlas federation settings (okta-oidc pipelines)."""
+"""Okta workload identity settings (okta-oidc pipelines), and the Atlas workload IdP they use.
+
+The IdP itself belongs to the org stack (creating one needs Atlas Organization Owner); an
+environment names it by `atlasWorkloadIdpId` once the org stack has created it.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ _OKTA_KEYS = (
     "oktaTokenLifetimeMinutes",
     "oktaProdMaxTokenLifetimeMinutes",
     "oktaKeyRotationHours",
-    "atlasFederationSettingsId",
+    "atlasWorkloadIdpId",
 )
 
 
@@ -40,7 +44,7 @@ def okta(
     prefix: str,
     indexed: list[tuple[int, Pipeline]],
 ) -> OktaSpec | None:
-    """Okta and Atlas federation settings, required exactly when a pipeline uses okta-oidc."""
+    """Okta settings, allowed exactly when a pipeline uses okta-oidc."""
     if not any(p.auth_mode is AuthMode.OKTA_OIDC for _, p in indexed):
         for key in _OKTA_KEYS:
             if key in values:
@@ -76,19 +80,22 @@ def okta(
         r, values, "oktaTokenLifetimeMinutes", min(60, high), TOKEN_LIFETIME_MIN, high, why
     )
     rotation = integer(r, values, "oktaKeyRotationHours", 24, KEY_ROTATION_MIN, KEY_ROTATION_MAX)
-    federation = r.string(
+    # Unset until the org stack has created this stack's IdP: the okta-oidc pipelines then get
+    # everything but their Atlas user (the program warns, docs/operations.md §2.6).
+    idp_id = r.string(
         values,
-        "atlasFederationSettingsId",
+        "atlasWorkloadIdpId",
         "",
         pattern=ATLAS_ID,
-        hint=ATLAS_ID_HINT,
+        hint=ATLAS_ID_HINT + " (the org stack's workloadIdpIds.<stack> output)",
+        required=False,
     )
-    if not (audience and scope and federation):
+    if not (audience and scope):
         return None
     return OktaSpec(
         audience=audience,
         scope=scope,
         token_lifetime_minutes=lifetime,
         key_rotation_hours=rotation,
-        atlas_federation_settings_id=federation,
+        atlas_workload_idp_id=idp_id,
     )

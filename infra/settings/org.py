@@ -3,8 +3,9 @@
 An Atlas organization's federation config lists the workload identity providers allowed to grant
 database access (`dataAccessIdentityProviderIds`). Several environment stacks share one
 organization, so no environment stack may own that list: each would overwrite the others'. The
-`org` stack (tier `org`, e.g. `Pulumi.org.yaml`) owns it and links the IdP every listed
-environment stack exports as `atlasWorkloadIdpId` (docs/operations.md, "The org stack").
+`org` stack (tier `org`, e.g. `Pulumi.org.yaml`) owns it, and creates the workload IdP of every
+environment stack listed in `atlasWorkloadIdps`: Atlas lets only an Organization Owner create one,
+so environment deployers need no organization role (docs/operations.md, "The org stack").
 """
 
 from __future__ import annotations
@@ -15,26 +16,51 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.access import Problem
+from components.atlas_org import WorkloadIdpSpec
 from infra.settings.reader import ATLAS_ID, ATLAS_ID_HINT, Reader
 
 ORG_TIER = "org"
-# `<stack>`, `<project>/<stack>` or `<organization>/<project>/<stack>` (Pulumi stack names).
-STACK_REFERENCE = re.compile(r"^([A-Za-z0-9_.-]+/){0,2}[A-Za-z0-9_.-]+$")
+# A Pulumi stack name (the environment stack an IdP belongs to; the org stack's output key).
+STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+# Atlas OpenAPI, FederationOidcIdentityProviderUpdate.displayName: 1..50 characters
+# (https://www.mongodb.com/docs/api/doc/atlas-admin-api-v2/operation/operation-createidentityprovider).
+IDP_NAME = re.compile(r"^\S(.{0,48}\S)?$")
+ISSUER = re.compile(r"^https://[^\s/]+(/\S*)?$")
 ORG_KEYS = frozenset(
     {
         "tier",
         "atlasOrgId",
         "atlasFederationSettingsId",
-        "atlasWorkloadIdpStacks",
+        "atlasWorkloadIdps",
         "atlasOtherDataAccessIdpIds",
     }
 )
-ORG_ONLY_KEYS = frozenset({"atlasWorkloadIdpStacks", "atlasOtherDataAccessIdpIds"})
-# Keys environment stacks used while each of them managed the org config itself.
-REMOVED_KEYS = {
+IDP_KEYS = frozenset({"stack", "name", "issuerUri", "audience"})
+# Keys an environment stack may no longer set, each with where it belongs now.
+ENVIRONMENT_REFUSED = {
     "atlasOrgConfigImported": "the org stack owns the Atlas org config now; remove this key "
     "(migration: docs/operations.md, 'The org stack')",
+    "atlasFederationSettingsId": "the org stack creates the workload IdP now (creating one needs "
+    "Atlas Organization Owner); remove this key and set atlasWorkloadIdpId to the id the org "
+    "stack exports (migration: docs/operations.md, 'The org stack')",
+    "atlasWorkloadIdps": "belongs to the org stack (tier org), which creates the workload IdPs; "
+    "move it there",
+    "atlasOtherDataAccessIdpIds": "belongs to the org stack (tier org), which owns the Atlas org "
+    "config; move it there",
+    "atlasWorkloadIdpStacks": "belongs to the org stack, where atlasWorkloadIdps replaces it; "
+    "remove it",
 }
+ORG_ONLY_KEYS = frozenset(
+    {"atlasFederationSettingsId", "atlasWorkloadIdps", "atlasOtherDataAccessIdpIds"}
+)
+ORG_REFUSED = {
+    "atlasWorkloadIdpStacks": "replaced by atlasWorkloadIdps: one entry per environment stack "
+    "with its stack, name, issuerUri and audience (`pulumi stack output --stack <env> "
+    "atlasWorkloadIdp`); docs/operations.md, 'The org stack'",
+}
+
+# Keys no longer in the settings table that are still read, to say where they went.
+REMOVED_KEYS = frozenset({"atlasOrgConfigImported", "atlasWorkloadIdpStacks"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,10 +69,10 @@ class OrgSettings:
     stack: str
     atlas_org_id: str
     federation_settings_id: str
-    idp_stacks: tuple[str, ...]
-    """Stack references whose `atlasWorkloadIdpId` export is linked to the organization."""
+    workload_idps: tuple[WorkloadIdpSpec, ...]
+    """One per environment stack with okta-oidc pipelines; each is created and linked."""
     other_idp_ids: tuple[str, ...]
-    """IdPs no stack of this project exports that must stay linked."""
+    """IdPs this project does not create that must stay linked."""
 
 
 def is_org(values: Mapping[str, Any]) -> bool:
@@ -60,22 +86,16 @@ def parse_org(values: Mapping[str, Any], *, project: str, stack: str) -> OrgSett
     problems: list[Problem] = []
     r = Reader(problems)
     for key in sorted(set(values) - ORG_KEYS):
-        r.fail(key, f"does not apply to the org stack; it takes {', '.join(sorted(ORG_KEYS))}")
+        r.fail(
+            key,
+            ORG_REFUSED.get(key)
+            or f"does not apply to the org stack; it takes {', '.join(sorted(ORG_KEYS))}",
+        )
     org_id = r.string(values, "atlasOrgId", "", pattern=ATLAS_ID, hint=ATLAS_ID_HINT)
     federation = r.string(
         values, "atlasFederationSettingsId", "", pattern=ATLAS_ID, hint=ATLAS_ID_HINT
     )
-    stacks = r.strings(values, "atlasWorkloadIdpStacks", "") or ()
-    if "atlasWorkloadIdpStacks" in values and not stacks:
-        r.fail("atlasWorkloadIdpStacks", "is empty; list the environment stacks to link")
-    for index, name in enumerate(stacks):
-        if not STACK_REFERENCE.match(name):
-            r.fail(
-                f"atlasWorkloadIdpStacks[{index}]",
-                f"'{name}' is not a stack name; use <stack> or <organization>/<project>/<stack>",
-            )
-    if len(set(stacks)) != len(stacks):
-        r.fail("atlasWorkloadIdpStacks", "lists a stack twice; list each stack once")
+    idps = _workload_idps(r, values)
     others: tuple[str, ...] = ()
     if "atlasOtherDataAccessIdpIds" in values:
         others = r.strings(values, "atlasOtherDataAccessIdpIds", "") or ()
@@ -92,23 +112,45 @@ def parse_org(values: Mapping[str, Any], *, project: str, stack: str) -> OrgSett
         stack=stack,
         atlas_org_id=org_id,
         federation_settings_id=federation,
-        idp_stacks=tuple(stacks),
+        workload_idps=idps,
         other_idp_ids=others,
     )
 
 
+def _workload_idps(r: Reader, values: Mapping[str, Any]) -> tuple[WorkloadIdpSpec, ...]:
+    if "atlasWorkloadIdps" not in values:
+        return ()
+    found: list[WorkloadIdpSpec] = []
+    for index, raw in enumerate(r.objects(values, "atlasWorkloadIdps", "")):
+        at = f"atlasWorkloadIdps[{index}]"
+        r.unknown_keys(raw, set(IDP_KEYS), at)
+        stack = r.string(raw, "stack", at, pattern=STACK_NAME, hint="use the stack's name")
+        name = r.string(
+            raw, "name", at, pattern=IDP_NAME, hint="use 1 to 50 characters (Atlas displayName)"
+        )
+        issuer = r.string(
+            raw,
+            "issuerUri",
+            at,
+            pattern=ISSUER,
+            hint="use the stack's oktaIssuer output, an https URL",
+        )
+        audience = r.string(raw, "audience", at, pattern=re.compile(r"^\S{1,512}$"))
+        if stack and name and issuer and audience:
+            found.append(
+                WorkloadIdpSpec(stack=stack, name=name, issuer_uri=issuer, audience=audience)
+            )
+    for field in ("stack", "name"):
+        seen = [getattr(idp, field) for idp in found]
+        for duplicate in sorted({v for v in seen if seen.count(v) > 1}):
+            r.fail("atlasWorkloadIdps", f"{field} '{duplicate}' is listed twice; list it once")
+    return tuple(found)
+
+
 def environment_problems(values: Mapping[str, Any]) -> list[Problem]:
     """Org-level keys set in an environment stack, each with where it belongs now."""
-    problems = [
-        Problem(path=key, message=REMOVED_KEYS[key]) for key in REMOVED_KEYS if key in values
-    ]
-    problems += [
-        Problem(
-            path=key,
-            message="belongs to the org stack (tier org), which owns the Atlas org config; "
-            "move it there",
-        )
-        for key in sorted(ORG_ONLY_KEYS)
+    return [
+        Problem(path=key, message=message)
+        for key, message in ENVIRONMENT_REFUSED.items()
         if key in values
     ]
-    return problems
