@@ -51,7 +51,7 @@ CLUSTERS_IN_PROJECTS = True
 # program as it is: without those modes, none of these is added.
 MODE_SETTINGS: dict[str, dict[str, Any]] = {
     "okta-oidc": {
-        "atlasFederationSettingsId": "6a1b2c3d4e5f60718293a4b5",
+        "atlasWorkloadIdpId": "6c1d2e3f40516273849a5b6f",
         "oktaKeyRotationHours": 24,
     },
     "vault-dynamic": {

@@ -274,14 +274,19 @@ def access_report(plan: Mapping[str, Any]) -> str:
 def _org_report(title: str, outputs: Mapping[str, Any]) -> str:
     """The org stack grants no data access itself: it says which workload IdPs may."""
     linked = outputs.get("dataAccessIdpIds") or []
+    created = outputs.get("workloadIdpIds") or {}
     return "\n".join(
         [
             f"# Access report: {title}",
             "",
             "Generated from the offline plan by `python -m infra.snapshot`; do not edit by hand.",
-            "Tier: `org`. The Atlas organization's federation config: these workload identity "
-            "providers may grant database access (each environment's pipelines are in its own "
-            "report).",
+            "Tier: `org`. The workload identity providers this stack creates, one per environment "
+            "(each environment's pipelines are in its own report):",
+            "",
+            *(f"- `{stack}`: `{idp}`" for stack, idp in sorted(created.items())),
+            "",
+            "The Atlas organization's federation config: these identity providers may grant "
+            "database access.",
             "",
             *(f"- `{idp}`" for idp in linked),
             "",

@@ -268,8 +268,8 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
     )
     modes = {p.auth_mode for _, p in indexed}
     org_id = None
-    # Only Vault's Atlas API key (its access list) is an organization resource; the workload IdP
-    # lives in the federation settings and the org config in the org stack.
+    # Only Vault's Atlas API key (its access list) is an organization resource here; the workload
+    # IdP and the org config are the org stack's.
     if AuthMode.VAULT_DYNAMIC in modes:
         org_id = r.string(
             values,

@@ -58,13 +58,22 @@ def test_every_urn_is_one_the_prod_stack_declares(prod_plan: dict[str, Any]) -> 
     # The org stack's (§2.6) are checked against its own plan.
     org = json.loads((ROOT / "snapshots" / "org.plan.json").read_text())
     urns |= {r["urn"] for r in org["resources"]}
-    # The org config URNs the migration deletes from the environment stacks' state (§2.6).
+    # What the migration deletes from the environment stacks' state (§2.6): the org config and
+    # the workload IdP earlier programs declared there, and that no environment declares now.
+    atlas_access = (
+        "::airflow-atlas-identity::airflow-atlas-identity:index:Wiring"
+        "$airflow-atlas-identity:atlas:AtlasAccess$mongodbatlas:index/"
+    )
     migrated = {
-        f"urn:pulumi:{stack}::airflow-atlas-identity::airflow-atlas-identity:index:Wiring"
-        "$airflow-atlas-identity:atlas:AtlasAccess$mongodbatlas:index/federatedSettingsOrgConfig"
-        ":FederatedSettingsOrgConfig::identity-atlas-org-config"
+        f"urn:pulumi:{stack}{atlas_access}{kind}"
         for stack in ("dev", "prod")
+        for kind in (
+            "federatedSettingsOrgConfig:FederatedSettingsOrgConfig::identity-atlas-org-config",
+            "federatedSettingsIdentityProvider:FederatedSettingsIdentityProvider"
+            "::identity-atlas-workload-idp",
+        )
     }
+    assert not migrated & urns
     named = re.findall(r"['=](urn:pulumi:[^']+)'", DOC)
     assert len(named) >= 4  # three --replace targets and the import's parent
     for urn in named:
@@ -89,7 +98,7 @@ def test_stack_outputs_named_in_the_runbook_exist(prod_plan: dict[str, Any]) -> 
 def test_runbook_covers_every_topic_of_the_issue() -> None:
     for heading in (
         "## 2. First deployment of a new environment",
-        "### 2.5 Stack init, first `up`, and the one-time Atlas org import",
+        "### 2.5 Stack init, first `up`, and the workload IdP hand-off",
         "## 3. Adding and removing a pipeline",
         "### 4.2 Forcing a rotation",
         "## 5. Revoking a pipeline's access immediately",

@@ -227,20 +227,24 @@ IDP = "mongodbatlas:index/federatedSettingsIdentityProvider:FederatedSettingsIde
 def test_every_okta_pipeline_is_wired_end_to_end(
     stack: str, committed_plans: CommittedPlans
 ) -> None:
-    """Service app with private_key_jwt + JWKS, OIDC user {idp}/{client id}, one workload IdP."""
+    """Service app with private_key_jwt + JWKS, OIDC user {idp}/{client id}, and the export the
+    org stack creates the workload IdP from (tests/stacks/test_org_stack.py checks the copy)."""
     result = committed_plans[stack]
     wiring = settings(stack).wiring
     assert wiring.okta is not None
     okta_pipelines = [p for p in wiring.pipelines if p.auth_mode is access.AuthMode.OKTA_OIDC]
     assert okta_pipelines
     (server,) = resources(result, "okta:auth/server:Server")
-    (idp,) = resources(result, IDP)
+    assert resources(result, IDP) == []
     assert server["inputs"]["audiences"] == [wiring.okta.audience]
-    assert idp["inputs"]["audience"] == wiring.okta.audience
-    assert (idp["inputs"]["idpType"], idp["inputs"]["protocol"]) == ("WORKLOAD", "OIDC")
-    assert (idp["inputs"]["authorizationType"], idp["inputs"]["userClaim"]) == ("USER", "sub")
-    idp_id = result["outputs"]["atlasWorkloadIdpId"]
-    assert idp["inputs"]["issuerUri"] == result["outputs"]["oktaIssuer"]
+    assert result["outputs"]["atlasWorkloadIdp"] == {
+        "stack": stack,
+        "name": wiring.naming.atlas_workload_idp(),
+        "issuerUri": result["outputs"]["oktaIssuer"],
+        "audience": wiring.okta.audience,
+    }
+    idp_id = wiring.okta.atlas_workload_idp_id
+    assert idp_id is not None
     (rule,) = resources(result, "okta:auth/serverPolicyRule:ServerPolicyRule")
     assert rule["inputs"]["accessTokenLifetimeMinutes"] == wiring.okta.token_lifetime_minutes
     assert rule["inputs"]["grantTypeWhitelists"] == ["client_credentials"]

@@ -15,7 +15,7 @@ MODES = ("aws-iam", "okta-oidc", "vault-dynamic")
 # Dev settings that only apply to okta-oidc and vault-dynamic pipelines.
 OKTA_AND_VAULT_KEYS = (
     "atlasOrgId",
-    "atlasFederationSettingsId",
+    "atlasWorkloadIdpId",
     "oktaKeyRotationHours",
     "vaultAddress",
     "vaultAudit",

@@ -1,13 +1,12 @@
-"""The `org` stack owns the Atlas org config and links every environment's workload IdP.
+"""The `org` stack creates every environment's workload IdP and owns the Atlas org config.
 
-It reads the environment stacks' `atlasWorkloadIdpId` through StackReference; offline, from their
-committed plans (snapshots/<stack>.plan.json), so it plans without credentials.
+Environment stacks export what their IdP trusts (`atlasWorkloadIdp`); the org stack's settings
+carry those exports (`atlasWorkloadIdps`) and its `workloadIdpIds` output goes back into each
+environment as `atlasWorkloadIdpId` (components/atlas_org.py says why settings, not references).
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,11 +19,18 @@ from tests.conftest import PROJECT, ROOT
 from tests.stacks_discovery import STACKS, StackPlans
 
 ORG_CONFIG = "mongodbatlas:index/federatedSettingsOrgConfig:FederatedSettingsOrgConfig"
+IDP = "mongodbatlas:index/federatedSettingsIdentityProvider:FederatedSettingsIdentityProvider"
+DEV_IDP = {
+    "stack": "dev",
+    "name": "aai-dev-okta-workloads",
+    "issuerUri": "https://acme-dev.oktapreview.com/oauth2/aus0dev",
+    "audience": "api://aai-dev-atlas",
+}
 ORG_VALUES: dict[str, Any] = {
     "tier": "org",
     "atlasOrgId": "5f0e1d2c3b4a596877665544",
     "atlasFederationSettingsId": "6a1b2c3d4e5f60718293a4b5",
-    "atlasWorkloadIdpStacks": ["organization/airflow-atlas-identity/dev", "prod"],
+    "atlasWorkloadIdps": [DEV_IDP],
 }
 
 
@@ -32,53 +38,88 @@ def org_plan() -> dict[str, Any]:
     return offline_plan.plan(offline_plan.read_stack_file(ROOT / "Pulumi.org.yaml"))
 
 
-def snapshot_idp(stack: str) -> str:
-    outputs = json.loads((ROOT / "snapshots" / f"{stack}.plan.json").read_text())["outputs"]
-    return str(outputs["atlasWorkloadIdpId"])
+def org_entries() -> list[dict[str, str]]:
+    config = yaml.safe_load((ROOT / "Pulumi.org.yaml").read_text())["config"]
+    return list(config[f"{PROJECT}:atlasWorkloadIdps"])
 
 
-def test_org_stack_links_the_dev_and_prod_idps() -> None:
+def test_org_stack_creates_and_links_the_dev_and_prod_idps() -> None:
     plan = org_plan()
+    idps = {r["inputs"]["name"]: r for r in plan["resources"] if r["type"] == IDP}
+    assert sorted(idps) == ["aai-dev-okta-workloads", "aai-prod-okta-workloads"]
+    assert idps["aai-dev-okta-workloads"]["inputs"] == {
+        "federationSettingsId": "6a1b2c3d4e5f60718293a4b5",
+        "name": "aai-dev-okta-workloads",
+        "description": "Okta workload tokens for Airflow pipelines (dev)",
+        "idpType": "WORKLOAD",
+        "protocol": "OIDC",
+        "issuerUri": "https://acme-dev.oktapreview.com/oauth2/ausVI1Ll1B1dGzRyLi3a",
+        "audience": "api://aai-dev-atlas",
+        "authorizationType": "USER",
+        "userClaim": "sub",
+    }
+    ids = plan["outputs"]["workloadIdpIds"]
+    assert sorted(ids) == ["dev", "prod"]
     (config,) = [r for r in plan["resources"] if r["type"] == ORG_CONFIG]
-    linked = [snapshot_idp("dev"), snapshot_idp("prod")]
-    assert len(set(linked)) == 2
     assert config["inputs"] == {
         "federationSettingsId": "6a1b2c3d4e5f60718293a4b5",
         "orgId": "5f0e1d2c3b4a596877665544",
         "domainRestrictionEnabled": False,
-        "dataAccessIdentityProviderIds": linked,
+        "dataAccessIdentityProviderIds": [ids["dev"], ids["prod"]],
     }
     assert config["name"] == "atlas-org-config"
-    assert plan["outputs"] == {"tier": "org", "dataAccessIdpIds": linked}
-
-
-def test_the_linked_ids_are_what_the_environment_plans_export(
-    committed_plans: StackPlans,
-) -> None:
-    """The snapshots the org stack reads are the environments' current plans."""
-    for stack in ("dev", "prod"):
-        assert committed_plans[stack]["outputs"]["atlasWorkloadIdpId"] == snapshot_idp(stack)
+    assert plan["outputs"]["dataAccessIdpIds"] == [ids["dev"], ids["prod"]]
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_no_environment_stack_manages_the_org_config(
+def test_the_org_stacks_entry_is_what_the_environment_exports(
     stack: str, committed_plans: StackPlans
 ) -> None:
-    assert [r["urn"] for r in committed_plans[stack]["resources"] if r["type"] == ORG_CONFIG] == []
+    """The hand-off copy is kept in step: each committed environment with okta-oidc pipelines
+    has exactly its exported `atlasWorkloadIdp` in Pulumi.org.yaml, and no other stack does."""
+    exported = committed_plans[stack]["outputs"].get("atlasWorkloadIdp")
+    listed = [entry for entry in org_entries() if entry["stack"] == stack]
+    assert listed == ([exported] if exported else [])
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_environment_names_the_idp_the_org_stack_creates_for_it(
+    stack: str, committed_plans: StackPlans
+) -> None:
+    """The hand-off back: `atlasWorkloadIdpId` is the org stack's `workloadIdpIds.<stack>` (the
+    offline ids are derived from the IdP's name, so the committed copies can be compared)."""
+    config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    created = org_plan()["outputs"]["workloadIdpIds"]
+    assert config.get(f"{PROJECT}:atlasWorkloadIdpId") == created.get(stack)
+    if stack in created:
+        users = [
+            r["inputs"]["username"]
+            for r in committed_plans[stack]["resources"]
+            if r["type"] == "mongodbatlas:index/databaseUser:DatabaseUser"
+            and r["inputs"]["username"].startswith(created[stack] + "/")
+        ]
+        assert users
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_environment_stack_creates_an_idp_or_manages_the_org_config(
+    stack: str, committed_plans: StackPlans
+) -> None:
+    assert [
+        r["urn"] for r in committed_plans[stack]["resources"] if r["type"] in (ORG_CONFIG, IDP)
+    ] == []
 
 
 def test_org_config_is_retained_and_only_its_data_access_list_is_managed(
     run_stack: Any,
 ) -> None:
-    from infra.offline import PlanMocks
-
-    mocks = PlanMocks(stack_outputs={"dev": {"atlasWorkloadIdpId": "a" * 24}, "prod": {}})
-    run = run_stack(
-        {**ORG_VALUES, "atlasOtherDataAccessIdpIds": ["b" * 24]}, stack="org", mocks=mocks
+    run = run_stack({**ORG_VALUES, "atlasOtherDataAccessIdpIds": ["b" * 24]}, stack="org")
+    assert (
+        run.monitor.one(IDP, "atlas-workload-idp-dev").inputs["issuerUri"] == (DEV_IDP["issuerUri"])
     )
+    dev_idp_id = run.outputs["workloadIdpIds"]["dev"]
     config = run.monitor.one(ORG_CONFIG, "atlas-org-config")
-    # prod exports no IdP (no okta-oidc pipelines): nothing of it is linked.
-    assert config.inputs["dataAccessIdentityProviderIds"] == ["a" * 24, "b" * 24]
+    assert config.inputs["dataAccessIdentityProviderIds"] == [dev_idp_id, "b" * 24]
     assert config.retain_on_delete is True
     assert sorted(config.ignore_changes) == [
         "domainAllowLists",
@@ -86,29 +127,39 @@ def test_org_config_is_retained_and_only_its_data_access_list_is_managed(
         "identityProviderId",
         "postAuthRoleGrants",
     ]
-    assert [r.type for r in run.monitor.registrations if r.custom] == [ORG_CONFIG]
-
-
-def test_a_reference_to_a_stack_without_a_plan_is_reported(tmp_path: Path) -> None:
-    document = yaml.safe_load((ROOT / "Pulumi.org.yaml").read_text())
-    document["config"][f"{PROJECT}:atlasWorkloadIdpStacks"] = ["organization/x/no-such-stack"]
-    path = tmp_path / "Pulumi.org.yaml"
-    path.write_text(yaml.safe_dump(document))
-    with pytest.raises(SettingsError) as raised:
-        offline_plan.plan(offline_plan.read_stack_file(path))
-    assert [str(p) for p in raised.value.problems] == [
-        "atlasWorkloadIdpStacks: 'organization/x/no-such-stack': no committed plan "
-        "no-such-stack.plan.json to read its outputs from offline; plan that stack first "
-        "(python -m infra.snapshot)"
-    ]
+    assert sorted(r.type for r in run.monitor.registrations if r.custom) == [IDP, ORG_CONFIG]
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
         ({"pipelines": []}, "pipelines: does not apply to the org stack; it takes"),
-        ({"atlasWorkloadIdpStacks": ["a b"]}, "atlasWorkloadIdpStacks[0]: 'a b' is not a stack"),
-        ({"atlasWorkloadIdpStacks": ["dev", "dev"]}, "atlasWorkloadIdpStacks: lists a stack twice"),
+        (
+            {"atlasWorkloadIdpStacks": ["dev"]},
+            "atlasWorkloadIdpStacks: replaced by atlasWorkloadIdps: one entry per environment",
+        ),
+        (
+            {"atlasWorkloadIdps": [{**DEV_IDP, "stack": "a b"}]},
+            "atlasWorkloadIdps[0].stack: 'a b' is not valid; use the stack's name",
+        ),
+        (
+            {"atlasWorkloadIdps": [{**DEV_IDP, "name": "x" * 51}]},
+            f"atlasWorkloadIdps[0].name: '{'x' * 51}' is not valid; use 1 to 50 characters",
+        ),
+        (
+            {"atlasWorkloadIdps": [{**DEV_IDP, "issuerUri": "http://acme.okta.com/oauth2/a"}]},
+            "atlasWorkloadIdps[0].issuerUri: 'http://acme.okta.com/oauth2/a' is not valid; use "
+            "the stack's oktaIssuer output, an https URL",
+        ),
+        (
+            {"atlasWorkloadIdps": [{**DEV_IDP, "audiences": ["x"]}]},
+            "atlasWorkloadIdps[0].audiences: unknown key; known keys are audience, issuerUri, "
+            "name, stack",
+        ),
+        (
+            {"atlasWorkloadIdps": [DEV_IDP, {**DEV_IDP, "name": "other"}]},
+            "atlasWorkloadIdps: stack 'dev' is listed twice; list it once",
+        ),
         ({"atlasOtherDataAccessIdpIds": ["nope"]}, "atlasOtherDataAccessIdpIds[0]: 'nope' is not"),
         ({"atlasOrgId": None}, "atlasOrgId: is required"),
     ],
@@ -127,38 +178,11 @@ def test_org_plan_passes_the_policy_pack() -> None:
     assert check.check_plan(org_plan(), check.stack_config("org")) == []
 
 
-def test_offline_stack_references_read_outputs_by_stack_name() -> None:
-    import pulumi
-
-    from infra.offline import STACK_REFERENCE_TYPE, PlanMocks
-
-    mocks = PlanMocks(stack_outputs={"dev": {"atlasWorkloadIdpId": "a" * 24}})
-
-    def read(name: str) -> tuple[str, dict[str, Any]]:
-        return mocks.new_resource(
-            pulumi.runtime.MockResourceArgs(
-                typ=STACK_REFERENCE_TYPE,
-                name="ref",
-                inputs={"name": name},
-                provider="",
-                resource_id=name,
-            )
-        )
-
-    assert read("organization/airflow-atlas-identity/dev") == (
-        "organization/airflow-atlas-identity/dev",
-        {
-            "name": "organization/airflow-atlas-identity/dev",
-            "outputs": {"atlasWorkloadIdpId": "a" * 24},
-            "secretOutputNames": [],
-        },
-    )
-    with pytest.raises(ValueError, match=r"stack reference prod: no outputs of stack 'prod'"):
-        read("prod")
-
-
 def test_org_access_report_lists_the_linked_idps() -> None:
     from infra.report import access_report
 
+    ids = org_plan()["outputs"]["dataAccessIdpIds"]
+    created = org_plan()["outputs"]["workloadIdpIds"]
     report = access_report(org_plan())
-    assert report.splitlines()[-2:] == [f"- `{snapshot_idp('dev')}`", f"- `{snapshot_idp('prod')}`"]
+    assert f"- `dev`: `{created['dev']}`" in report.splitlines()
+    assert report.splitlines()[-2:] == [f"- `{ids[0]}`", f"- `{ids[1]}`"]

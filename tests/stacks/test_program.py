@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pulumi
@@ -146,9 +145,10 @@ def test_invalid_settings_leave_the_monitor_empty(base_config: dict[str, Any]) -
     assert captured == []
 
 
-OKTA_CONFIG: dict[str, Any] = {
-    "atlasFederationSettingsId": "6a1b2c3d4e5f60718293a4b5",
-}
+IDP = "mongodbatlas:index/federatedSettingsIdentityProvider:FederatedSettingsIdentityProvider"
+IDP_ID = "6c1d2e3f40516273849a5b6c"
+OKTA_APP = "okta:app/oAuth:OAuth"
+OKTA_CONFIG: dict[str, Any] = {"atlasWorkloadIdpId": IDP_ID}
 
 
 def with_okta_pipeline(config: dict[str, Any]) -> dict[str, Any]:
@@ -157,16 +157,16 @@ def with_okta_pipeline(config: dict[str, Any]) -> dict[str, Any]:
 
 
 class OktaPreviewMocks(PlanMocks):
-    """A preview: the Okta issuer and the Atlas IdP id are not known yet."""
+    """A preview: the Okta issuer and client ids are not known yet."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         resource_id, outputs = super().new_resource(args)
-        for computed in ("issuer", "idpId", "clientId"):
+        for computed in ("issuer", "clientId"):
             outputs.pop(computed, None)
         return resource_id, outputs
 
 
-def test_preview_with_unknown_issuer_and_idp_id(
+def test_preview_with_unknown_issuer_and_client_id(
     run_stack: Any, base_config: dict[str, Any]
 ) -> None:
     config = with_okta_pipeline(base_config)
@@ -176,29 +176,50 @@ def test_preview_with_unknown_issuer_and_idp_id(
         r.urn for r in planned.monitor.registrations
     )
     m = previewed.monitor
-    idp = m.one(
-        "mongodbatlas:index/federatedSettingsIdentityProvider:FederatedSettingsIdentityProvider",
-        "identity-atlas-workload-idp",
-    )
-    assert mask_secrets(idp.inputs["issuerUri"]) == UNKNOWN
-    assert idp.inputs["audience"] == "api://aai-test-atlas"
     user = m.one(USER, "identity-atlas-revenue-report-oidc-user")
     assert mask_secrets(user.inputs["username"]) == UNKNOWN
     assert user.inputs["oidcAuthType"] == "USER"
 
 
-def test_an_environment_stack_exports_its_idp_and_never_manages_the_org_config(
+def test_an_environment_stack_names_the_org_stacks_idp_and_creates_none(
     run_stack: Any, base_config: dict[str, Any]
 ) -> None:
     run = run_stack(with_okta_pipeline(base_config))
     assert run.monitor.by_type(ORG_CONFIG) == []
-    run.monitor.one(
-        "mongodbatlas:index/federatedSettingsIdentityProvider:FederatedSettingsIdentityProvider",
-        "identity-atlas-workload-idp",
-    )
-    # The org stack links this export (tests/stacks/test_org_stack.py).
-    assert re.fullmatch(r"[0-9a-f]{24}", run.outputs["atlasWorkloadIdpId"])
+    assert run.monitor.by_type(IDP) == []
+    user = run.monitor.one(USER, "identity-atlas-revenue-report-oidc-user")
+    assert user.inputs["username"] == f"{IDP_ID}/{run.outputs['oktaClientIds']['revenue-report']}"
+    # What the org stack creates the IdP from (tests/stacks/test_org_stack.py).
+    assert run.outputs["atlasWorkloadIdp"] == {
+        "stack": "test",
+        "name": "aai-test-okta-workloads",
+        "issuerUri": run.outputs["oktaIssuer"],
+        "audience": "api://aai-test-atlas",
+    }
     assert run.warnings == []
+
+
+def test_until_the_org_stack_creates_the_idp_okta_pipelines_get_no_atlas_user(
+    run_stack: Any, base_config: dict[str, Any]
+) -> None:
+    config = with_okta_pipeline(base_config)
+    del config["atlasWorkloadIdpId"]
+    run = run_stack(config)
+    assert [r.name for r in run.monitor.by_type(USER) if "oidc" in r.name] == []
+    # Everything else of the pipeline is there: its Okta app, role and connection.
+    run.monitor.one(OKTA_APP, "identity-okta-revenue-report-app")
+    assert run.warnings == [
+        "no Atlas database user yet for okta-oidc revenue-report: the org stack has not created "
+        "this stack's workload IdP. Add the stack output atlasWorkloadIdp to the org stack's "
+        "atlasWorkloadIdps, apply it, then set atlasWorkloadIdpId to its workloadIdpIds output "
+        "(docs/operations.md, 'The org stack')"
+    ]
+    identities = {
+        row["identity"]
+        for row in run.outputs["accessMatrix"]
+        if row["pipeline"] == "revenue-report"
+    }
+    assert identities == {"none yet: atlasWorkloadIdpId is unset (org stack)"}
 
 
 @pytest.mark.parametrize(

@@ -308,7 +308,7 @@ def test_a_version_without_kept_constraints_cannot_be_packaged(
 
 
 OKTA = {
-    "atlasFederationSettingsId": "6a1b2c3d4e5f60718293a4b5",
+    "atlasWorkloadIdpId": "6c1d2e3f40516273849a5b6c",
 }
 
 
@@ -352,9 +352,9 @@ def test_okta_defaults_depend_on_the_tier(base_config: dict[str, Any]) -> None:
         ),
         (
             "dev",
-            {"atlasFederationSettingsId": "acme"},
-            "atlasFederationSettingsId: 'acme' is not valid; use the 24-character hex id from "
-            "the Atlas UI",
+            {"atlasWorkloadIdpId": "acme"},
+            "atlasWorkloadIdpId: 'acme' is not valid; use the 24-character hex id from the Atlas "
+            "UI (the org stack's workloadIdpIds.<stack> output)",
         ),
         (
             "dev",
@@ -385,13 +385,41 @@ def test_okta_settings_need_an_okta_pipeline(base_config: dict[str, Any]) -> Non
     ]
 
 
-def test_okta_pipelines_need_the_atlas_federation_ids(base_config: dict[str, Any]) -> None:
+def test_okta_pipelines_need_no_atlas_organization_setting(base_config: dict[str, Any]) -> None:
     base_config["pipelines"][1]["authMode"] = "okta-oidc"
-    # The org id is not needed: the workload IdP belongs to the federation settings, and the
-    # org config that links it is the org stack's.
-    assert problems(base_config) == [
-        "atlasFederationSettingsId: is required; use the 24-character hex id from the Atlas UI",
-    ]
+    # The workload IdP and the org config are the org stack's; until the IdP exists the
+    # pipeline waits for its Atlas user (tests/stacks/test_program.py).
+    okta = parse(base_config).wiring.okta
+    assert okta is not None
+    assert okta.atlas_workload_idp_id is None
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        (
+            "atlasFederationSettingsId",
+            "6a1b2c3d4e5f60718293a4b5",
+            "the org stack creates the workload IdP now (creating one needs Atlas Organization "
+            "Owner); remove this key and set atlasWorkloadIdpId to the id the org stack exports "
+            "(migration: docs/operations.md, 'The org stack')",
+        ),
+        (
+            "atlasWorkloadIdpStacks",
+            ["prod"],
+            "belongs to the org stack, where atlasWorkloadIdps replaces it; remove it",
+        ),
+        (
+            "atlasWorkloadIdps",
+            [],
+            "belongs to the org stack (tier org), which creates the workload IdPs; move it there",
+        ),
+    ],
+)
+def test_org_level_keys_in_an_environment_say_where_they_went(
+    base_config: dict[str, Any], key: str, value: Any, message: str
+) -> None:
+    assert problems(okta_config(base_config, **{key: value})) == [f"{key}: {message}"]
 
 
 VAULT = {

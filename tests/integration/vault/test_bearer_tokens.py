@@ -17,6 +17,7 @@ workload IdP's (the Okta authorization server has that single audience).
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from hvac.exceptions import Forbidden
 
+from tests.conftest import ROOT
 from tests.integration.vault.conftest import STACKS, PlannedStack
 from tests.services.openbao import OpenBaoServer
 
@@ -140,9 +142,16 @@ def attacks(loaded: dict[str, PlannedStack], root_client: hvac.Client) -> dict[s
 def test_the_okta_audience_is_the_atlas_audience(
     planned: dict[str, PlannedStack], stack: str
 ) -> None:
-    """The premise: a pipeline's Okta token is exactly what Atlas receives."""
+    """The premise: a pipeline's Okta token is exactly what Atlas receives (the org stack
+    creates the stack's IdP from this export, tests/stacks/test_org_stack.py)."""
     (server,) = planned[stack].resources(OKTA_SERVER)
-    (idp,) = planned[stack].resources(ATLAS_IDP)
+    org = json.loads((ROOT / "snapshots" / "org.plan.json").read_text())
+    (idp,) = [
+        r
+        for r in org["resources"]
+        if r["type"] == ATLAS_IDP
+        and r["inputs"]["name"] == planned[stack].outputs["atlasWorkloadIdp"]["name"]
+    ]
     assert server["inputs"]["audiences"] == [idp["inputs"]["audience"]]
 
 
