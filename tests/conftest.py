@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import copy
+import fcntl
+import json
+import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -126,3 +130,40 @@ def plan_stack(stack: str) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def committed_plans() -> CommittedPlans:
     return CommittedPlans()
+
+
+@pytest.fixture(scope="session")
+def benchmark_estate_plan(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The offline plan of the benchmark's largest stack: bench/synthetic.py's estate at
+    bench/plan_scale.py's largest size (1,000 pipelines over 12 Atlas projects; ~20 s to plan).
+
+    Planned once per run, not once per xdist worker: the first worker to ask plans it and writes
+    its JSON in the directory the workers share; the others wait on the lock and read it (the
+    pattern of pytest-xdist's "Making session-scoped fixtures execute only once",
+    https://pytest-xdist.readthedocs.io/en/stable/how-to.html#making-session-scoped-fixtures-execute-only-once
+    with fcntl instead of its FileLock, which is not a dependency). Every worker reads the same
+    JSON, as the CLI writes it (`--json`). Read-only: copy what you change.
+    """
+    base = tmp_path_factory.getbasetemp()
+    # An xdist worker's basetemp is <run's basetemp>/popen-gwN; without xdist it is the run's.
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    return _produced_once(shared / "benchmark-estate.plan.json", _plan_benchmark_estate)
+
+
+def _plan_benchmark_estate(path: Path) -> None:
+    from bench import plan_scale, synthetic
+    from infra import plan as offline_plan
+
+    planned = offline_plan.plan(synthetic.stack_file(plan_scale.LARGEST_PIPELINES))
+    offline_plan.write_json(path, planned)
+
+
+def _produced_once(path: Path, produce: Callable[[Path], None]) -> dict[str, Any]:
+    """`path`'s JSON, produced by `produce(path)` only if no process has produced it yet."""
+    with path.with_suffix(".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not path.is_file():
+            partial = path.with_suffix(".partial")
+            produce(partial)
+            partial.replace(path)  # a producer that died mid-write leaves no half file behind
+    return dict(json.loads(path.read_text()))
