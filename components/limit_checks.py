@@ -23,6 +23,9 @@ from components.limits import (
     IAM_TRUST_POLICY,
     MWAA_OPTION_KEY,
     MWAA_OPTION_VALUE,
+    OKTA_APP_LABEL,
+    OKTA_AUTH_SERVER_NAME,
+    VAULT_STORAGE_ENTRY,
     Exceeded,
     exceeds,
     plain,
@@ -35,6 +38,12 @@ IAM_POLICY = "aws:iam/policy:Policy"
 ATLAS_USER = "mongodbatlas:index/databaseUser:DatabaseUser"
 ATLAS_CUSTOM_ROLE = "mongodbatlas:index/customDbRole:CustomDbRole"
 MWAA_ENVIRONMENT = "aws:mwaa/environment:Environment"
+MASKED = "[secret]"  # how the plan shows a secret value (infra/offline.py mask_secrets)
+OKTA_APP = "okta:app/oAuth:OAuth"
+OKTA_AUTH_SERVER = "okta:auth/server:Server"
+VAULT_POLICY = "vault:index/policy:Policy"
+VAULT_KV_V2 = "vault:kv/secretV2:SecretV2"
+VAULT_DATABASE_CONNECTION = "vault:database/secretBackendConnection:SecretBackendConnection"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -234,10 +243,117 @@ def mwaa_exceeded(resources: Iterable[Planned], outputs: Mapping[str, Any]) -> l
     return found
 
 
+def okta_exceeded(resources: Iterable[Planned]) -> list[Exceeded]:
+    """Names Okta bounds: each app's label, each authorization server's name."""
+    found: list[Exceeded | None] = []
+    for r in resources:
+        if r.type == OKTA_APP and isinstance(label := r.props.get("label"), str):
+            found.append(
+                exceeds(
+                    OKTA_APP_LABEL,
+                    len(label),
+                    subject=f"Okta app {label}",
+                    fix="shorten namePrefix, the stack name or the pipeline name (an app is "
+                    "labelled <namePrefix>-<stack>-<pipeline>)",
+                    urn=r.urn,
+                )
+            )
+        elif r.type == OKTA_AUTH_SERVER and isinstance(name := r.props.get("name"), str):
+            found.append(
+                exceeds(
+                    OKTA_AUTH_SERVER_NAME,
+                    len(name),
+                    subject=f"Okta authorization server {name}",
+                    fix="shorten namePrefix or the stack name (the server is named "
+                    "<namePrefix>-<stack>-atlas)",
+                    urn=r.urn,
+                )
+            )
+    return [e for e in found if e is not None]
+
+
+def _utf8_bytes(text: str) -> int:
+    return len(text.encode())
+
+
+def kv_secret_bytes(data_json: Any, name: Any, outputs: Mapping[str, Any]) -> int | None:
+    """The JSON a KV v2 secret version stores, in bytes; None when it cannot be known here.
+
+    Offline the provider's secret marking masks `dataJson`; the program writes each connection
+    definition it exports under `connectionDefinitions` as `<connections path>/<connection id>`,
+    so that export is measured instead (the same dict through the same `json.dumps`).
+    """
+    text = option_value_text(data_json)
+    if text is not None and text != MASKED:
+        return _utf8_bytes(text)
+    definitions = outputs.get("connectionDefinitions")
+    if not isinstance(name, str) or not isinstance(definitions, Mapping):
+        return None
+    definition = definitions.get(name.rsplit("/", 1)[-1])
+    if not isinstance(definition, Mapping):
+        return None
+    return _utf8_bytes(json.dumps(plain(definition)))
+
+
+def _vault_entry(r: Planned, outputs: Mapping[str, Any]) -> tuple[int, str, str] | None:
+    """(bytes, subject, fix) of a resource Vault stores in one entry; None for other resources."""
+    if r.type == VAULT_POLICY and isinstance(policy := r.props.get("policy"), str):
+        return (
+            _utf8_bytes(policy),
+            f"Vault policy {r.props.get('name')}",
+            "split its rules over more policies (a login role can attach several)",
+        )
+    if r.type == VAULT_KV_V2:
+        name = r.props.get("name")
+        size = kv_secret_bytes(r.props.get("dataJson"), name, outputs)
+        if size is None:
+            return None
+        return (
+            size,
+            f"Vault KV secret {name}",
+            "keep connection definitions to how to connect (Airflow reads each whole)",
+        )
+    roles = r.props.get("allowedRoles")
+    if (
+        r.type == VAULT_DATABASE_CONNECTION
+        and isinstance(roles, Sequence)
+        and not isinstance(roles, str)
+    ):
+        return (
+            _utf8_bytes(json.dumps(plain(roles))),
+            f"Vault database connection {r.props.get('name')} allowed_roles",
+            "spread the vault-dynamic pipelines over more Atlas projects "
+            "(atlasClusters[].projectId; one connection per project)",
+        )
+    return None
+
+
+def vault_exceeded(resources: Iterable[Planned], outputs: Mapping[str, Any]) -> list[Exceeded]:
+    """What Vault keeps in one storage entry each: ACL policies, KV v2 secret versions, and
+    database connection configurations. A connection is measured by its `allowed_roles` alone,
+    the part that grows with the project's vault-dynamic pipelines (the stored entry is larger).
+    """
+    found: list[Exceeded | None] = []
+    for r in resources:
+        entry = _vault_entry(r, outputs)
+        if entry is not None:
+            measured, subject, fix = entry
+            found.append(
+                exceeds(VAULT_STORAGE_ENTRY, measured, subject=subject, fix=fix, urn=r.urn)
+            )
+    return [e for e in found if e is not None]
+
+
 def documents_exceeded(resources: Iterable[Planned], outputs: Mapping[str, Any]) -> list[Exceeded]:
-    """Limits on rendered documents: IAM policies and names, MWAA configuration options.
+    """Limits on rendered documents and names: IAM policies and role names, MWAA configuration
+    options, Okta names, Vault storage entries.
 
     (Atlas counts need the stack's declared project limits: `atlas_exceeded` takes them.)
     """
     listed = list(resources)
-    return iam_exceeded(listed) + mwaa_exceeded(listed, outputs)
+    return (
+        iam_exceeded(listed)
+        + mwaa_exceeded(listed, outputs)
+        + okta_exceeded(listed)
+        + vault_exceeded(listed, outputs)
+    )

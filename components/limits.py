@@ -17,6 +17,12 @@ Sources (read when these values were written down, 2026-12):
   https://www.mongodb.com/docs/api/doc/atlas-admin-api-v2/operation/operation-setprojectlimit
 - Amazon MWAA API (botocore service model mwaa/2020-07-01, shapes ConfigKey/ConfigValue):
   https://docs.aws.amazon.com/mwaa/latest/API/API_CreateEnvironment.html
+- Okta Support, "Character Limits for Various Okta Features and Fields" (application name 100,
+  authorization server name 50; the app label's 100 also in the developer release notes 2017.45,
+  https://developer.okta.com/docs/release-notes/2017/#app-label-length-increase):
+  https://support.okta.com/help/s/article/What-Are-the-Character-Limits-for-Certain-Fields-in-the-Okta-Console
+- HashiCorp, "Vault limits and maximums" (storage entry size, policy size, KV v2 secret version):
+  https://developer.hashicorp.com/vault/docs/internals/limits
 """
 
 from __future__ import annotations
@@ -46,6 +52,15 @@ ATLAS_PROJECT_LIMIT_API = (
 MWAA_API = (
     "Amazon MWAA API reference, CreateEnvironment (botocore model mwaa 2020-07-01)",
     "https://docs.aws.amazon.com/mwaa/latest/API/API_CreateEnvironment.html",
+)
+OKTA_CHARACTER_LIMITS = (
+    "Okta Support: Character Limits for Various Okta Features and Fields",
+    "https://support.okta.com/help/s/article/"
+    "What-Are-the-Character-Limits-for-Certain-Fields-in-the-Okta-Console",
+)
+VAULT_LIMITS = (
+    "Vault limits and maximums",
+    "https://developer.hashicorp.com/vault/docs/internals/limits",
 )
 
 
@@ -152,6 +167,34 @@ MWAA_OPTION_VALUE = Limit(
     unit="characters",
     source=MWAA_API,
 )
+OKTA_APP_LABEL = Limit(
+    key="okta-app-label",
+    what="Okta app label (the application name)",
+    value=100,
+    unit="characters",
+    source=OKTA_CHARACTER_LIMITS,
+)
+OKTA_AUTH_SERVER_NAME = Limit(
+    key="okta-authorization-server-name",
+    what="Okta authorization server name",
+    value=50,
+    unit="characters",
+    source=OKTA_CHARACTER_LIMITS,
+)
+# Integrated storage's default `max_entry_size`; the same page gives Consul storage 512 KiB. Each
+# ACL policy is one entry ("maximum policy size"), so is each KV v2 secret version ("slightly
+# less than one storage entry", stored as JSON), and so is a database connection's configuration
+# (Vault's database engine writes it with StorageEntryJSON to config/<name>).
+VAULT_STORAGE_ENTRY = Limit(
+    key="vault-storage-entry",
+    what="one Vault storage entry (integrated storage's default; Consul storage: 512 KiB): an "
+    "ACL policy, a KV v2 secret version, a database connection's configuration",
+    value=1_048_576,
+    unit="bytes",
+    source=VAULT_LIMITS,
+    raise_how="max_entry_size in the Vault servers' raft storage stanza (the plan checks the "
+    "default; large entries slow Vault down)",
+)
 
 LIMITS: tuple[Limit, ...] = (
     IAM_ROLE_INLINE_POLICIES,
@@ -165,6 +208,9 @@ LIMITS: tuple[Limit, ...] = (
     ATLAS_CUSTOM_ROLES_PER_USER,
     MWAA_OPTION_KEY,
     MWAA_OPTION_VALUE,
+    OKTA_APP_LABEL,
+    OKTA_AUTH_SERVER_NAME,
+    VAULT_STORAGE_ENTRY,
 )
 
 # Vault-dynamic leases a pipeline is expected to hold at once when the stack does not say: the

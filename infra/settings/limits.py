@@ -3,8 +3,9 @@
 How many Atlas users and custom roles a project gets, how many IAM roles the account gets and
 how long a chained role session may be follow from the stack file alone, so they are reported
 here like any other bad setting (with the key path and the fix), and `pulumi preview` fails the
-same way as the offline plan. Sizes of rendered documents (IAM policies, MWAA option values) need
-the rendered document: `infra/plan.py` measures them on the plan (see `components/limits.py`).
+same way as the offline plan. Sizes of rendered documents (IAM policies, MWAA option values, Okta
+names, Vault storage entries) need the rendered document: `infra/plan.py` measures them on the
+plan (see `components/limits.py`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ PROJECT_LIMIT_KEYS = {
     "customRoles": limits.ATLAS_CUSTOM_ROLES_PER_PROJECT,
 }
 MAX_CONCURRENT_LEASES = 100
+# The setting a plan-measured limit is reported under when it is not `pipelines`: the Okta
+# server's name grows with namePrefix (and the stack name, which is no setting).
+PLAN_LIMIT_KEYS = {limits.OKTA_AUTH_SERVER_NAME.key: "namePrefix"}
 
 
 def _limits(r: Reader, raw: Any, at: str) -> dict[str, int]:
@@ -199,18 +203,19 @@ def check(
 
 
 def plan_problems(plan: Mapping[str, Any]) -> list[Problem]:
-    """Size limits measured on a plan (`infra.plan` JSON): rendered IAM policies and MWAA options.
+    """Size limits measured on a plan (`infra.plan` JSON): rendered IAM policies, MWAA options,
+    Okta names and Vault storage entries.
 
     Measured here rather than in the program because the documents hold ARNs the provider
     computes: under `pulumi preview` they are unknown until the roles exist, under the offline
     plan's mocks they are formed exactly as AWS forms them. Reported under `pipelines`, the
-    setting whose growth drives every one of these sizes.
+    setting whose growth drives these sizes, or the key `PLAN_LIMIT_KEYS` names.
     """
     resources = [
         limit_checks.Planned(type=str(r["type"]), urn=str(r["urn"]), props=r.get("inputs") or {})
         for r in plan.get("resources", [])
     ]
     return [
-        Problem(path="pipelines", message=e.message)
+        Problem(path=PLAN_LIMIT_KEYS.get(e.limit.key, "pipelines"), message=e.message)
         for e in limit_checks.documents_exceeded(resources, plan.get("outputs") or {})
     ]

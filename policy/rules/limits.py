@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from components import limit_checks, limits
-from policy.rules.framework import Rule, Setting, StackRule, StackView
+from policy.rules.framework import Rule, Setting, StackRule, StackView, is_masked
 
 USERS_SETTING = "databaseUsersPerProject"
 ROLES_SETTING = "customRolesPerProject"
@@ -43,6 +43,29 @@ def check_atlas_project_limits(
 
 def check_mwaa_option_sizes(stack: StackView, _: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     for exceeded in limit_checks.mwaa_exceeded(_planned(stack), stack.outputs):
+        yield exceeded.urn, exceeded.message
+
+
+def check_okta_name_lengths(stack: StackView, _: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    for exceeded in limit_checks.okta_exceeded(_planned(stack)):
+        yield exceeded.urn, exceeded.message
+
+
+def check_vault_storage_entries(
+    stack: StackView, _: Mapping[str, Any]
+) -> Iterator[tuple[str, str]]:
+    planned = _planned(stack)
+    for secret in (r for r in planned if r.type == limit_checks.VAULT_KV_V2):
+        name, data = secret.props.get("name"), secret.props.get("dataJson")
+        if is_masked(data) and limit_checks.kv_secret_bytes(data, name, stack.outputs) is None:
+            # Fails closed: the program exports every definition it writes (the real pack sees
+            # the real value).
+            yield (
+                secret.urn,
+                f"dataJson of KV secret {name} is secret in the plan and the stack exports no "
+                "connectionDefinitions entry for it to measure instead; export it",
+            )
+    for exceeded in limit_checks.vault_exceeded(planned, stack.outputs):
         yield exceeded.urn, exceeded.message
 
 
@@ -84,5 +107,19 @@ RULES: tuple[Rule, ...] = (
         description="MWAA Airflow configuration option names (64) and values (65,536 "
         "characters) fit the MWAA API.",
         check=check_mwaa_option_sizes,
+    ),
+    StackRule(
+        name="okta-name-limits",
+        description=f"Okta app labels ({limits.OKTA_APP_LABEL.value} characters) and "
+        f"authorization server names ({limits.OKTA_AUTH_SERVER_NAME.value}) fit Okta's field "
+        "limits.",
+        check=check_okta_name_lengths,
+    ),
+    StackRule(
+        name="vault-storage-entry-limits",
+        description="Each Vault ACL policy, KV v2 secret version and database connection "
+        f"configuration fits one storage entry ({limits.VAULT_STORAGE_ENTRY.value:,} bytes, "
+        "integrated storage's default).",
+        check=check_vault_storage_entries,
     ),
 )

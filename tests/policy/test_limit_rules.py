@@ -14,9 +14,11 @@ from policy import check
 from policy.rules import RULES_BY_NAME, ConfigError, StackView, effective_config
 from tests.conftest import ROOT
 from tests.policy import builders as b
+from tests.policy.test_pack import run_pack
 
 USER = "mongodbatlas:index/databaseUser:DatabaseUser"
 CUSTOM_ROLE = "mongodbatlas:index/customDbRole:CustomDbRole"
+MIB = 1_048_576
 
 
 @cache
@@ -86,16 +88,67 @@ def _long_option_value(plan: dict[str, Any]) -> None:
     plan["outputs"]["airflowConfigurationOptions"]["secrets.backend_kwargs"] = "x" * 65_537
 
 
-@pytest.mark.parametrize(
-    ("mutate", "rule"),
-    [
-        (_oversize_execution_policy, "iam-policy-size-limits"),
-        (_add_custom_roles, "atlas-project-limits"),
-        (_long_option_value, "mwaa-configuration-option-limits"),
-    ],
-)
+def _named(plan: dict[str, Any], type_: str) -> dict[str, Any]:
+    return next(r for r in plan["resources"] if r["type"] == type_)
+
+
+def _long_okta_server_name(plan: dict[str, Any]) -> None:
+    _named(plan, "okta:auth/server:Server")["inputs"]["name"] = "aai-prod-" + "s" * 36 + "-atlas"
+
+
+def _long_okta_app_label(plan: dict[str, Any]) -> None:
+    _named(plan, "okta:app/oAuth:OAuth")["inputs"]["label"] = "aai-prod-" + "p" * 92
+
+
+def _oversize_vault_policy(plan: dict[str, Any]) -> None:
+    inputs = _named(plan, "vault:index/policy:Policy")["inputs"]
+    inputs["policy"] += "#" * (MIB + 1 - len(inputs["policy"].encode()))
+
+
+def _oversize_kv_definition(plan: dict[str, Any]) -> None:
+    """The KV secret's dataJson is masked offline: its exported definition is what grows."""
+    secret = _named(plan, "vault:kv/secretV2:SecretV2")["inputs"]
+    assert secret["dataJson"] == "[secret]"
+    definition = plan["outputs"]["connectionDefinitions"][secret["name"].rsplit("/", 1)[-1]]
+    definition["extra"]["padding"] = "x" * MIB
+
+
+def _crowd_database_connection(plan: dict[str, Any]) -> None:
+    connection = "vault:database/secretBackendConnection:SecretBackendConnection"
+    _named(plan, connection)["inputs"]["allowedRoles"] += [f"r{i:07d}" for i in range(MIB // 11)]
+
+
+MUTATIONS = [
+    (_oversize_execution_policy, "iam-policy-size-limits"),
+    (_add_custom_roles, "atlas-project-limits"),
+    (_long_option_value, "mwaa-configuration-option-limits"),
+    (_long_okta_server_name, "okta-name-limits"),
+    (_long_okta_app_label, "okta-name-limits"),
+    (_oversize_vault_policy, "vault-storage-entry-limits"),
+    (_oversize_kv_definition, "vault-storage-entry-limits"),
+    (_crowd_database_connection, "vault-storage-entry-limits"),
+]
+
+
+@pytest.mark.parametrize(("mutate", "rule"), MUTATIONS, ids=lambda v: getattr(v, "__name__", v))
 def test_each_limit_rule_catches_the_real_plan_mutated(mutate: Any, rule: str) -> None:
     plan = copy.deepcopy(prod_plan())
     assert [v for v in check.check_plan(plan) if v.rule == rule] == []
     mutate(plan)
     assert {v.rule for v in check.check_plan(plan) if "exceed the limit" in v.message} == {rule}
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [m for m, rule in MUTATIONS if rule.startswith(("okta", "vault"))],
+    ids=lambda m: m.__name__,
+)
+def test_the_pack_adapter_reports_the_okta_and_vault_limits_as_the_offline_check(
+    mutate: Any,
+) -> None:
+    """Both adapters on the same mutated plan (the fixtures do so for the small cases)."""
+    plan = copy.deepcopy(prod_plan())
+    mutate(plan)
+    found = check.check_plan(plan)
+    assert len(found) == 1
+    assert run_pack(plan) == found

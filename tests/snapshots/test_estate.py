@@ -101,6 +101,8 @@ def test_every_limit_rule_of_the_pack_passes_on_a_small_estate_and_fails_when_lo
         "iam-policy-size-limits",
         "atlas-project-limits",
         "mwaa-configuration-option-limits",
+        "okta-name-limits",
+        "vault-storage-entry-limits",
     ]
     # The same plan with 101 custom roles in its project: the pack's rule fails.
     role = next(r for r in plan["resources"] if r["type"].endswith("customDbRole:CustomDbRole"))

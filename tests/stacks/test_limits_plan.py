@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
+from components import vault_secrets
 from infra import plan as offline_plan
 from tests.conftest import PROJECT, ROOT
 
@@ -111,3 +112,93 @@ def test_committed_stacks_plan_within_every_limit(capsys: pytest.CaptureFixture[
     for stack in ("dev", "prod"):
         assert offline_plan.main(["--stack", stack]) == 0
     assert "exceed the limit" not in capsys.readouterr().err
+
+
+# The dev stack (namePrefix aai, okta-oidc pipeline partner-feed) under other stack names: the
+# Okta server is `aai-<stack>-atlas`, the app `aai-<stack>-partner-feed`.
+LONG_STACK = "analytics-platform-eu-central-1-blue-green-" * 2
+OKTA_SOURCE = (
+    "Okta Support: Character Limits for Various Okta Features and Fields, "
+    "https://support.okta.com/help/s/article/"
+    "What-Are-the-Character-Limits-for-Certain-Fields-in-the-Okta-Console"
+)
+
+
+def dev_as(tmp_path: Path, stack: str) -> Path:
+    path = tmp_path / f"Pulumi.{stack}.yaml"
+    path.write_text((ROOT / "Pulumi.dev.yaml").read_text())
+    return path
+
+
+def server_name_line(stack: str) -> str:
+    name = f"aai-{stack}-atlas"
+    return (
+        f"namePrefix: Okta authorization server {name}: {len(name)} characters exceed the limit "
+        f"of 50 on Okta authorization server name [okta-authorization-server-name; "
+        f"{OKTA_SOURCE}]; fix: shorten namePrefix or the stack name (the server is named "
+        "<namePrefix>-<stack>-atlas)"
+    )
+
+
+def test_a_stack_name_that_makes_the_okta_server_name_51_characters_fails_the_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = LONG_STACK[:41]
+    assert run_plan(dev_as(tmp_path, stack), capsys) == (2, [server_name_line(stack)])
+
+
+def test_a_stack_name_that_makes_it_50_characters_plans(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_plan(dev_as(tmp_path, LONG_STACK[:40]), capsys) == (0, [])
+
+
+def test_an_okta_app_label_of_101_characters_fails_the_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A label is at most 35 characters longer than the server name (pipeline names have at
+    most 40), so a stack whose label exceeds 100 fails on the server name too, and no label of
+    a plannable stack is near 100 (docs/limits.md; the boundary: tests/unit/test_limits.py)."""
+    stack = LONG_STACK[:84]
+    label = f"aai-{stack}-partner-feed"
+    assert run_plan(dev_as(tmp_path, stack), capsys) == (
+        2,
+        [
+            f"pipelines: Okta app {label}: 101 characters exceed the limit of 100 on Okta app "
+            f"label (the application name) [okta-app-label; {OKTA_SOURCE}]; fix: shorten "
+            "namePrefix, the stack name or the pipeline name (an app is labelled "
+            "<namePrefix>-<stack>-<pipeline>)",
+            server_name_line(stack),
+        ],
+    )
+
+
+@pytest.mark.parametrize(("size", "exceeded"), [(1_048_576, False), (1_048_577, True)])
+def test_a_vault_policy_over_one_storage_entry_fails_the_plan(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], size: int, exceeded: bool
+) -> None:
+    """No setting makes a policy that large (a pipeline's is under 300 bytes): the program is
+    changed to render every policy padded to `size` bytes, which the plan must measure."""
+    render = vault_secrets.hcl_policy
+
+    def padded(rules: Any) -> str:
+        text = render(rules) + "# "
+        return text + "x" * (size - len(text.encode()))
+
+    monkeypatch.setattr(vault_secrets, "hcl_policy", padded)
+    code, lines = run_plan(ROOT / "Pulumi.dev.yaml", capsys)
+    assert (code, lines) == (
+        (
+            2,
+            [
+                "pipelines: Vault policy aai-dev-finance-reconcile: 1048577 bytes exceed the "
+                "limit of 1048576 on one Vault storage entry (integrated storage's default; "
+                "Consul storage: 512 KiB): an ACL policy, a KV v2 secret version, a database "
+                "connection's configuration [vault-storage-entry; Vault limits and maximums, "
+                "https://developer.hashicorp.com/vault/docs/internals/limits]; fix: split its "
+                "rules over more policies (a login role can attach several)"
+            ],
+        )
+        if exceeded
+        else (0, [])
+    )

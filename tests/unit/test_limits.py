@@ -186,6 +186,109 @@ def test_mwaa_option_limits_are_the_botocore_service_model() -> None:
     assert shapes[options["value"]["shape"]]["max"] == limits.MWAA_OPTION_VALUE.value
 
 
+@pytest.mark.parametrize(
+    ("limit", "make"),
+    [
+        (limits.OKTA_APP_LABEL, lambda n: planned("okta:app/oAuth:OAuth", "app", label="a" * n)),
+        (
+            limits.OKTA_AUTH_SERVER_NAME,
+            lambda n: planned("okta:auth/server:Server", "server", name="s" * n),
+        ),
+    ],
+    ids=lambda v: getattr(v, "key", ""),
+)
+def test_okta_names_trip_at_their_boundary(limit: limits.Limit, make: Any) -> None:
+    assert checks.okta_exceeded([make(limit.value)]) == []
+    [found] = checks.okta_exceeded([make(limit.value + 1)])
+    assert (found.limit, found.measured, found.urn) == (limit, limit.value + 1, make(1).urn)
+
+
+def test_okta_name_message_names_the_limit_its_source_and_the_fix() -> None:
+    [found] = checks.okta_exceeded([planned("okta:auth/server:Server", "s", name="s" * 51)])
+    assert found.message == (
+        f"Okta authorization server {'s' * 51}: 51 characters exceed the limit of 50 on Okta "
+        "authorization server name [okta-authorization-server-name; Okta Support: Character "
+        "Limits for Various Okta Features and Fields, https://support.okta.com/help/s/article/"
+        "What-Are-the-Character-Limits-for-Certain-Fields-in-the-Okta-Console]; fix: shorten "
+        "namePrefix or the stack name (the server is named <namePrefix>-<stack>-atlas)"
+    )
+
+
+MIB = 1_048_576
+
+
+def hcl_of_size(size: int) -> str:
+    """A Vault policy of exactly `size` UTF-8 bytes: one path block and a padding comment."""
+    block = 'path "kv/data/x" {\n  capabilities = ["read"]\n}\n# '
+    return block + "é" * ((size - len(block)) // 2) + "x" * ((size - len(block)) % 2)
+
+
+def definition_of_size(size: int) -> dict[str, Any]:
+    """A connection definition whose `json.dumps` is exactly `size` bytes."""
+    empty = len(json.dumps({"conn_type": "mongo", "extra": ""}))
+    return {"conn_type": "mongo", "extra": "x" * (size - empty)}
+
+
+def kv_secret(data_json: Any) -> checks.Planned:
+    return planned(
+        "vault:kv/secretV2:SecretV2", "kv", name="connections/mongo_a", dataJson=data_json
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "outputs"),
+    [
+        (lambda n: planned("vault:index/policy:Policy", "p", name="p", policy=hcl_of_size(n)), {}),
+        (lambda n: kv_secret(json.dumps(definition_of_size(n))), {}),
+        # The snapshot form of a JSON string.
+        (lambda n: kv_secret({"__json__": definition_of_size(n)}), {}),
+        # Offline the provider masks dataJson: the exported definition is measured.
+        (
+            lambda n: kv_secret("[secret]"),
+            lambda n: {"connectionDefinitions": {"mongo_a": definition_of_size(n)}},
+        ),
+        (
+            lambda n: planned(
+                "vault:database/secretBackendConnection:SecretBackendConnection",
+                "c",
+                name="atlas",
+                allowedRoles=["r" * (n - 4)],  # ["…"]: 4 bytes of JSON around the name
+            ),
+            {},
+        ),
+    ],
+    ids=["policy", "kv-text", "kv-snapshot-form", "kv-masked-export", "connection-roles"],
+)
+def test_vault_storage_entries_trip_above_one_mib(make: Any, outputs: Any) -> None:
+    def stack_outputs(n: int) -> dict[str, Any]:
+        return dict(outputs(n) if callable(outputs) else outputs)
+
+    assert checks.vault_exceeded([make(MIB)], stack_outputs(MIB)) == []
+    [found] = checks.vault_exceeded([make(MIB + 1)], stack_outputs(MIB + 1))
+    assert (found.limit, found.measured, found.urn) == (
+        limits.VAULT_STORAGE_ENTRY,
+        MIB + 1,
+        make(1).urn,
+    )
+
+
+def test_a_masked_kv_secret_without_an_exported_definition_is_not_measured() -> None:
+    assert checks.kv_secret_bytes("[secret]", "connections/mongo_a", {}) is None
+    assert checks.vault_exceeded([kv_secret("[secret]")], {"connectionDefinitions": {}}) == []
+
+
+def test_vault_message_names_the_limit_its_source_and_the_fix() -> None:
+    policy = planned("vault:index/policy:Policy", "p", name="aai-t-a", policy=hcl_of_size(MIB + 1))
+    [found] = checks.vault_exceeded([policy], {})
+    assert found.message == (
+        "Vault policy aai-t-a: 1048577 bytes exceed the limit of 1048576 on one Vault storage "
+        "entry (integrated storage's default; Consul storage: 512 KiB): an ACL policy, a KV v2 "
+        "secret version, a database connection's configuration [vault-storage-entry; Vault "
+        "limits and maximums, https://developer.hashicorp.com/vault/docs/internals/limits]; "
+        "fix: split its rules over more policies (a login role can attach several)"
+    )
+
+
 def test_sources_are_named_with_https_urls_and_raisable_limits_say_how() -> None:
     assert len({limit.key for limit in limits.LIMITS}) == len(limits.LIMITS)
     for limit in limits.LIMITS:
@@ -198,6 +301,7 @@ def test_sources_are_named_with_https_urls_and_raisable_limits_say_how() -> None
         "iam-roles-per-account",
         "atlas-database-users-per-project",
         "atlas-custom-roles-per-project",
+        "vault-storage-entry",
     }
 
 
