@@ -19,7 +19,15 @@ from policy.rules.framework import (
     json_document,
     stack_tier,
 )
-from policy.rules.tokens import ATLAS_AUDITING, ATLAS_CUSTOM_ROLE, ATLAS_USER, VAULT_DB_ROLE
+from policy.rules.tokens import (
+    ATLAS_AUDITING,
+    ATLAS_CUSTOM_ROLE,
+    ATLAS_IDENTITY_PROVIDER,
+    ATLAS_ORG_CONFIG,
+    ATLAS_USER,
+    ORG_FEDERATION_COMPONENT,
+    VAULT_DB_ROLE,
+)
 
 EXTERNAL_AUTH_DB = "$external"
 
@@ -241,10 +249,31 @@ ATLAS_AUDIT_AUTHORIZATION_SUCCESS = StackRule(
 )
 
 
+def check_org_resources_owned_once(r: ResourceView, _: Mapping[str, Any]) -> Iterator[str]:
+    # A URN names its parents' types: `...::<parent type>$<type>::<name>`.
+    parent_types = r.urn.split("::")[2].split("$")[:-1]
+    if ORG_FEDERATION_COMPONENT not in parent_types:
+        yield (
+            "is declared outside the org stack: creating an identity provider needs Atlas "
+            "Organization Owner, and the org config's data-access IdP list is one per "
+            "organization, so each environment's `up` would unlink the others'; declare it only "
+            "in the org stack (components/atlas_org.py, docs/operations.md §2.6)"
+        )
+
+
+ATLAS_ORG_RESOURCES_OWNED_ONCE = ResourceRule(
+    name="atlas-org-resources-owned-once",
+    description="Workload IdPs and the Atlas org config are declared only by the org stack.",
+    types=frozenset({ATLAS_IDENTITY_PROVIDER, ATLAS_ORG_CONFIG}),
+    check=check_org_resources_owned_once,
+)
+
+
 RULES: tuple[Rule, ...] = (
     ATLAS_USER_NO_PASSWORD,
     ATLAS_USER_EXTERNAL_AUTH,
     ATLAS_USER_SCOPED,
     ATLAS_AUDITING_ENABLED,
     ATLAS_AUDIT_AUTHORIZATION_SUCCESS,
+    ATLAS_ORG_RESOURCES_OWNED_ONCE,
 )

@@ -7,6 +7,12 @@ Verified in pulumi-mongodbatlas 4.18.0, pulumi-aws 7.51.1, pulumi-vault 7.14.0 a
 ATLAS_USER = "mongodbatlas:index/databaseUser:DatabaseUser"
 ATLAS_CUSTOM_ROLE = "mongodbatlas:index/customDbRole:CustomDbRole"
 ATLAS_AUDITING = "mongodbatlas:index/auditing:Auditing"
+ATLAS_IDENTITY_PROVIDER = (
+    "mongodbatlas:index/federatedSettingsIdentityProvider:FederatedSettingsIdentityProvider"
+)
+ATLAS_ORG_CONFIG = "mongodbatlas:index/federatedSettingsOrgConfig:FederatedSettingsOrgConfig"
+# The org stack's component (components/atlas_org.py): the only parent of the two above.
+ORG_FEDERATION_COMPONENT = "airflow-atlas-identity:atlas:AtlasOrgFederation"
 IAM_ROLE = "aws:iam/role:Role"
 IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 IAM_POLICY = "aws:iam/policy:Policy"

@@ -28,7 +28,7 @@ def caught(violations: list[check.Violation]) -> list[list[str]]:
 
 def test_there_are_committed_stacks_and_fixtures() -> None:
     assert {"dev", "prod"} <= set(STACKS)
-    assert len(FIXTURE_FILES) == 23
+    assert len(FIXTURE_FILES) == 24
 
 
 @pytest.mark.parametrize("stack", STACKS)
