@@ -54,7 +54,6 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.synthetic import write_stack_file
-from components.limits import ATLAS_CUSTOM_ROLES_PER_PROJECT, ATLAS_USERS_PER_PROJECT
 from infra import plan as offline_plan
 from policy import check as policy_check
 from policy.rules import limits as limit_rules
@@ -174,28 +173,14 @@ PLAN_CHECKS = "offline plan (settings counts, document sizes)"
 LIMIT_KEY = re.compile(r"\[([a-z0-9-]+); ")
 
 
-def declared_project_limits(values: dict[str, Any]) -> tuple[int, int]:
-    """The highest users and custom roles per project the stack declares (the pack's settings)."""
-    declared = values.get("atlasProjectLimits") or {}
-    per_project = [declared] if "databaseUsers" in declared or "customRoles" in declared else []
-    per_project += [v for v in declared.values() if isinstance(v, dict)]
-    users = [int(v.get("databaseUsers", ATLAS_USERS_PER_PROJECT.value)) for v in per_project]
-    roles = [int(v.get("customRoles", ATLAS_CUSTOM_ROLES_PER_PROJECT.value)) for v in per_project]
-    return (
-        max([ATLAS_USERS_PER_PROJECT.value, *users]),
-        max([ATLAS_CUSTOM_ROLES_PER_PROJECT.value, *roles]),
-    )
-
-
 def pack_limits(plan: dict[str, Any], values: dict[str, Any]) -> Limits:
     """The policy pack's limit rules on a plan JSON (as `python -m policy.check` runs them)."""
-    users, roles = declared_project_limits(values)
     names = [rule.name for rule in limit_rules.RULES]
+    # The pack's config repeats the stack's raised projects, as policy/<stack>.json does.
     config = policy_check.PackConfig(
         settings={
             "atlas-project-limits": {
-                limit_rules.USERS_SETTING: users,
-                limit_rules.ROLES_SETTING: roles,
+                limit_rules.PROJECT_LIMITS_SETTING: values.get("atlasProjectLimits") or {}
             }
         },
         levels={},

@@ -130,13 +130,15 @@ def iam_exceeded(resources: Iterable[Planned]) -> list[Exceeded]:
 def atlas_exceeded(
     resources: Iterable[Planned],
     *,
-    users_per_project: int = ATLAS_USERS_PER_PROJECT.value,
-    custom_roles_per_project: int = ATLAS_CUSTOM_ROLES_PER_PROJECT.value,
+    raised: Mapping[str, Mapping[str, int]] | None = None,
 ) -> list[Exceeded]:
     """Declared database users and custom roles per project, custom roles per user.
 
-    Users Vault creates at run time are not resources: `infra/settings/limits.py` counts them.
+    `raised`: project id -> the limits it was raised to (`databaseUsers`, `customRoles`, as in
+    the `atlasProjectLimits` setting); other projects have Atlas' defaults. Users Vault creates
+    at run time are not resources: `infra/settings/limits.py` counts them.
     """
+    raised = raised or {}
     users: Counter[str] = Counter()
     roles: Counter[str] = Counter()
     found: list[Exceeded | None] = []
@@ -162,7 +164,9 @@ def atlas_exceeded(
             exceeds(
                 ATLAS_USERS_PER_PROJECT,
                 count,
-                allowed=users_per_project,
+                allowed=raised.get(project, {}).get(
+                    "databaseUsers", ATLAS_USERS_PER_PROJECT.value
+                ),
                 subject=f"Atlas project {project}",
                 fix=f"spread the pipelines over more Atlas projects, or "
                 f"{ATLAS_USERS_PER_PROJECT.raise_how} (at most {ATLAS_USERS_PER_PROJECT.maximum})",
@@ -173,7 +177,9 @@ def atlas_exceeded(
             exceeds(
                 ATLAS_CUSTOM_ROLES_PER_PROJECT,
                 count,
-                allowed=custom_roles_per_project,
+                allowed=raised.get(project, {}).get(
+                    "customRoles", ATLAS_CUSTOM_ROLES_PER_PROJECT.value
+                ),
                 subject=f"Atlas project {project}",
                 fix=f"spread the pipelines over more Atlas projects, or "
                 f"{ATLAS_CUSTOM_ROLES_PER_PROJECT.raise_how} "

@@ -53,7 +53,7 @@ class Violation:
         return f"{self.rule}: {self.urn or '(stack)'}: {self.message}"
 
 
-SettingType = Literal["integer", "string", "array"]
+SettingType = Literal["integer", "string", "array", "object"]
 
 
 def stack_tier(stack: StackView, config: Mapping[str, Any]) -> str:
@@ -75,6 +75,8 @@ class Setting:
     description: str
     minimum: int | None = None
     enum: tuple[str, ...] | None = None
+    entry_fields: tuple[tuple[str, int, int], ...] = ()
+    """type object: maps any key to an object of these integer fields (name, minimum, maximum)."""
 
     def schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": self.type, "description": self.description}
@@ -86,6 +88,15 @@ class Setting:
             schema["enum"] = list(self.enum)
         if self.type == "array":
             schema["items"] = {"type": "string"}
+        if self.type == "object":
+            schema["additionalProperties"] = {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    name: {"type": "integer", "minimum": low, "maximum": high}
+                    for name, low, high in self.entry_fields
+                },
+            }
         return schema
 
 
@@ -172,11 +183,36 @@ def _setting_value(rule: str, setting: Setting, value: Any) -> Any:
         if setting.enum is not None and value not in setting.enum:
             raise ConfigError(f"{where}: {value!r} is not one of {', '.join(setting.enum)}")
         return value
+    if setting.type == "object":
+        return _object_value(where, setting, value)
     if isinstance(value, str) or not isinstance(value, Sequence):
         raise ConfigError(f"{where}: {value!r} is not a list of strings")
     if not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{where}: {value!r} is not a list of strings")
     return tuple(value)
+
+
+def _object_value(where: str, setting: Setting, value: Any) -> dict[str, dict[str, int]]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where}: {value!r} is not an object")
+    fields = {name: (low, high) for name, low, high in setting.entry_fields}
+    result: dict[str, dict[str, int]] = {}
+    for key, entry in value.items():
+        at = f"{where}.{key}"
+        if not isinstance(entry, Mapping):
+            raise ConfigError(f"{at}: {entry!r} is not an object")
+        result[str(key)] = {}
+        for name, raw in entry.items():
+            if name not in fields:
+                raise ConfigError(f"{at}.{name}: unknown; use {', '.join(sorted(fields))}")
+            number = as_number(raw)
+            if number is None or number != int(number):
+                raise ConfigError(f"{at}.{name}: {raw!r} is not an integer")
+            low, high = fields[name]
+            if not low <= number <= high:
+                raise ConfigError(f"{at}.{name}: {int(number)} is outside {low}..{high}")
+            result[str(key)][name] = int(number)
+    return result
 
 
 def evaluate(

@@ -16,8 +16,9 @@ from typing import Any
 from components import limit_checks, limits
 from policy.rules.framework import Rule, Setting, StackRule, StackView, is_masked
 
-USERS_SETTING = "databaseUsersPerProject"
-ROLES_SETTING = "customRolesPerProject"
+# The same shape as the stack setting `atlasProjectLimits` (infra/settings/limits.py), whose
+# value a stack's pack config repeats (tests/policy/test_offline_check.py keeps them equal).
+PROJECT_LIMITS_SETTING = "projectLimits"
 
 
 def _planned(stack: StackView) -> list[limit_checks.Planned]:
@@ -32,11 +33,7 @@ def check_iam_policy_sizes(stack: StackView, _: Mapping[str, Any]) -> Iterator[t
 def check_atlas_project_limits(
     stack: StackView, config: Mapping[str, Any]
 ) -> Iterator[tuple[str, str]]:
-    found = limit_checks.atlas_exceeded(
-        _planned(stack),
-        users_per_project=config[USERS_SETTING],
-        custom_roles_per_project=config[ROLES_SETTING],
-    )
+    found = limit_checks.atlas_exceeded(_planned(stack), raised=config[PROJECT_LIMITS_SETTING])
     for exceeded in found:
         yield exceeded.urn, exceeded.message
 
@@ -85,20 +82,16 @@ RULES: tuple[Rule, ...] = (
         check=check_atlas_project_limits,
         settings=(
             Setting(
-                name=USERS_SETTING,
-                type="integer",
-                default=_USERS.value,
-                minimum=_USERS.value,
-                description=f"Database users per project (Atlas default {_USERS.value}; "
-                f"raised with setProjectLimit up to {_USERS.maximum})",
-            ),
-            Setting(
-                name=ROLES_SETTING,
-                type="integer",
-                default=_ROLES.value,
-                minimum=_ROLES.value,
-                description=f"Custom roles per project (Atlas default {_ROLES.value}; "
-                f"raised with setProjectLimit up to {_ROLES.maximum})",
+                name=PROJECT_LIMITS_SETTING,
+                type="object",
+                default={},
+                description="Projects whose limits were raised (Admin API setProjectLimit): "
+                "project id -> {databaseUsers, customRoles}, as the stack's atlasProjectLimits; "
+                f"others have Atlas' defaults ({_USERS.value} and {_ROLES.value})",
+                entry_fields=(
+                    ("databaseUsers", _USERS.value, _USERS.maximum or _USERS.value),
+                    ("customRoles", _ROLES.value, _ROLES.maximum or _ROLES.value),
+                ),
             ),
         ),
     ),

@@ -52,7 +52,7 @@ def test_the_pack_defaults_are_atlas_defaults() -> None:
 
 
 def test_a_raised_project_is_declared_in_the_pack_config() -> None:
-    raised = {"databaseUsersPerProject": 120, "customRolesPerProject": 1400.0}
+    raised = {"projectLimits": {b.PROJECT: {"databaseUsers": 120, "customRoles": 1400.0}}}
     assert atlas_findings(atlas_stack(120, 1400), raised) == []
     assert atlas_findings(atlas_stack(121, 1401), raised) == [
         f"Atlas project {b.PROJECT}: 121 database users exceed the limit of 120 (raised from "
@@ -62,9 +62,47 @@ def test_a_raised_project_is_declared_in_the_pack_config() -> None:
     ]
 
 
-def test_a_limit_below_atlas_default_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="customRolesPerProject: 99 is below the minimum 100"):
-        effective_config(RULES_BY_NAME["atlas-project-limits"], {"customRolesPerProject": 99})
+def test_raising_one_project_leaves_the_others_at_atlas_defaults() -> None:
+    other = "0" * 24
+    raised = {"projectLimits": {other: {"databaseUsers": 900, "customRoles": 1400}}}
+    assert atlas_findings(atlas_stack(101, 100), raised) == [
+        f"Atlas project {b.PROJECT}: 101 database users exceed the limit of 100 on Atlas "
+        "database users in one project (vault-dynamic leases are users too)",
+    ]
+    only_users = {"projectLimits": {b.PROJECT: {"databaseUsers": 101}}}
+    assert atlas_findings(atlas_stack(101, 101), only_users) == [
+        f"Atlas project {b.PROJECT}: 101 custom roles exceed the limit of 100 on Atlas custom "
+        "database roles in one project",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (
+            {b.PROJECT: {"customRoles": 99}},
+            f"projectLimits.{b.PROJECT}.customRoles: 99 is outside 100..1400",
+        ),
+        (
+            {b.PROJECT: {"databaseUsers": 901}},
+            f"projectLimits.{b.PROJECT}.databaseUsers: 901 is outside 100..900",
+        ),
+        (
+            {b.PROJECT: {"users": 120}},
+            f"projectLimits.{b.PROJECT}.users: unknown; use customRoles, databaseUsers",
+        ),
+        (
+            {b.PROJECT: {"customRoles": 120.5}},
+            f"projectLimits.{b.PROJECT}.customRoles: 120.5 is not an integer",
+        ),
+        ({b.PROJECT: 120}, f"projectLimits.{b.PROJECT}: 120 is not an object"),
+        ([b.PROJECT], "projectLimits: ['" + b.PROJECT + "'] is not an object"),
+    ],
+)
+def test_project_limits_outside_atlas_range_are_config_errors(given: Any, message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        effective_config(RULES_BY_NAME["atlas-project-limits"], {"projectLimits": given})
+    assert str(raised.value) == f"atlas-project-limits.{message}"
 
 
 def _oversize_execution_policy(plan: dict[str, Any]) -> None:

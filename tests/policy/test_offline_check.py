@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from policy import check
 from policy.rules import RULES_BY_NAME, ConfigError
-from tests.conftest import CommittedPlans
+from tests.conftest import PROJECT, ROOT, CommittedPlans
 from tests.stacks_discovery import STACKS
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -29,6 +30,20 @@ def caught(violations: list[check.Violation]) -> list[list[str]]:
 def test_there_are_committed_stacks_and_fixtures() -> None:
     assert {"dev", "prod"} <= set(STACKS)
     assert len(FIXTURE_FILES) == 24
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_pack_config_declares_exactly_the_stacks_raised_projects(stack: str) -> None:
+    """The pack cannot read the stack's settings, so policy/<stack>.json repeats its
+    `atlasProjectLimits`; this keeps the copy equal (a raise declared in one place only would
+    either fail every preview or hide a project over Atlas' real limit)."""
+    config = check.stack_config(stack)
+    assert config is not None
+    declared = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"].get(
+        f"{PROJECT}:atlasProjectLimits", {}
+    )
+    pack = config.settings.get("atlas-project-limits", {}).get("projectLimits", {})
+    assert pack == declared
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -196,19 +196,20 @@ def test_policies_mirror_the_rules() -> None:
             },
         },
         "atlas-project-limits": {
-            "databaseUsersPerProject": {
-                "type": "integer",
-                "description": "Database users per project (Atlas default 100; raised with "
-                "setProjectLimit up to 900)",
-                "default": 100,
-                "minimum": 100,
-            },
-            "customRolesPerProject": {
-                "type": "integer",
-                "description": "Custom roles per project (Atlas default 100; raised with "
-                "setProjectLimit up to 1400)",
-                "default": 100,
-                "minimum": 100,
+            "projectLimits": {
+                "type": "object",
+                "description": "Projects whose limits were raised (Admin API setProjectLimit): "
+                "project id -> {databaseUsers, customRoles}, as the stack's atlasProjectLimits; "
+                "others have Atlas' defaults (100 and 100)",
+                "default": {},
+                "additionalProperties": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "databaseUsers": {"type": "integer", "minimum": 100, "maximum": 900},
+                        "customRoles": {"type": "integer", "minimum": 100, "maximum": 1400},
+                    },
+                },
             },
         },
     }

@@ -144,10 +144,13 @@ def test_atlas_users_and_custom_roles_per_project_trip_above_100() -> None:
 
 
 def test_raised_custom_role_limit_is_the_boundary() -> None:
-    stack = atlas_stack(1, 1400)
-    assert checks.atlas_exceeded(stack, custom_roles_per_project=1400) == []
-    [found] = checks.atlas_exceeded(atlas_stack(1, 1401), custom_roles_per_project=1400)
+    raised = {"p1": {"customRoles": 1400}}
+    assert checks.atlas_exceeded(atlas_stack(1, 1400), raised=raised) == []
+    [found] = checks.atlas_exceeded(atlas_stack(1, 1401), raised=raised)
     assert (found.measured, found.allowed) == (1401, 1400)
+    # The raise is the project's own: the same count in another project meets Atlas' default.
+    [other] = checks.atlas_exceeded(atlas_stack(1, 101, project="p2"), raised=raised)
+    assert (other.measured, other.allowed) == (101, 100)
 
 
 @pytest.mark.parametrize(("held", "exceeded"), [(20, False), (21, True)])
