@@ -164,9 +164,7 @@ def atlas_exceeded(
             exceeds(
                 ATLAS_USERS_PER_PROJECT,
                 count,
-                allowed=raised.get(project, {}).get(
-                    "databaseUsers", ATLAS_USERS_PER_PROJECT.value
-                ),
+                allowed=raised.get(project, {}).get("databaseUsers", ATLAS_USERS_PER_PROJECT.value),
                 subject=f"Atlas project {project}",
                 fix=f"spread the pipelines over more Atlas projects, or "
                 f"{ATLAS_USERS_PER_PROJECT.raise_how} (at most {ATLAS_USERS_PER_PROJECT.maximum})",
