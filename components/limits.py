@@ -45,6 +45,10 @@ ATLAS_LIMITS = (
     "Atlas Service Limits",
     "https://www.mongodb.com/docs/atlas/reference/atlas-limits/",
 )
+ATLAS_IDP_API = (
+    "Atlas Admin API v2: Create One Identity Provider (displayName: 1..50 characters)",
+    "https://www.mongodb.com/docs/api/doc/atlas-admin-api-v2/operation/operation-createidentityprovider",
+)
 ATLAS_PROJECT_LIMIT_API = (
     "Atlas Admin API v2: Set One Project Limit",
     "https://www.mongodb.com/docs/api/doc/atlas-admin-api-v2/operation/operation-setprojectlimit",
@@ -167,6 +171,14 @@ MWAA_OPTION_VALUE = Limit(
     unit="characters",
     source=MWAA_API,
 )
+ATLAS_IDP_NAME = Limit(
+    key="atlas-identity-provider-name",
+    what="Atlas identity provider display name (the org stack names a stack's workload IdP "
+    "<namePrefix>-<stack>-okta-workloads)",
+    value=50,
+    unit="characters",
+    source=ATLAS_IDP_API,
+)
 OKTA_APP_LABEL = Limit(
     key="okta-app-label",
     what="Okta app label (the application name)",
@@ -206,6 +218,7 @@ LIMITS: tuple[Limit, ...] = (
     ATLAS_USERS_PER_PROJECT,
     ATLAS_CUSTOM_ROLES_PER_PROJECT,
     ATLAS_CUSTOM_ROLES_PER_USER,
+    ATLAS_IDP_NAME,
     MWAA_OPTION_KEY,
     MWAA_OPTION_VALUE,
     OKTA_APP_LABEL,

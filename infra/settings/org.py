@@ -17,14 +17,14 @@ from typing import Any
 
 from components.access import Problem
 from components.atlas_org import WorkloadIdpSpec
+from components.limits import ATLAS_IDP_NAME
 from infra.settings.reader import ATLAS_ID, ATLAS_ID_HINT, Reader
 
 ORG_TIER = "org"
 # A Pulumi stack name (the environment stack an IdP belongs to; the org stack's output key).
 STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
-# Atlas OpenAPI, FederationOidcIdentityProviderUpdate.displayName: 1..50 characters
-# (https://www.mongodb.com/docs/api/doc/atlas-admin-api-v2/operation/operation-createidentityprovider).
-IDP_NAME = re.compile(r"^\S(.{0,48}\S)?$")
+# Atlas' displayName limit (components/limits.py, ATLAS_IDP_NAME), no edge whitespace.
+IDP_NAME = re.compile(rf"^\S(.{{0,{ATLAS_IDP_NAME.value - 2}}}\S)?$")
 ISSUER = re.compile(r"^https://[^\s/]+(/\S*)?$")
 ORG_KEYS = frozenset(
     {
