@@ -171,10 +171,11 @@ MWAA_OPTION_VALUE = Limit(
     unit="characters",
     source=MWAA_API,
 )
+# Checked where the name is declared: the org stack's atlasWorkloadIdps (infra/settings/org.py);
+# the name an environment exports for it is bounded to fit (components/naming.py).
 ATLAS_IDP_NAME = Limit(
     key="atlas-identity-provider-name",
-    what="Atlas identity provider display name (the org stack names a stack's workload IdP "
-    "<namePrefix>-<stack>-okta-workloads)",
+    what="Atlas identity provider display name",
     value=50,
     unit="characters",
     source=ATLAS_IDP_API,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from components.limits import ATLAS_IDP_NAME
+
 # Documented name limits: IAM role names 64 ("IAM and AWS STS quotas"), Atlas custom role names 64
 # (components/limits.py holds the sources).
 IAM_ROLE_NAME_MAX = 64
@@ -66,8 +68,9 @@ class Naming:
         return _bounded(f"{self.base}-{pipeline}".replace(".", "-"), ATLAS_ROLE_NAME_MAX)
 
     def atlas_workload_idp(self) -> str:
-        """The Atlas workload identity provider that trusts the stack's Okta server."""
-        return f"{self.base}-okta-workloads"
+        """The Atlas workload identity provider that trusts the stack's Okta server (the org
+        stack creates it under this name, which must fit Atlas' displayName)."""
+        return _bounded(f"{self.base}-okta-workloads", ATLAS_IDP_NAME.value)
 
     def okta_auth_server(self) -> str:
         return f"{self.base}-atlas"

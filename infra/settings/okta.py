@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from components.access import AuthMode, Pipeline, Tier
-from components.limits import ATLAS_IDP_NAME, exceeds
 from components.naming import Naming
 from components.specs import OktaSpec
 from infra.settings.reader import (
@@ -91,16 +90,6 @@ def okta(
         hint=ATLAS_ID_HINT + " (the org stack's workloadIdpIds.<stack> output)",
         required=False,
     )
-    idp_name = Naming(prefix=prefix, stack=stack).atlas_workload_idp()
-    too_long = exceeds(
-        ATLAS_IDP_NAME,
-        len(idp_name),
-        subject=f"workload IdP name {idp_name}",
-        fix="shorten namePrefix or the stack name (the org stack creates this stack's IdP "
-        "under the name in its atlasWorkloadIdp output)",
-    )
-    if too_long is not None:
-        r.fail("namePrefix", too_long.message)
     if not (audience and scope):
         return None
     return OktaSpec(

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from components import access
 from components.access import AuthMode, Grant, Pipeline, Privilege
 from components.naming import IAM_ROLE_NAME_MAX, Naming
+from infra.settings.org import IDP_NAME
 
 pipeline_names = st.from_regex(r"[a-z][a-z0-9_-]{0,60}[a-z0-9]", fullmatch=True)
 
@@ -111,6 +112,18 @@ def test_long_names_are_bounded_with_a_hash_suffix() -> None:
     assert role.startswith("aai-production-eu-pipeline-xxxx")
     assert re.fullmatch(r".*-[0-9a-f]{8}", role)
     assert naming.pipeline_role(name) == role  # deterministic
+
+
+def test_the_workload_idp_name_always_fits_atlas_display_name() -> None:
+    # aai-<stack>-okta-workloads is 19 characters besides the stack name.
+    assert Naming(prefix="aai", stack="s" * 31).atlas_workload_idp() == (
+        f"aai-{'s' * 31}-okta-workloads"
+    )
+    bounded = Naming(prefix="aai", stack="s" * 32).atlas_workload_idp()
+    assert len(bounded) == 50
+    assert re.fullmatch(rf"aai-{'s' * 32}-okta-[0-9a-f]{{8}}", bounded)
+    # The org stack accepts what an environment exports (infra/settings/org.py).
+    assert IDP_NAME.match(bounded)
 
 
 @given(

@@ -369,23 +369,6 @@ def test_okta_problems(
     assert problems({**okta_config(base_config, **extra), "tier": tier}) == [expected]
 
 
-def test_the_workload_idp_name_fits_atlas_50_characters(base_config: dict[str, Any]) -> None:
-    # aai-<stack>-okta-workloads: 19 characters besides the stack name.
-    assert parse(okta_config(base_config), stack="s" * 31).wiring.okta is not None
-    with pytest.raises(SettingsError) as raised:
-        parse(okta_config(base_config), stack="s" * 32)
-    name = f"aai-{'s' * 32}-okta-workloads"
-    assert [str(p) for p in raised.value.problems] == [
-        f"namePrefix: workload IdP name {name}: 51 characters exceed the limit of 50 on Atlas "
-        "identity provider display name (the org stack names a stack's workload IdP "
-        "<namePrefix>-<stack>-okta-workloads) [atlas-identity-provider-name; Atlas Admin API v2: "
-        "Create One Identity Provider (displayName: 1..50 characters), "
-        "https://www.mongodb.com/docs/api/doc/atlas-admin-api-v2/operation/"
-        "operation-createidentityprovider]; fix: shorten namePrefix or the stack name (the org "
-        "stack creates this stack's IdP under the name in its atlasWorkloadIdp output)"
-    ]
-
-
 def test_prod_token_cap_is_configurable(base_config: dict[str, Any]) -> None:
     config = {
         **okta_config(base_config, oktaProdMaxTokenLifetimeMinutes=30, oktaTokenLifetimeMinutes=30),
