@@ -121,7 +121,7 @@ def _is(value: Any, kind: str) -> bool:
     if kind == "array":
         return isinstance(value, Sequence) and not isinstance(value, str)
     if kind in ("asset", "archive"):
-        # How the plan shows a pulumi.FileAsset (infra/offline.py, mask_secrets).
+        # How the plan shows a pulumi.FileAsset (infra/offline/values.py, mask_secrets).
         return isinstance(value, Mapping) and set(value) == {"fileAsset"}
     return isinstance(value, Mapping)  # map, object
 

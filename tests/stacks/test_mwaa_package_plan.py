@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from infra.offline import _bucket_object
+from infra.offline.computed import COMPUTED
 from tests.conftest import CommittedPlans
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +31,7 @@ def constraint_line(version: str, distribution: str) -> str:
 
 def version_id(obj: dict[str, Any]) -> str:
     """The version the offline S3 gives an upload (bucket, key and content hash)."""
-    return str(_bucket_object(obj["inputs"], obj["name"])[1]["versionId"])
+    return str(COMPUTED[OBJECT](obj["inputs"], obj["name"])[1]["versionId"])
 
 
 def test_prod_plan_from_the_cli_shows_the_package_on_the_environment(tmp_path: Path) -> None:
