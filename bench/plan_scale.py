@@ -326,7 +326,74 @@ def render(results: dict[str, Any]) -> str:
             f"({p['cpu_median'] / f['cpu_median']:.2f}) "
             f"| {p['rss_mb_median']:.0f} / {f['rss_mb_median']:.0f} | {marginal} |"
         )
+    met = targets(results)
+    if met:
+        lines += ["", "Targets:", "", *met]
     return "\n".join(lines)
+
+
+# The planning targets (the performance issue): seconds, megabytes and ratios.
+TARGET_LARGEST_WALL_S = 20.0
+TARGET_LARGEST_RSS_MB = 900
+TARGET_PROGRAM_OVER_FLOOR = 1.3
+TARGET_MARGINAL_GROWTH = 1.1
+TARGET_DEV_WALL_S = 1.1
+
+
+def targets(results: dict[str, Any]) -> list[str]:
+    """Each target with the measured value (wall: medians) and whether it is met."""
+    rows = {row["case"]: row for row in results["cases"] if not row["limits"]["exceeded"]}
+    sized = sorted(
+        (row for case, row in rows.items() if case != "dev"), key=lambda r: r["pipelines"]
+    )
+    lines: list[str] = []
+
+    def add(what: str, measured: float, met: bool, shown: str) -> None:
+        lines.append(f"- {what}: {shown.format(measured)} ({'met' if met else '**missed**'})")
+
+    if "dev" in rows:
+        dev = rows["dev"]["program"]["wall_median"]
+        add(f"dev plan < {TARGET_DEV_WALL_S} s", dev, dev < TARGET_DEV_WALL_S, "{:.2f} s")
+    if sized:
+        largest = sized[-1]
+        wall, rss = largest["program"]["wall_median"], largest["program"]["rss_mb_median"]
+        n = largest["pipelines"]
+        add(
+            f"{n} pipelines < {TARGET_LARGEST_WALL_S:.0f} s",
+            wall,
+            wall < TARGET_LARGEST_WALL_S,
+            "{:.2f} s",
+        )
+        add(
+            f"{n} pipelines < {TARGET_LARGEST_RSS_MB} MB",
+            rss,
+            rss < TARGET_LARGEST_RSS_MB,
+            "{:.0f} MB",
+        )
+        for row in (sized[0], largest) if len(sized) > 1 else (largest,):
+            ratio = row["program"]["wall_median"] / row["floor"]["wall_median"]
+            add(
+                f"program / floor at {row['pipelines']} pipelines ≤ {TARGET_PROGRAM_OVER_FLOOR}",
+                ratio,
+                ratio <= TARGET_PROGRAM_OVER_FLOOR,
+                "{:.2f}",
+            )
+    if len(sized) >= 3:
+        first, middle, last = sized[-3], sized[-2], sized[-1]
+
+        def marginal(a: dict[str, Any], b: dict[str, Any]) -> float:
+            added = b["pipelines"] - a["pipelines"]
+            return float(b["program"]["wall_median"] - a["program"]["wall_median"]) / added
+
+        growth = marginal(middle, last) / marginal(first, middle)
+        add(
+            f"marginal cost {middle['pipelines']}→{last['pipelines']} within "
+            f"{TARGET_MARGINAL_GROWTH}x of {first['pipelines']}→{middle['pipelines']}",
+            growth,
+            growth <= TARGET_MARGINAL_GROWTH,
+            "{:.2f}x",
+        )
+    return lines
 
 
 def contributing_with(text: str, table: str) -> str:

@@ -93,3 +93,14 @@ def test_synthetic_stack_file_plans_as_written(tmp_path: Path) -> None:
     stack = offline_plan.read_stack_file(path)
     assert stack.stack == "bench-3"
     assert stack.config == synthetic.stack_file(3).config
+
+
+def test_a_missed_target_is_rendered_as_missed() -> None:
+    results = json.loads(plan_scale.RESULTS.read_text())
+    largest = next(c for c in results["cases"] if c["case"] == "1000")
+    slower = {**largest, "program": {**largest["program"], "wall_median": 21.0}}
+    results["cases"] = [slower if c is largest else c for c in results["cases"]]
+    lines = plan_scale.targets(results)
+    assert "- 1000 pipelines < 20 s: 21.00 s (**missed**)" in lines
+    ratio = 21.0 / largest["floor"]["wall_median"]
+    assert f"- program / floor at 1000 pipelines ≤ 1.3: {ratio:.2f} (**missed**)" in lines
