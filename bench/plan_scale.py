@@ -382,8 +382,9 @@ def targets(results: dict[str, Any]) -> list[str]:
         first, middle, last = sized[-3], sized[-2], sized[-1]
 
         def marginal(a: dict[str, Any], b: dict[str, Any]) -> float:
-            added = b["pipelines"] - a["pipelines"]
-            return float(b["program"]["wall_median"] - a["program"]["wall_median"]) / added
+            added = int(b["pipelines"]) - int(a["pipelines"])
+            seconds = float(b["program"]["wall_median"]) - float(a["program"]["wall_median"])
+            return seconds / added
 
         growth = marginal(middle, last) / marginal(first, middle)
         add(
