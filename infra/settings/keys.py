@@ -328,7 +328,8 @@ KEYS: dict[str, Key] = {
     ),
     "atlasOtherDataAccessIdpIds": Key(
         type="array",
-        description="org stack only: data-access IdPs no stack exports that must stay linked",
+        description="org stack only: data-access IdPs this project does not create that must "
+        "stay linked",
         default=[],
         constraints="org stack only; 24 hex characters each",
         example="[62a1b2c3d4e5f60718293a4b]",
