@@ -18,6 +18,7 @@ from typing import Any
 from components.access import Problem
 from components.atlas_org import WorkloadIdpSpec
 from components.limits import ATLAS_IDP_NAME
+from infra.settings.okta import AUDIENCE
 from infra.settings.reader import ATLAS_ID, ATLAS_ID_HINT, Reader
 
 ORG_TIER = "org"
@@ -126,7 +127,11 @@ def _workload_idps(r: Reader, values: Mapping[str, Any]) -> tuple[WorkloadIdpSpe
         r.unknown_keys(raw, set(IDP_KEYS), at)
         stack = r.string(raw, "stack", at, pattern=STACK_NAME, hint="use the stack's name")
         name = r.string(
-            raw, "name", at, pattern=IDP_NAME, hint="use 1 to 50 characters (Atlas displayName)"
+            raw,
+            "name",
+            at,
+            pattern=IDP_NAME,
+            hint=f"use 1 to {ATLAS_IDP_NAME.value} characters (Atlas displayName)",
         )
         issuer = r.string(
             raw,
@@ -135,7 +140,9 @@ def _workload_idps(r: Reader, values: Mapping[str, Any]) -> tuple[WorkloadIdpSpe
             pattern=ISSUER,
             hint="use the stack's oktaIssuer output, an https URL",
         )
-        audience = r.string(raw, "audience", at, pattern=re.compile(r"^\S{1,512}$"))
+        audience = r.string(
+            raw, "audience", at, pattern=AUDIENCE, hint="use the stack's oktaAudience, a URI"
+        )
         if stack and name and issuer and audience:
             found.append(
                 WorkloadIdpSpec(stack=stack, name=name, issuer_uri=issuer, audience=audience)
