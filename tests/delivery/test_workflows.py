@@ -27,7 +27,7 @@ PULUMI_RUN = "bash scripts/ci/pulumi-run"
 UP_WORKFLOW = "./.github/workflows/pulumi-up.yml"
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)\s*(#.*)?$")
-# Environment stacks only: the `org` stack (Atlas org config) is applied by an Organization Owner
+# Environment stacks only: the `org` stack (workload IdPs, org config) is applied by an Org Owner
 # by hand (docs/operations.md, "The org stack"); CI checks its plan through `infra.snapshot --check`.
 COMMITTED_STACKS = list(STACKS)
 

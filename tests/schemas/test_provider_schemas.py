@@ -88,8 +88,8 @@ def test_subset_is_generated_from_the_pinned_sdks() -> None:
 @pytest.mark.parametrize("path", SNAPSHOT_PLANS, ids=lambda p: p.name.split(".")[0])
 def test_committed_plans_fit_the_schemas(path: Path) -> None:
     plan = json.loads(path.read_text())
-    # The org stack declares one resource (the org config) in one component.
-    assert len(plan["resources"]) > (1 if path.name == "org.plan.json" else 10)
+    # The org stack declares the org config and one IdP per environment in one component.
+    assert len(plan["resources"]) > (3 if path.name == "org.plan.json" else 10)
     assert problems(plan) == []
 
 
