@@ -265,18 +265,16 @@ class Wiring(pulumi.ComponentResource):
         self.okta_issuer = okta_identity.issuer if okta_identity else None
         self.okta_client_ids = client_ids
         self.okta_current_key_slots = okta_identity.current_slots if okta_identity else {}
-        self.atlas_workload_idp = (
-            okta_identity.issuer.apply(
-                lambda issuer: {
-                    "stack": args.stack,
-                    "name": naming.atlas_workload_idp(),
-                    "issuerUri": issuer,
-                    "audience": args.okta.audience if args.okta else "",
-                }
+        self.atlas_workload_idp = None
+        if okta_identity is not None and args.okta is not None:
+            handoff = {
+                "stack": args.stack,
+                "name": naming.atlas_workload_idp(),
+                "audience": args.okta.audience,
+            }
+            self.atlas_workload_idp = okta_identity.issuer.apply(
+                lambda issuer: {**handoff, "issuerUri": issuer}
             )
-            if okta_identity
-            else None
-        )
         self.register_outputs(
             {
                 "executionRoleArn": self.execution_role_arn,

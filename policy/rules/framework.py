@@ -171,12 +171,10 @@ def effective_config(rule: Rule, given: Mapping[str, Any] | None) -> dict[str, A
 def _setting_value(rule: str, setting: Setting, value: Any) -> Any:
     where = f"{rule}.{setting.name}"
     if setting.type == "integer":
-        number = as_number(value)
-        if number is None or number != int(number):
-            raise ConfigError(f"{where}: {value!r} is not an integer")
+        number = _integer(where, value)
         if setting.minimum is not None and number < setting.minimum:
-            raise ConfigError(f"{where}: {int(number)} is below the minimum {setting.minimum}")
-        return int(number)
+            raise ConfigError(f"{where}: {number} is below the minimum {setting.minimum}")
+        return number
     if setting.type == "string":
         if not isinstance(value, str):
             raise ConfigError(f"{where}: {value!r} is not a string")
@@ -205,14 +203,20 @@ def _object_value(where: str, setting: Setting, value: Any) -> dict[str, dict[st
         for name, raw in entry.items():
             if name not in fields:
                 raise ConfigError(f"{at}.{name}: unknown; use {', '.join(sorted(fields))}")
-            number = as_number(raw)
-            if number is None or number != int(number):
-                raise ConfigError(f"{at}.{name}: {raw!r} is not an integer")
+            number = _integer(f"{at}.{name}", raw)
             low, high = fields[name]
             if not low <= number <= high:
-                raise ConfigError(f"{at}.{name}: {int(number)} is outside {low}..{high}")
-            result[str(key)][name] = int(number)
+                raise ConfigError(f"{at}.{name}: {number} is outside {low}..{high}")
+            result[str(key)][name] = number
     return result
+
+
+def _integer(where: str, value: Any) -> int:
+    """A whole number (pack config may carry 1400.0), or ConfigError."""
+    number = as_number(value)
+    if number is None or number != int(number):
+        raise ConfigError(f"{where}: {value!r} is not an integer")
+    return int(number)
 
 
 def evaluate(

@@ -8,6 +8,7 @@ environment as `atlasWorkloadIdpId` (components/atlas_org.py says why settings, 
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,7 +37,9 @@ ORG_VALUES: dict[str, Any] = {
 }
 
 
+@cache
 def org_plan() -> dict[str, Any]:
+    """Planned once; read-only."""
     return offline_plan.plan(offline_plan.read_stack_file(ROOT / "Pulumi.org.yaml"))
 
 
