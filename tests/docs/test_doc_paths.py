@@ -106,3 +106,20 @@ def test_a_missing_path_is_found() -> None:
     assert exists("infra/settings/")
     assert exists("policy/rules/<system>.py")
     assert exists("infra/settings/limits.plan_problems")
+
+
+# The repository stands on its own: no file points at the workspace around it.
+OUTSIDE = re.compile(r"\.\./shared/|\bFACTS\.md\b|\bDESIGN\.md\b")
+
+
+def test_no_tracked_file_cites_anything_outside_the_repository() -> None:
+    found = []
+    for path in tracked():
+        if path == "tests/docs/test_doc_paths.py":
+            continue  # names them to look for them
+        try:
+            text = (ROOT / path).read_text()
+        except (UnicodeDecodeError, IsADirectoryError):
+            continue
+        found += [f"{path}: {m.group(0)}" for m in OUTSIDE.finditer(text)]
+    assert found == []
