@@ -12,9 +12,9 @@ go through the provider SDK's typed class for their type token (`aws:iam/role:Ro
 `pulumi.CustomResource` with the engine's input names instead. Values the plan masks as
 "[secret]" are passed as secret Outputs of the mask, so the plan masks them again.
 
-It runs in its own process like the CLI: same imports (infra.plan and every provider SDK the
-program imports), same mocks, monitor, GC pause and stack-trace skip (infra.offline.run_program),
-same post-processing and JSON write (infra.plan.plan_of, write_json), same exit. What it does not
+It runs in its own process like the CLI: same imports (devtools.plan and every provider SDK the
+program imports), same mocks, monitor, GC pause and stack-trace skip (devtools.offline.run_program),
+same post-processing and JSON write (devtools.plan.plan_of, write_json), same exit. What it does not
 do is what the program adds: settings, Wiring and components, and lifting of nested values.
 The benchmark checks that its plan JSON and graph are byte-identical to the program's.
 """
@@ -41,9 +41,9 @@ import pulumi_vault
 import pulumiverse_time
 from pulumi import _types as sdk_types
 
-from infra import plan as offline_plan
-from infra.offline import SECRET, PlanMocks, run_program, to_config_strings
-from infra.perf import gc_paused
+from devtools import plan as offline_plan
+from devtools.offline import SECRET, PlanMocks, run_program, to_config_strings
+from devtools.perf import gc_paused
 
 # Type-token package -> provider SDK, the same set the program's components import.
 PACKAGES: dict[str, Any] = {
@@ -214,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     plan = json.loads(args.plan.read_text())
     graph = json.loads(args.graph.read_text())
-    with gc_paused():  # as infra.plan.plan() runs the program
+    with gc_paused():  # as devtools.plan.plan() runs the program
         run = run_program(
             project=plan["project"],
             stack=plan["stack"],

@@ -16,7 +16,7 @@ fails.
 
 Each synthetic case is the estate of bench/synthetic.py (Atlas projects as the unit of scale,
 1,000 pipelines over 12 projects), and every case reports whether every service-limit rule passes
-(components/limits.py): the offline plan's own checks (settings counts, rendered document sizes:
+(model/limits/__init__.py): the offline plan's own checks (settings counts, rendered document sizes:
 it exits 2 otherwise) and the policy pack's limit rules (policy/rules/limits.py) on its plan JSON.
 A case whose plan the limits refuse is reported with the limits it exceeds and not measured: the
 CLI plans nothing for it.
@@ -54,7 +54,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.synthetic import write_stack_file
-from infra import plan as offline_plan
+from devtools import plan as offline_plan
 from policy import check as policy_check
 from policy.rules import limits as limit_rules
 
@@ -83,7 +83,7 @@ class Limits:
 
     checked: list[str]
     exceeded: list[str]
-    """Limit keys (components/limits.py) or pack rule names that fail; empty: all pass."""
+    """Limit keys (model/limits/__init__.py) or pack rule names that fail; empty: all pass."""
 
 
 @dataclass(frozen=True, kw_only=True)

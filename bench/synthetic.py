@@ -8,7 +8,7 @@ those modes need (as in the committed dev stack). A project whose database users
 identity-bound pipeline, `DEFAULT_CONCURRENT_LEASES` per vault-dynamic pipeline) exceed Atlas'
 default declares the raised limit in `atlasProjectLimits`, as the project's owner would after
 raising it, and so does an account over IAM's default role quota in `awsIamRoleQuota`
-(components/limits.py).
+(model/limits/__init__.py).
 
 `CLUSTERS_IN_PROJECTS` is the one switch between the two layouts:
 - True: each cluster names its project (`atlasClusters[].projectId`), and `atlasProjectLimits`
@@ -26,15 +26,15 @@ from typing import Any
 
 import yaml
 
-from components.access import AuthMode
-from components.limits import (
+from devtools import plan as offline_plan
+from infra import settings as stack_settings
+from model.access import AuthMode
+from model.limits import (
     ATLAS_CUSTOM_ROLES_PER_PROJECT,
     ATLAS_USERS_PER_PROJECT,
     DEFAULT_CONCURRENT_LEASES,
     IAM_ROLES_PER_ACCOUNT,
 )
-from infra import plan as offline_plan
-from infra import settings as stack_settings
 
 PROJECT = "airflow-atlas-identity"
 ACCOUNT, REGION = "123456789012", "eu-west-1"
@@ -152,7 +152,7 @@ def atlas_values(pipelines: int) -> dict[str, Any]:
     ]
     values: dict[str, Any] = {"atlasProjectId": project_id(0), "atlasClusters": clusters}
     if not CLUSTERS_IN_PROJECTS:
-        # One project raised to Atlas' documented maxima (components/limits.py).
+        # One project raised to Atlas' documented maxima (model/limits/__init__.py).
         values["atlasProjectLimits"] = {
             project_id(0): {
                 "databaseUsers": ATLAS_USERS_PER_PROJECT.maximum,
@@ -176,7 +176,7 @@ def atlas_values(pipelines: int) -> dict[str, Any]:
 def role_quota(pipelines: int) -> dict[str, int]:
     """`awsIamRoleQuota` when the stack's roles (one per pipeline, plus the execution role)
     exceed IAM's default, as the account's owner would declare it after raising the quota
-    ('Roles per account' in Service Quotas, components/limits.py) to the next 500."""
+    ('Roles per account' in Service Quotas, model/limits/__init__.py) to the next 500."""
     roles = pipelines + 1
     if roles <= IAM_ROLES_PER_ACCOUNT.value:
         return {}

@@ -44,7 +44,7 @@ from bootstrap.permissions import (
 )
 from bootstrap.signing_keys import signing_key_statements, state_key_guard
 from bootstrap.vault_ci import vault_ci_logins
-from components.naming import Naming
+from model.naming import Naming
 
 
 class Deployer(pulumi.ComponentResource):

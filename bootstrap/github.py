@@ -73,7 +73,7 @@ class DeployerArgs:
     """Secrets Manager name prefixes the program manages (connections, Okta keys)."""
     provider_secrets_prefix: str
     mwaa_package_bucket: str | None = None
-    """The DAG bucket the program uploads the MWAA package to (components/mwaa.py)."""
+    """The DAG bucket the program uploads the MWAA package to (components/airflow/mwaa.py)."""
     """Where the Atlas/Okta provider credentials live: `<prefix>/deploy/*`, `<prefix>/preview/*`."""
     existing_oidc_provider_arn: str | None = None
     """Use the account's existing GitHub OIDC provider instead of creating one."""

@@ -17,8 +17,8 @@ from typing import Any
 
 import pulumi
 
-from components.mwaa import PLUGINS_KEY, REQUIREMENTS_KEY
-from components.naming import Naming
+from components.airflow.mwaa import PLUGINS_KEY, REQUIREMENTS_KEY
+from model.naming import Naming
 
 Statement = Mapping[str, Any]
 
@@ -218,7 +218,7 @@ PACKAGE_OBJECT_ACTIONS = (
 
 
 def package_statements(scope: AccountScope) -> list[Statement]:
-    """Write exactly the MWAA package's two objects in the DAG bucket (components/mwaa.py)."""
+    """Write exactly the MWAA package's two objects in the DAG bucket (components/airflow/mwaa)."""
     if scope.mwaa_package_bucket is None:
         return []
     bucket = f"arn:aws:s3:::{scope.mwaa_package_bucket}"

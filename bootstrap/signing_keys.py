@@ -1,5 +1,5 @@
-"""The deploy role's KMS permissions: this stack's Okta signing keys (components/okta_keys.py)
-and none other, and never a change to the Pulumi state secrets key.
+"""The deploy role's KMS permissions: this stack's Okta signing keys
+(components/okta/signing_keys.py) and none other, never a change to the Pulumi state secrets key.
 
 Attacked in tests/delivery/attacks/test_kms.py.
 """
@@ -9,9 +9,9 @@ from __future__ import annotations
 import pulumi
 
 from bootstrap.permissions import AccountScope, Statement
-from components.okta_keys import ADMINISTRATION_ACTIONS, KEY_SPEC, KEY_USAGE
+from components.okta.signing_keys import ADMINISTRATION_ACTIONS, KEY_SPEC, KEY_USAGE
 
-# KMS actions on the Okta signing keys (components/okta_keys.py) besides tagging, which is
+# KMS actions on the Okta signing keys (components/okta/signing_keys.py) besides tagging, which is
 # conditioned on request tags instead.
 SIGNING_KEY_ADMINISTRATION = tuple(
     a for a in ADMINISTRATION_ACTIONS if a not in ("kms:TagResource", "kms:UntagResource")

@@ -7,7 +7,7 @@ what").
 
 from __future__ import annotations
 
-from components.vault_documents import hcl_policy
+from components.vault.documents import hcl_policy
 
 
 def vault_ci_policies(stack_prefix: str) -> dict[str, str]:

@@ -10,22 +10,13 @@ from typing import Any
 
 import pulumi
 
-from components import access, lifting
-from components.access import AuthMode, privileges
-from components.airflow_connections import (
+from components import lifting
+from components.airflow.connections import (
     AirflowConnections,
     AirflowConnectionsArgs,
     VaultBackendSpec,
 )
-from components.atlas_access import (
-    AtlasAccess,
-    AtlasAccessArgs,
-    AtlasPipelineSpec,
-    VaultApiKeySpec,
-)
-from components.atlas_audit import iam_role_pattern
-from components.aws_identity import AwsIdentity, AwsIdentityArgs, PipelineRoleSpec
-from components.contract import (
+from components.airflow.contract import (
     KV_CONNECTIONS_PATH,
     ConnectionSpec,
     OktaRuntime,
@@ -33,14 +24,21 @@ from components.contract import (
     VaultRuntime,
     runtime_extra,
 )
-from components.mwaa import stack_mwaa
-from components.okta_identity import (
+from components.airflow.mwaa import stack_mwaa
+from components.atlas.access import (
+    AtlasAccess,
+    AtlasAccessArgs,
+    AtlasPipelineSpec,
+    VaultApiKeySpec,
+)
+from components.atlas.audit_filter import iam_role_pattern
+from components.aws.identity import AwsIdentity, AwsIdentityArgs, PipelineRoleSpec
+from components.okta.identity import (
     OktaPipelineSpec,
     OktaWorkloadIdentity,
     OktaWorkloadIdentityArgs,
 )
-from components.specs import VaultSpec, WiringArgs
-from components.vault_secrets import (
+from components.vault.access import (
     AtlasConnectionSpec,
     AwsLoginSpec,
     DatabaseEngineSpec,
@@ -49,6 +47,9 @@ from components.vault_secrets import (
     VaultAccess,
     VaultAccessArgs,
 )
+from model import access
+from model.access import AuthMode, privileges
+from model.specs import VaultSpec, WiringArgs
 
 # The access matrix's identity of an okta-oidc pipeline whose workload IdP does not exist yet.
 AWAITING_WORKLOAD_IDP = "none yet: atlasWorkloadIdpId is unset (org stack)"
@@ -66,7 +67,7 @@ class Wiring(pulumi.ComponentResource):
     access_matrix: pulumi.Output[list[dict[str, object]]]
     mwaa_environment_arn: pulumi.Output[str] | None
     mwaa_package: dict[str, Any] | None
-    """What to upload to an environment the program does not create (components/mwaa.py)."""
+    """What to upload to an environment the program does not create (components/airflow/mwaa.py)."""
     okta_issuer: pulumi.Output[str] | None
     okta_client_ids: dict[str, pulumi.Output[str]]
     okta_current_key_slots: dict[str, pulumi.Output[str]]

@@ -1,1 +1,5 @@
-"""The Pulumi program: stack settings, the entry point and the offline plan."""
+"""The Pulumi program (`Pulumi.yaml` main): stack settings and the entry point.
+
+`infra.plan`, `infra.snapshot` and `infra.settings.generate` are only the developer tools'
+command names; the tools themselves live in devtools/.
+"""

@@ -2,14 +2,14 @@
 
 One project, two kinds of stack: environments (tier dev/staging/prod: the identity wiring) and
 the `org` stack (tier org: the Atlas organization's workload IdPs and federation config,
-components/atlas_org.py).
+components/atlas/org.py).
 """
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_vault as vault
 
-from components.atlas_org import AtlasOrgFederation, AtlasOrgFederationArgs
+from components.atlas.org import AtlasOrgFederation, AtlasOrgFederationArgs
 from components.wiring import Wiring
 from infra import settings as stack_settings
 
@@ -69,7 +69,7 @@ def environment_stack() -> None:
         pulumi.export("oktaClientIds", wiring.okta_client_ids)
         pulumi.export("oktaCurrentKeySlots", wiring.okta_current_key_slots)
     if wiring.atlas_workload_idp is not None:
-        # The org stack's atlasWorkloadIdps entry for this stack (components/atlas_org.py).
+        # The org stack's atlasWorkloadIdps entry for this stack (components/atlas/org.py).
         pulumi.export("atlasWorkloadIdp", wiring.atlas_workload_idp)
     if wiring.vault_policies:
         pulumi.export("vaultPolicies", wiring.vault_policies)

@@ -105,7 +105,7 @@ def _load_plans(paths: Sequence[Path], stacks: Sequence[str]) -> list[tuple[str,
     for path in paths:
         plans.append((str(path), json.loads(path.read_text())))
     if stacks:
-        from infra import plan as offline_plan  # only needed when planning here
+        from devtools import plan as offline_plan  # only needed when planning here
 
         for stack in stacks:
             stack_file = offline_plan.ROOT / f"Pulumi.{stack}.yaml"

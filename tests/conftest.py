@@ -17,7 +17,7 @@ from tests.stacks_discovery import STACKS as STACKS
 from tests.stacks_discovery import stack_file
 
 if TYPE_CHECKING:
-    from infra.offline import PlanMocks, ProgramRun
+    from devtools.offline import PlanMocks, ProgramRun
 
 # Pulumi is imported only by the fixtures that run the program: the runtime and Airflow-facing
 # Vault suites are collected under MWAA's constraints too (scripts/check-mwaa), where Pulumi
@@ -71,7 +71,7 @@ def run_stack() -> ProgramRunner:
         preview: bool = False,
         mocks: PlanMocks | None = None,
     ) -> ProgramRun:
-        from infra.offline import PlanMocks, run_program, to_config_strings
+        from devtools.offline import PlanMocks, run_program, to_config_strings
 
         return run_program(
             project=PROJECT,
@@ -91,7 +91,7 @@ def run_component() -> ProgramRunner:
     def run(
         program: Callable[[], None], *, preview: bool = False, mocks: PlanMocks | None = None
     ) -> ProgramRun:
-        from infra.offline import PlanMocks, run_program
+        from devtools.offline import PlanMocks, run_program
 
         return run_program(
             project=PROJECT,
@@ -122,7 +122,7 @@ class CommittedPlans:
 
 def plan_stack(stack: str) -> dict[str, Any]:
     """A fresh offline plan of `Pulumi.<stack>.yaml` (for tests that compare two runs)."""
-    from infra import plan as offline_plan
+    from devtools import plan as offline_plan
 
     return offline_plan.plan(offline_plan.read_stack_file(stack_file(stack)))
 
@@ -152,7 +152,7 @@ def benchmark_estate_plan(tmp_path_factory: pytest.TempPathFactory) -> dict[str,
 
 def _plan_benchmark_estate(path: Path) -> None:
     from bench import plan_scale, synthetic
-    from infra import plan as offline_plan
+    from devtools import plan as offline_plan
 
     planned = offline_plan.plan(synthetic.stack_file(plan_scale.LARGEST_PIPELINES))
     offline_plan.write_json(path, planned)

@@ -5,7 +5,7 @@
 - `tests/runtime/integration/stacks/runtime-it.plan.json`: the runtime integration tests' stack,
   kept current by `python -m tests.plans` (tests/snapshots/test_test_plans.py checks the drift).
 
-Both are in the snapshots' expanded form; `collapse` (infra/snapshot_form.py, Pulumi-free) turns
+Both are in the snapshots' expanded form; `collapse` (devtools/snapshot_form.py, Pulumi-free) turns
 them back into the plan that `python -m infra.plan --json` writes.
 """
 
@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from infra.snapshot_form import collapse
+from devtools.snapshot_form import collapse
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME_IT_STACK_FILE = ROOT / "tests/runtime/integration/stacks/Pulumi.runtime-it.yaml"
@@ -41,8 +41,8 @@ def runtime_it_plan() -> dict[str, Any]:
 
 def render_runtime_it_plan() -> str:
     """The runtime-it plan as the program makes it now (needs Pulumi: main venv only)."""
-    from infra.plan import plan, read_stack_file
-    from infra.snapshot import render_plan
+    from devtools.plan import plan, read_stack_file
+    from devtools.snapshot import render_plan
 
     return render_plan(plan(read_stack_file(RUNTIME_IT_STACK_FILE, stack="runtime-it")))
 
@@ -72,7 +72,7 @@ def runtime_it_plan_with_kms(endpoint_url: str, region: str) -> dict[str, Any]:
 def _plan_with_kms(endpoint_url: str, region: str) -> dict[str, Any]:
     import boto3
 
-    from infra.plan import plan, read_stack_file
+    from devtools.plan import plan, read_stack_file
 
     kms = boto3.client(
         "kms",

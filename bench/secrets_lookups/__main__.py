@@ -98,7 +98,7 @@ print(json.dumps(result))
 
 
 def program_options() -> dict[str, str]:
-    from infra.plan import plan, read_stack_file
+    from devtools.plan import plan, read_stack_file
 
     return dict(
         plan(read_stack_file(STACK, stack="runtime-it"))["outputs"]["airflowConfigurationOptions"]

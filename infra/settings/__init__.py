@@ -17,10 +17,6 @@ from typing import Any
 
 import pulumi
 
-from components import access
-from components.access import AuthMode, Problem, Tier
-from components.naming import Naming
-from components.specs import WiringArgs
 from infra.settings import limits, mwaa, okta, org, pipelines, vault
 from infra.settings.keys import KEYS, Key
 from infra.settings.reader import (
@@ -32,6 +28,10 @@ from infra.settings.reader import (
     integer,
     present,
 )
+from model import access
+from model.access import AuthMode, Problem, Tier
+from model.naming import Naming
+from model.specs import WiringArgs
 
 __all__ = [
     "KEYS",

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from components.access import PIPELINE_NAME_MAX, PRESETS, Tier
-from infra.schemas.value_rules import MWAA_ENVIRONMENT_CLASSES
 from infra.settings.mwaa import PACKAGED_VERSIONS
 from infra.settings.vault import AUDIT_TYPES, SECRETS_BACKENDS
+from model.access import PIPELINE_NAME_MAX, PRESETS, Tier
+from model.limits.values import MWAA_ENVIRONMENT_CLASSES
 
 ConfigType = Literal["string", "integer", "boolean", "array", "object"]
 

@@ -4,8 +4,8 @@ How many Atlas users and custom roles a project gets, how many IAM roles the acc
 how long a chained role session may be follow from the stack file alone, so they are reported
 here like any other bad setting (with the key path and the fix), and `pulumi preview` fails the
 same way as the offline plan. Sizes of rendered documents (IAM policies, MWAA option values, Okta
-names, Vault storage entries) need the rendered document: `infra/plan.py` measures them on the
-plan (see `components/limits.py`).
+names, Vault storage entries) need the rendered document: `devtools/plan.py` measures them on the
+plan (see `model/limits/__init__.py`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from components import limit_checks, limits
-from components.access import AuthMode, Pipeline, Problem
 from infra.settings.reader import Reader, integer
+from model import limits
+from model.access import AuthMode, Pipeline, Problem
+from model.limits import checks as limit_checks
 
 PROJECT_LIMIT_KEYS = {
     "databaseUsers": limits.ATLAS_USERS_PER_PROJECT,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from components.specs import MwaaSpec
-from infra.schemas.value_rules import MWAA_AIRFLOW_VERSIONS, MWAA_ENVIRONMENT_CLASSES
 from infra.settings.reader import Reader
+from model.limits.values import MWAA_AIRFLOW_VERSIONS, MWAA_ENVIRONMENT_CLASSES
+from model.specs import MwaaSpec
 from runtime.tools.mwaa_package import supported_versions
 
-# Documented values, one source of truth with the plan's value rules (infra/schemas).
+# Documented values, one source of truth with the plan's value rules (model/limits/values.py).
 ENVIRONMENT_CLASSES = MWAA_ENVIRONMENT_CLASSES
 ACCESS_MODES = ("PRIVATE_ONLY", "PUBLIC_ONLY")
 # Versions MWAA offers whose constraints requirements/ keeps: the package can be built for these.

@@ -10,15 +10,15 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from components.access import AuthMode, Pipeline, Tier
-from components.naming import Naming
-from components.specs import OktaSpec
 from infra.settings.reader import (
     ATLAS_ID,
     ATLAS_ID_HINT,
     Reader,
     integer,
 )
+from model.access import AuthMode, Pipeline, Tier
+from model.naming import Naming
+from model.specs import OktaSpec
 
 TOKEN_LIFETIME_MIN, TOKEN_LIFETIME_MAX, PROD_TOKEN_LIFETIME_CAP = 5, 1440, 15
 KEY_ROTATION_MIN, KEY_ROTATION_MAX = 1, 8760

@@ -15,16 +15,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components.access import Problem
-from components.atlas_org import WorkloadIdpSpec
-from components.limits import ATLAS_IDP_NAME
+from components.atlas.org import WorkloadIdpSpec
 from infra.settings.okta import AUDIENCE
 from infra.settings.reader import ATLAS_ID, ATLAS_ID_HINT, Reader
+from model.access import Problem
+from model.limits import ATLAS_IDP_NAME
 
 ORG_TIER = "org"
 # A Pulumi stack name (the environment stack an IdP belongs to; the org stack's output key).
 STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
-# Atlas' displayName limit (components/limits.py, ATLAS_IDP_NAME), no edge whitespace.
+# Atlas' displayName limit (model/limits/__init__.py, ATLAS_IDP_NAME), no edge whitespace.
 IDP_NAME = re.compile(rf"^\S(.{{0,{ATLAS_IDP_NAME.value - 2}}}\S)?$")
 ISSUER = re.compile(r"^https://[^\s/]+(/\S*)?$")
 ORG_KEYS = frozenset(

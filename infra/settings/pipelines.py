@@ -6,10 +6,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from components import access, reserved
-from components.access import AuthMode, Grant, Pipeline
-from components.naming import Naming
 from infra.settings.reader import ATLAS_ID, ATLAS_ID_HINT, Reader
+from model import access, reserved
+from model.access import AuthMode, Grant, Pipeline
+from model.naming import Naming
 
 SRV_HOST = re.compile(r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)+\.mongodb\.net$")
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from components.access import Problem
+from model.access import Problem
 
 ATLAS_ID = re.compile(r"^[0-9a-f]{24}$")
 SECRETS_PREFIX = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,200}$")

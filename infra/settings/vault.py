@@ -7,9 +7,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from components.access import VAULT_AUDIT_TYPES, AuthMode, Tier
-from components.specs import AuditDevice, VaultSpec
 from infra.settings.reader import Reader, integer
+from model.access import VAULT_AUDIT_TYPES, AuthMode, Tier
+from model.specs import AuditDevice, VaultSpec
 
 _VAULT_KEYS = (
     "vaultAddress",

@@ -257,7 +257,7 @@ def check_org_resources_owned_once(r: ResourceView, _: Mapping[str, Any]) -> Ite
             "is declared outside the org stack: creating an identity provider needs Atlas "
             "Organization Owner, and the org config's data-access IdP list is one per "
             "organization, so each environment's `up` would unlink the others'; declare it only "
-            "in the org stack (components/atlas_org.py, docs/operations.md §2.6)"
+            "in the org stack (components/atlas/org.py, docs/operations.md §2.6)"
         )
 
 

@@ -1,6 +1,6 @@
-"""Service limits as policy rules: the checks `components/limits.py` defines, over a stack view.
+"""Service limits as policy rules: the checks `model/limits/__init__.py` defines, over a stack view.
 
-The same limits fail the offline plan (`infra/settings/limits.py`, `infra/plan.py`); here they
+The same limits fail the offline plan (`infra/settings/limits.py`, `devtools/plan.py`); here they
 guard `pulumi preview --policy-pack policy/` and `python -m policy.check`, e.g. for a stack built
 by other means.
 
@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from components import limit_checks, limits
+from model import limits
+from model.limits import checks as limit_checks
 from policy.rules.framework import Rule, Setting, StackRule, StackView, is_masked
 
 # The same shape as the stack setting `atlasProjectLimits` (infra/settings/limits.py), whose

@@ -11,7 +11,7 @@ ATLAS_IDENTITY_PROVIDER = (
     "mongodbatlas:index/federatedSettingsIdentityProvider:FederatedSettingsIdentityProvider"
 )
 ATLAS_ORG_CONFIG = "mongodbatlas:index/federatedSettingsOrgConfig:FederatedSettingsOrgConfig"
-# The org stack's component (components/atlas_org.py): the only parent of the two above.
+# The org stack's component (components/atlas/org.py): the only parent of the two above.
 ORG_FEDERATION_COMPONENT = "airflow-atlas-identity:atlas:AtlasOrgFederation"
 IAM_ROLE = "aws:iam/role:Role"
 IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"

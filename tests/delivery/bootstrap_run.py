@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 import yaml
 
-from infra.offline import PlanMocks, ProgramRun, run_program, to_config_strings
+from devtools.offline import PlanMocks, ProgramRun, run_program, to_config_strings
 from tests.conftest import ROOT
 
 PROJECT = "airflow-atlas-identity-bootstrap"

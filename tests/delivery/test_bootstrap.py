@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from bootstrap import settings as bootstrap_settings
-from infra.offline import ProgramRun
+from devtools.offline import ProgramRun
 from tests.conftest import ROOT
 from tests.delivery.bootstrap_run import (
     BUCKET_ARN,

@@ -8,8 +8,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from components.vault_secrets import STRUCTURAL_TYPES
-from infra import plan as stack_plan
+from components.vault.access import STRUCTURAL_TYPES
+from devtools import plan as stack_plan
 from tests.conftest import ROOT
 
 DATA_PLANE = {

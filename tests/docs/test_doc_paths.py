@@ -87,7 +87,7 @@ def test_every_named_repository_path_exists(source: str, text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("see `components/access.py`.", {"components/access.py"}),
+        ("see `model/access.py`.", {"model/access.py"}),
         ("snapshots/<stack>.plan.json and README.md", {"snapshots/<stack>.plan.json", "README.md"}),
         ("https://github.com/pulumi/pulumi/blob/master/docs/x.md", set()),
         ("airflow/<stack>/connections, plan-prod.json, ../docs/limits.md", set()),

@@ -15,8 +15,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from infra import plan as offline_plan
-from infra.snapshot_form import collapse
+from devtools import plan as offline_plan
+from devtools.snapshot_form import collapse
 from tests.stacks_discovery import ROOT, STACKS, StackPlans
 
 PAGE = ROOT / "docs" / "plan-format.md"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from infra import plan as offline_plan
+from devtools import plan as offline_plan
 from tests.stacks_discovery import ROOT, StackPlans
 
 README = (ROOT / "README.md").read_text()

@@ -21,12 +21,12 @@ import pytest
 import yaml
 
 from bootstrap import settings as bootstrap_settings
-from components.access import Tier
+from devtools.plan import read_stack_file
 from infra import settings
-from infra.plan import read_stack_file
-from infra.settings import generate
+from devtools import settings_docs as generate
 from infra.settings import org as org_settings
 from infra.settings.keys import Key
+from model.access import Tier
 from tests.stacks_discovery import ROOT, STACKS, stack_file
 
 PULUMI_PROJECT_SCHEMA = json.loads(

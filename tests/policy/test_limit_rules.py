@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from infra import plan as offline_plan
+from devtools import plan as offline_plan
 from policy import check
 from policy.rules import RULES_BY_NAME, ConfigError, StackView, effective_config
 from tests.conftest import ROOT

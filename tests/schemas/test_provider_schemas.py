@@ -18,9 +18,10 @@ import pytest
 import yaml
 
 from bench import plan_scale, synthetic
-from components.access import AuthMode
-from infra import plan as offline_plan
-from infra.schemas import generate, validate, value_rules
+from devtools import plan as offline_plan
+from devtools.schemas import generate, validate
+from model.access import AuthMode
+from model.limits import values as value_rules
 from tests.conftest import PROJECT, ROOT
 from tests.stacks_discovery import STACKS
 

@@ -11,9 +11,9 @@ import pulumi_okta
 import pytest
 
 from bench import floor, plan_scale, synthetic
-from components.access import AuthMode
-from infra import plan as offline_plan
-from infra.offline import PlanMocks, Registration, run_program, to_config_strings
+from devtools import plan as offline_plan
+from devtools.offline import PlanMocks, Registration, run_program, to_config_strings
+from model.access import AuthMode
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from bench import plan_scale, synthetic
-from components.access import AuthMode
-from components.limits import (
+from devtools import plan as offline_plan
+from infra import settings as stack_settings
+from model.access import AuthMode
+from model.limits import (
     ATLAS_CUSTOM_ROLES_PER_PROJECT,
     ATLAS_USERS_PER_PROJECT,
     IAM_ROLES_PER_ACCOUNT,
 )
-from infra import plan as offline_plan
-from infra import settings as stack_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -20,9 +20,10 @@ import pulumi_okta as okta
 import pytest
 
 from bench import synthetic
-from components import lifting, okta_identity
-from infra import plan as offline_plan
-from infra.offline import PlanMocks, Registration, mask_secrets, run_program, to_config_strings
+from components import lifting
+from components.okta import identity as okta_identity
+from devtools import plan as offline_plan
+from devtools.offline import PlanMocks, Registration, mask_secrets, run_program, to_config_strings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from pulumi.runtime import resource as sdk_resource
 
-from infra import offline
-from infra.offline import STACK_TRACE_SDK_VERSION, StackTraceHookMoved, without_stack_traces
-from infra.perf import gc_paused
+from devtools import offline
+from devtools.offline import STACK_TRACE_SDK_VERSION, StackTraceHookMoved, without_stack_traces
+from devtools.perf import gc_paused
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from infra import plan as offline_plan
-from infra.report import access_report, access_rows, duration, mermaid
+from devtools import plan as offline_plan
+from devtools.report import access_report, access_rows, duration, mermaid
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -248,7 +248,7 @@ def test_vault_chain_is_read_from_the_vault_resources() -> None:
     }
     rows, _ = access_rows({**plan, "outputs": {}})
     assert rows == []
-    from infra.report import AccessRow
+    from devtools.report import AccessRow
 
     row = AccessRow(
         pipeline="recon",

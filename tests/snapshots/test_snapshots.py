@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from infra import snapshot, snapshot_form
+from devtools import snapshot, snapshot_form
 from policy import check
 from tests.conftest import ROOT, CommittedPlans, plan_stack
 from tests.stacks_discovery import STACKS

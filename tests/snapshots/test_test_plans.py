@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from infra import snapshot, snapshot_form
+from devtools import snapshot, snapshot_form
 from tests import plans
 
 

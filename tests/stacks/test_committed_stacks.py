@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from components import access
-from infra import plan as offline_plan
+from devtools import plan as offline_plan
 from infra import settings as stack_settings
+from model import access
 from tests.conftest import CommittedPlans, plan_stack
 from tests.stacks_discovery import STACKS, stack_file
 

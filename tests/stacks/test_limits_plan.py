@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from components import vault_secrets
-from infra import plan as offline_plan
+from components.vault import access as vault_secrets
+from devtools import plan as offline_plan
 from tests.conftest import PROJECT, ROOT
 
 MODES = ("aws-iam", "okta-oidc", "vault-dynamic")

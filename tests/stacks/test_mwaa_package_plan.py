@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from infra.offline.computed import COMPUTED
+from devtools.offline.computed import COMPUTED
 from tests.conftest import CommittedPlans
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,7 +2,7 @@
 
 Environment stacks export what their IdP trusts (`atlasWorkloadIdp`); the org stack's settings
 carry those exports (`atlasWorkloadIdps`) and its `workloadIdpIds` output goes back into each
-environment as `atlasWorkloadIdpId` (components/atlas_org.py says why settings, not references).
+environment as `atlasWorkloadIdpId` (components/atlas/org.py says why settings, not references).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from infra import plan as offline_plan
+from devtools import plan as offline_plan
 from infra.settings import SettingsError
 from infra.settings.org import parse_org
 from tests.conftest import PROJECT, ROOT
@@ -199,7 +199,7 @@ def test_org_plan_passes_the_policy_pack() -> None:
 
 
 def test_org_access_report_lists_the_linked_idps() -> None:
-    from infra.report import access_report
+    from devtools.report import access_report
 
     ids = org_plan()["outputs"]["dataAccessIdpIds"]
     created = org_plan()["outputs"]["workloadIdpIds"]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra import plan as offline_plan
+from devtools import plan as offline_plan
 from tests.conftest import ROOT
 
 

@@ -7,8 +7,8 @@ from typing import Any
 import pulumi
 import pytest
 
+from devtools.offline import UNKNOWN, PlanMocks, mask_secrets
 from infra import settings
-from infra.offline import UNKNOWN, PlanMocks, mask_secrets
 from tests.conftest import PROJECT
 
 USER = "mongodbatlas:index/databaseUser:DatabaseUser"
@@ -123,7 +123,7 @@ def test_invalid_settings_register_no_resource(run_stack: Any, base_config: dict
 
 
 def test_invalid_settings_leave_the_monitor_empty(base_config: dict[str, Any]) -> None:
-    from infra.offline import run_program, to_config_strings
+    from devtools.offline import run_program, to_config_strings
 
     base_config["awsRegion"] = "nowhere"
     mocks = PlanMocks()

@@ -8,8 +8,8 @@ from typing import Any
 
 from pulumi.runtime import rpc
 
-from infra.offline import mask_secrets
-from infra.report import access_report
+from devtools.offline import mask_secrets
+from devtools.report import access_report
 
 HOME = "0123456789abcdef01234567"
 OTHER = "89abcdef0123456789abcdef"

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components import access
-from components.access import AuthMode, Grant, Pipeline, Privilege
-from components.naming import IAM_ROLE_NAME_MAX, Naming
 from infra.settings.org import IDP_NAME
+from model import access
+from model.access import AuthMode, Grant, Pipeline, Privilege
+from model.naming import IAM_ROLE_NAME_MAX, Naming
 
 pipeline_names = st.from_regex(r"[a-z][a-z0-9_-]{0,60}[a-z0-9]", fullmatch=True)
 
@@ -251,7 +251,7 @@ def test_access_matrix_has_a_row_per_namespace_with_the_identity_that_holds_it()
     "stack", ["prod", "x" * 40, "a-very-long-environment-name_with_underscore__"]
 )
 def test_every_pipeline_role_name_starts_with_the_audited_prefix(stack: str) -> None:
-    """The audit filter matches pipeline roles by this prefix (components/atlas_audit.py)."""
+    """The audit filter matches pipeline roles by this prefix (components/atlas/audit_filter.py)."""
     naming = Naming(prefix="aai", stack=stack)
     prefix = naming.pipeline_role_prefix()
     assert prefix.startswith(f"aai-{stack}"[:40])

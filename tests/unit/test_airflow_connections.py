@@ -7,14 +7,14 @@ from typing import Any
 
 from pulumi.runtime import rpc
 
-from components.access import AuthMode
-from components.airflow_connections import (
+from components.airflow.connections import (
     AirflowConnections,
     AirflowConnectionsArgs,
     connection_secret_policy,
 )
-from components.contract import ConnectionSpec, connection_definition
-from infra.offline import SECRET, mask_secrets
+from components.airflow.contract import ConnectionSpec, connection_definition
+from devtools.offline import SECRET, mask_secrets
+from model.access import AuthMode
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/aai-test-pipeline-orders-ingest"
 SPEC = ConnectionSpec(

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components.access import Privilege
-from components.atlas_access import (
+from components.atlas.access import (
     AtlasAccess,
     AtlasAccessArgs,
     AtlasPipelineSpec,
     VaultApiKeySpec,
 )
-from components.atlas_audit import AUDITED_COMMANDS, iam_role_pattern
+from components.atlas.audit_filter import AUDITED_COMMANDS, iam_role_pattern
+from model.access import Privilege
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/aai-test-pipeline-orders-ingest"
 COMPONENT_URN = (

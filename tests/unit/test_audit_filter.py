@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components.access import Privilege
-from components.atlas_access import AtlasAccess, AtlasAccessArgs, AtlasPipelineSpec
-from components.atlas_audit import iam_role_pattern
+from components.atlas.access import AtlasAccess, AtlasAccessArgs, AtlasPipelineSpec
+from components.atlas.audit_filter import iam_role_pattern
+from model.access import Privilege
 from tests.stacks_discovery import StackPlans
 from tests.unit.mongo_query import matches
 
@@ -145,7 +145,7 @@ def test_each_clause_is_needed(committed_plans: StackPlans) -> None:
 
 
 def _filter_of(pipelines: int) -> str:
-    from infra.offline import PlanMocks, run_program
+    from devtools.offline import PlanMocks, run_program
 
     specs = tuple(
         AtlasPipelineSpec(

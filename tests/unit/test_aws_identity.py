@@ -8,8 +8,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.aws_identity import AwsIdentity, AwsIdentityArgs, PipelineRoleSpec
-from infra.offline import ProgramRun
+from components.aws.identity import AwsIdentity, AwsIdentityArgs, PipelineRoleSpec
+from devtools.offline import ProgramRun
 
 ROLE = "aws:iam/role:Role"
 COMPONENT_URN = (

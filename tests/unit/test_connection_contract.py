@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from components.access import AuthMode, Grant, Pipeline
-from components.contract import OktaRuntime, RuntimeInputs, VaultRuntime, runtime_extra
-from components.naming import Naming
+from components.airflow.contract import OktaRuntime, RuntimeInputs, VaultRuntime, runtime_extra
+from model.access import AuthMode, Grant, Pipeline
+from model.naming import Naming
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/aai-test-pipeline-feed"
 

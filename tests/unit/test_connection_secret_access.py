@@ -28,7 +28,7 @@ CHANGES = (
 
 @pytest.fixture(scope="module")
 def dev() -> dict[str, Any]:
-    from infra.plan import plan, read_stack_file
+    from devtools.plan import plan, read_stack_file
 
     return plan(read_stack_file(ROOT / "Pulumi.dev.yaml"))
 
@@ -59,7 +59,7 @@ def test_the_execution_role_reads_with_its_planned_policy_and_changes_nothing(
     dev: dict[str, Any], secrets: list[tuple[str, dict[str, Any]]]
 ) -> None:
     role = execution_role(dev)
-    # The execution role's policy names the secrets by prefix and tag (components/aws_identity.py):
+    # The execution role's policy names the secrets by prefix and tag (components/aws/identity.py):
     # AWS puts the secret's tags in the request context.
     tags = {
         f"{r['inputs']['name']}-": r["inputs"]["tags"]

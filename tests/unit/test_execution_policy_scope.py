@@ -24,8 +24,8 @@ import pytest
 import yaml
 
 from bootstrap.permissions import AccountScope, workload_boundary
-from components.naming import Naming
-from infra import plan as offline_plan
+from devtools import plan as offline_plan
+from model.naming import Naming
 from tests.conftest import PROJECT, ROOT
 from tests.unit.iam_eval import allowed, principal
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components import limit_checks as checks
-from components import limits
+from model import limits
+from model.limits import checks as checks
 from tests.conftest import ROOT
 
 EXEC = "aai-t-mwaa-exec"

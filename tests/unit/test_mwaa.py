@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from components.mwaa import (
+from components.airflow.mwaa import (
     PLUGINS_KEY,
     REQUIREMENTS_KEY,
     ROOT,
@@ -18,7 +18,7 @@ from components.mwaa import (
     build,
     package_summary,
 )
-from infra.offline import SECRET, mask_secrets
+from devtools.offline import SECRET, mask_secrets
 from runtime.tools import mwaa_package
 
 

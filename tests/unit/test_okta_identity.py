@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from joserfc.jwk import ECKey
 
-from components.okta_identity import (
+from components.okta.identity import (
     OktaPipelineSpec,
     OktaWorkloadIdentity,
     OktaWorkloadIdentityArgs,
@@ -18,8 +18,8 @@ from components.okta_identity import (
     generation,
     slot_trigger,
 )
-from components.okta_keys import ADMINISTRATION_ACTIONS
-from infra.offline import MOCK_NOW, PlanMocks, ProgramRun, kms_private_key
+from components.okta.signing_keys import ADMINISTRATION_ACTIONS
+from devtools.offline import MOCK_NOW, PlanMocks, ProgramRun, kms_private_key
 
 APP = "okta:app/oAuth:OAuth"
 KEY = "aws:kms/key:Key"

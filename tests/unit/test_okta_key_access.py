@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from components.okta_keys import key_policy, sign_policy
+from components.okta.signing_keys import key_policy, sign_policy
 from tests.conftest import ROOT
 from tests.unit.iam_eval import EVERYTHING, Node
 from tests.unit.iam_eval import allowed as evaluate
@@ -29,7 +29,7 @@ ALL_KMS = {
 
 @pytest.fixture(scope="module")
 def prod() -> dict[str, Any]:
-    from infra.plan import plan, read_stack_file
+    from devtools.plan import plan, read_stack_file
 
     return plan(read_stack_file(ROOT / "Pulumi.prod.yaml"))
 

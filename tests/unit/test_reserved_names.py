@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components import access, reserved
-from components.naming import Naming
 from infra import settings as s
 from infra.settings import SettingsError
+from model import access, reserved
+from model.naming import Naming
 from tests.delivery.bootstrap_run import run_bootstrap, stack_values
 
 NAMING = Naming(prefix="aai", stack="prod")

@@ -7,10 +7,10 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.access import AuthMode, Grant, Tier
-from components.specs import AuditDevice
 from infra import settings as s
 from infra.settings import SettingsError
+from model.access import AuthMode, Grant, Tier
+from model.specs import AuditDevice
 
 
 def parse(values: dict[str, Any], stack: str = "test") -> s.Settings:
@@ -85,7 +85,7 @@ def test_values_arrive_as_the_cli_passes_them_strings_and_json(base_config: dict
 
 
 def test_load_reads_the_stack_config_through_pulumi(base_config: dict[str, Any]) -> None:
-    from infra.offline import to_config_strings
+    from devtools.offline import to_config_strings
 
     saved = dict(pulumi.runtime.config.CONFIG.get())
     try:

@@ -8,17 +8,7 @@ from typing import Any
 import pytest
 from pulumi.runtime import rpc
 
-from components.naming import Naming
-from components.specs import AuditDevice
-from components.vault_documents import (
-    USERNAME_MAX_LENGTH,
-    USERNAME_PREFIX,
-    USERNAME_RANDOM_LENGTH,
-    USERNAME_TEMPLATE,
-    hcl_policy,
-    sts_endpoint,
-)
-from components.vault_secrets import (
+from components.vault.access import (
     AtlasConnectionSpec,
     AwsLoginSpec,
     DatabaseEngineSpec,
@@ -27,7 +17,17 @@ from components.vault_secrets import (
     VaultAccess,
     VaultAccessArgs,
 )
-from infra.offline import ProgramRun
+from components.vault.documents import (
+    USERNAME_MAX_LENGTH,
+    USERNAME_PREFIX,
+    USERNAME_RANDOM_LENGTH,
+    USERNAME_TEMPLATE,
+    hcl_policy,
+    sts_endpoint,
+)
+from devtools.offline import ProgramRun
+from model.naming import Naming
+from model.specs import AuditDevice
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/aai-test-pipeline-finance"
 EXEC_ARN = "arn:aws:iam::123456789012:role/aai-test-mwaa-exec"

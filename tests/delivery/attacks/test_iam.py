@@ -21,8 +21,8 @@ from moto.iam.access_control import IAMPolicy, PermissionResult
 from parliament import analyze_policy_string
 
 from bootstrap.permissions import WORKLOAD_ACTIONS, WORKLOAD_SESSION_ACTIONS
-from infra import plan as stack_plan
-from infra.offline import ProgramRun
+from devtools import plan as stack_plan
+from devtools.offline import ProgramRun
 from tests.conftest import ROOT
 from tests.delivery.bootstrap_run import PROD_ACCOUNT, run_bootstrap, stack_values
 
@@ -143,7 +143,7 @@ def test_deploy_role_cannot_grow_its_power(
             {"iam:PassedToService": "airflow.amazonaws.com"},
         ),
         ("s3:PutObject", f"{STATE}/.pulumi/stacks/airflow-atlas-identity/prod.json", {}),
-        # The MWAA package (components/mwaa.py): exactly its two keys in the DAG bucket.
+        # The MWAA package (components/airflow/mwaa.py): exactly its two keys in the DAG bucket.
         ("s3:PutObject", f"{DAGS}/atlas-identity/plugins.zip", {}),
         ("s3:PutObjectTagging", f"{DAGS}/atlas-identity/requirements.txt", {}),
         ("s3:DeleteObjectVersion", f"{DAGS}/atlas-identity/plugins.zip", {}),

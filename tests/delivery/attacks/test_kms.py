@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from components.okta_keys import key_policy
-from infra.offline import ProgramRun
+from components.okta.signing_keys import key_policy
+from devtools.offline import ProgramRun
 from tests.delivery.bootstrap_run import KEY_ARN, PROD_ACCOUNT, run_bootstrap, stack_values
 from tests.unit.iam_eval import allowed, principal
 
@@ -197,7 +197,7 @@ def test_the_state_key_guard_is_what_refuses(deploy: Any) -> None:
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_deploy_role_may_create_every_key_the_program_plans(stack: str) -> None:
     """The program's own keys, with their planned spec and tags, as that stack's deploy role."""
-    from infra import plan as stack_plan
+    from devtools import plan as stack_plan
     from tests.conftest import ROOT
 
     plan = stack_plan.plan(stack_plan.read_stack_file(ROOT / f"Pulumi.{stack}.yaml"))

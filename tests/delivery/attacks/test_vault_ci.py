@@ -26,8 +26,8 @@ import requests
 from authlib.jose import JsonWebKey, jwt
 
 from bootstrap.github import GITHUB_OIDC_URL
-from infra import plan as stack_plan
-from infra.offline import ProgramRun
+from devtools import plan as stack_plan
+from devtools.offline import ProgramRun
 from tests.conftest import ROOT
 from tests.delivery.bootstrap_run import run_bootstrap, stack_values
 from tests.services.openbao import OpenBaoServer, running_openbao
