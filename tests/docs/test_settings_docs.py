@@ -21,9 +21,9 @@ import pytest
 import yaml
 
 from bootstrap import settings as bootstrap_settings
+from devtools import settings_docs as generate
 from devtools.plan import read_stack_file
 from infra import settings
-from devtools import settings_docs as generate
 from infra.settings import org as org_settings
 from infra.settings.keys import Key
 from model.access import Tier
