@@ -1,13 +1,14 @@
 """Every config key of a bootstrap stack file: the one place its type, defaults and meaning are.
 
 Rendered into `bootstrap/Pulumi.yaml` and `docs/settings.md` by `python -m infra.settings.generate`
-(the same `Key` table as the main program's, `infra/settings/keys.py`); `bootstrap/settings.py`
+(the same `Key` declarations as the main program's, model/config_keys.py); `bootstrap/settings.py`
 reads exactly these keys. `<environment>` in a default stands for the `environment` value.
 """
 
 from __future__ import annotations
 
-from infra.settings.keys import Key
+from model.config_keys import Key
+from model.naming import DEFAULT_NAME_PREFIX, NAME_PREFIX_RULE
 
 KEYS: dict[str, Key] = {
     "githubRepository": Key(
@@ -62,9 +63,9 @@ KEYS: dict[str, Key] = {
     "namePrefix": Key(
         type="string",
         description="As in the main stack (names the workload roles the deployer may manage)",
-        default="aai",
-        constraints="1-12 lowercase letters or digits, starting with a letter",
-        example="aai",
+        default=DEFAULT_NAME_PREFIX,
+        constraints=NAME_PREFIX_RULE,
+        example=DEFAULT_NAME_PREFIX,
     ),
     "stateBucketName": Key(
         type="string",

@@ -11,6 +11,7 @@ import pulumi
 
 from bootstrap.github import DeployerArgs, VaultCiArgs
 from bootstrap.keys import KEYS
+from model.naming import DEFAULT_NAME_PREFIX, NAME_PREFIX_PATTERN, NAME_PREFIX_RULE
 
 PROJECT = "airflow-atlas-identity-bootstrap"
 __all__ = ["KEYS", "PROJECT", "BootstrapSettings", "SettingsError", "load", "parse"]
@@ -18,7 +19,6 @@ _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _GITHUB_ID = re.compile(r"^[1-9]\d{0,19}$")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_PREFIX = re.compile(r"^[a-z][a-z0-9]{0,11}$")
 _OIDC_ARN = re.compile(
     r"^arn:aws:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
 )
@@ -68,7 +68,10 @@ def parse(values: Mapping[str, Any]) -> BootstrapSettings:
     account = text("awsAccountId", re.compile(r"^\d{12}$"), "use the 12-digit account id")
     region = text("awsRegion", re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$"), "e.g. eu-west-1")
     prefix = text(
-        "namePrefix", _PREFIX, "1-12 lowercase letters/digits, as in the main stack", "aai"
+        "namePrefix",
+        NAME_PREFIX_PATTERN,
+        f"use {NAME_PREFIX_RULE}, the main stack's namePrefix",
+        DEFAULT_NAME_PREFIX,
     )
     bucket = text("stateBucketName", _BUCKET, "3-63 lowercase letters, digits, '.' or '-'")
     github_environments = values.get("githubEnvironments", [environment] if environment else [])

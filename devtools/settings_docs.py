@@ -21,7 +21,8 @@ from typing import Any
 import yaml
 
 from bootstrap.keys import KEYS as BOOTSTRAP_KEYS
-from infra.settings.keys import KEYS, Key
+from infra.settings.keys import KEYS
+from model.config_keys import Key
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = "python -m infra.settings.generate"

@@ -7,6 +7,7 @@ components, the bootstrap and the reserved-name check (model/reserved.py) all re
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 from model.limits import ATLAS_IDP_NAME
@@ -17,6 +18,13 @@ IAM_ROLE_NAME_MAX = 64
 ATLAS_ROLE_NAME_MAX = 64
 # Vault database connection to the stack's home Atlas project (others: `atlas-<project id>`).
 VAULT_HOME_CONNECTION = "atlas"
+
+# namePrefix, one rule for the program and the bootstrap (which names the roles its deployer may
+# manage by the same prefix). No '-': names are `<prefix>-<stack>-...` and are matched by prefix,
+# so a prefix must not itself look like `<prefix>-<stack>`.
+DEFAULT_NAME_PREFIX = "aai"
+NAME_PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+NAME_PREFIX_RULE = "1-12 lowercase letters or digits, starting with a letter"
 
 
 def _bounded(name: str, limit: int) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 import pulumi
 
 from infra.settings import limits, mwaa, okta, org, pipelines, vault
-from infra.settings.keys import KEYS, Key
+from infra.settings.keys import KEYS
 from infra.settings.reader import (
     ATLAS_ID,
     ATLAS_ID_HINT,
@@ -30,8 +30,9 @@ from infra.settings.reader import (
 )
 from model import access
 from model.access import AuthMode, Problem, Tier
-from model.naming import Naming
-from model.specs import WiringArgs
+from model.config_keys import Key
+from model.naming import DEFAULT_NAME_PREFIX, NAME_PREFIX_PATTERN, NAME_PREFIX_RULE, Naming
+from model.specs import MwaaSpec, WiringArgs
 
 __all__ = [
     "KEYS",
@@ -56,7 +57,6 @@ DEPLOYER_ROLE_ARN = re.compile(r"^arn:aws:iam::\d{12}:role/[\w+=,.@-]{1,64}$")
 # IAM managed policy names: 1-128 characters of [\w+=,.@-] (IAM API Reference, CreatePolicy).
 POLICY_ARN = re.compile(r"^arn:aws:iam::\d{12}:policy/[\w+=,.@-]{1,128}$")
 MWAA_NAME = re.compile(r"^[a-zA-Z][0-9a-zA-Z_-]{0,79}$")
-NAME_PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,11}$")
 SESSION_MIN, SESSION_MAX, PROD_SESSION_MAX = 900, 43200, 3600
 
 
@@ -133,16 +133,78 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
 
     tier_name = r.choice(values, "tier", "", tuple(t.value for t in Tier))
     tier = Tier(tier_name) if tier_name else Tier.PROD  # strictest while reporting
-    prod = tier is Tier.PROD
-
     prefix = r.string(
         values,
         "namePrefix",
         "",
-        pattern=NAME_PREFIX,
-        default="aai",
-        hint="use 1-12 lowercase letters, digits or '-', starting with a letter",
+        pattern=NAME_PREFIX_PATTERN,
+        default=DEFAULT_NAME_PREFIX,
+        hint=f"use {NAME_PREFIX_RULE}",
     )
+    naming = Naming(prefix=prefix or DEFAULT_NAME_PREFIX, stack=stack)
+    aws = _aws(r, values, tier=tier, naming=naming)
+    airflow = _airflow(r, values, stack=stack)
+    atlas = _atlas(r, values, tier=tier)
+    protect = r.boolean(values, "protectStatefulResources", default=tier is Tier.PROD)
+    indexed = _pipelines(r, values, tier=tier, naming=naming)
+    modes = {p.auth_mode for _, p in indexed}
+    org_id = _vault_org_id(r, values, modes)
+    okta_spec = okta.okta(r, values, tier=tier, stack=stack, prefix=naming.prefix, indexed=indexed)
+    vault_spec = vault.vault(r, values, tier=tier, modes=modes, org_id=org_id)
+    limits.check(
+        r,
+        values,
+        indexed=indexed,
+        session_seconds=aws.session_seconds,
+        project_id=atlas.project_id,
+        cluster_projects=atlas.cluster_projects,
+    )
+    if problems:
+        raise SettingsError(problems)
+    return Settings(
+        project=project,
+        stack=stack,
+        tier=tier,
+        wiring=WiringArgs(
+            stack=stack,
+            naming=naming,
+            aws_account_id=present(aws.account_id),
+            aws_region=present(aws.region),
+            mwaa_environment_name=present(airflow.environment_name),
+            mwaa_source_bucket_arn=present(airflow.source_bucket_arn),
+            mwaa=airflow.environment,
+            mwaa_package_version=airflow.package_version,
+            pipeline_session_seconds=aws.session_seconds,
+            deployer_role_arn=aws.deployer_role_arn,
+            workload_boundary_arn=aws.workload_boundary_arn,
+            secrets_kms_key_arn=aws.secrets_kms_key_arn,
+            connections_prefix=present(airflow.connections_prefix).rstrip("/"),
+            variables_prefix=airflow.variables_prefix,
+            config_prefix=airflow.config_prefix,
+            atlas_project_id=present(atlas.project_id),
+            cluster_hosts=atlas.cluster_hosts,
+            cluster_projects=atlas.cluster_projects,
+            audit_authorization_success=atlas.audit_authorization_success,
+            protect_stateful_resources=protect,
+            pipelines=tuple(p for _, p in indexed),
+            okta=okta_spec,
+            vault=vault_spec,
+        ),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class _AwsSettings:
+    account_id: str | None
+    region: str | None
+    session_seconds: int
+    deployer_role_arn: str
+    workload_boundary_arn: str
+    secrets_kms_key_arn: str | None
+
+
+def _aws(r: Reader, values: Mapping[str, Any], *, tier: Tier, naming: Naming) -> _AwsSettings:
+    """The account, its region and what the stack's roles are created with."""
     account = r.string(
         values,
         "awsAccountId",
@@ -151,32 +213,15 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
         hint="use the 12-digit account id, e.g. 123456789012",
     )
     region = r.string(values, "awsRegion", "", pattern=REGION, hint="use e.g. eu-west-1")
-    env_name = r.string(
-        values,
-        "mwaaEnvironmentName",
-        "",
-        pattern=MWAA_NAME,
-        hint="use letters, digits, '-' or '_', starting with a letter",
-    )
-    bucket = r.string(
-        values,
-        "mwaaSourceBucketArn",
-        "",
-        pattern=S3_BUCKET_ARN,
-        hint="use the bucket ARN, e.g. arn:aws:s3:::my-mwaa-dags",
-    )
-    mwaa_spec = mwaa.mwaa_environment(r, values)
-    mwaa_version = mwaa.package_version(r, values)
     session = integer(
         r,
         values,
         "pipelineSessionSeconds",
         PROD_SESSION_MAX,
         SESSION_MIN,
-        PROD_SESSION_MAX if prod else SESSION_MAX,
+        PROD_SESSION_MAX if tier is Tier.PROD else SESSION_MAX,
         f" for tier {tier.value}",
     )
-    naming = Naming(prefix=prefix or "aai", stack=stack)
     deployer = r.string(
         values,
         "deployerRoleArn",
@@ -208,26 +253,78 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
         required=False,
         hint="use a key ARN, e.g. arn:aws:kms:eu-west-1:123456789012:key/<uuid>",
     )
-    conn_prefix = r.string(
-        values,
-        "connectionsPrefix",
-        "",
-        pattern=SECRETS_PREFIX,
-        default=f"airflow/{stack}/connections",
-        hint=SECRETS_PREFIX_HINT,
-    )
-    var_prefix = r.string(
-        values,
-        "variablesPrefix",
-        "",
-        pattern=SECRETS_PREFIX,
-        required=False,
-        hint=SECRETS_PREFIX_HINT,
-    )
-    cfg_prefix = r.string(
-        values, "configPrefix", "", pattern=SECRETS_PREFIX, required=False, hint=SECRETS_PREFIX_HINT
+    return _AwsSettings(
+        account_id=account,
+        region=region,
+        session_seconds=session,
+        deployer_role_arn=deployer,
+        workload_boundary_arn=boundary,
+        secrets_kms_key_arn=kms,
     )
 
+
+@dataclass(frozen=True, kw_only=True)
+class _AirflowSettings:
+    environment_name: str | None
+    source_bucket_arn: str | None
+    environment: MwaaSpec | None
+    package_version: str | None
+    connections_prefix: str | None
+    variables_prefix: str | None
+    config_prefix: str | None
+
+
+def _airflow(r: Reader, values: Mapping[str, Any], *, stack: str) -> _AirflowSettings:
+    """The MWAA environment (created or not) and where Airflow's secrets backend looks."""
+    env_name = r.string(
+        values,
+        "mwaaEnvironmentName",
+        "",
+        pattern=MWAA_NAME,
+        hint="use letters, digits, '-' or '_', starting with a letter",
+    )
+    bucket = r.string(
+        values,
+        "mwaaSourceBucketArn",
+        "",
+        pattern=S3_BUCKET_ARN,
+        hint="use the bucket ARN, e.g. arn:aws:s3:::my-mwaa-dags",
+    )
+    environment = mwaa.mwaa_environment(r, values)
+    package_version = mwaa.package_version(r, values)
+
+    def secrets_prefix(key: str, default: str | None = None) -> str | None:
+        return r.string(
+            values,
+            key,
+            "",
+            pattern=SECRETS_PREFIX,
+            default=default,
+            required=default is not None,
+            hint=SECRETS_PREFIX_HINT,
+        )
+
+    return _AirflowSettings(
+        environment_name=env_name,
+        source_bucket_arn=bucket,
+        environment=environment,
+        package_version=package_version,
+        connections_prefix=secrets_prefix("connectionsPrefix", f"airflow/{stack}/connections"),
+        variables_prefix=secrets_prefix("variablesPrefix"),
+        config_prefix=secrets_prefix("configPrefix"),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class _AtlasSettings:
+    project_id: str | None
+    cluster_hosts: dict[str, str]
+    cluster_projects: dict[str, str]
+    audit_authorization_success: bool
+
+
+def _atlas(r: Reader, values: Mapping[str, Any], *, tier: Tier) -> _AtlasSettings:
+    """The home project, the clusters pipelines use, and what auditing records."""
     project_id = r.string(
         values,
         "atlasProjectId",
@@ -237,7 +334,6 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
     )
     clusters = pipelines.clusters(r, values)
     projects = pipelines.cluster_projects(r, values, project_id)
-
     # Without it Atlas records no successful read or write at all (docs/auditing.md): required
     # wherever real data lives; only dev may trade the trail for cluster performance.
     audit_success = r.boolean(values, "auditAuthorizationSuccess", default=True)
@@ -247,10 +343,20 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
             f"must be true in tier {tier.value}: without it Atlas records no successful data "
             "access (docs/auditing.md); remove the key",
         )
-    allow_wildcard = r.boolean(values, "allowWildcardCollections", default=not prod)
-    protect = r.boolean(values, "protectStatefulResources", default=prod)
+    return _AtlasSettings(
+        project_id=project_id,
+        cluster_hosts=clusters,
+        cluster_projects=projects,
+        audit_authorization_success=audit_success,
+    )
 
-    indexed = pipelines.pipelines(r, values, naming=Naming(prefix=prefix or "aai", stack=stack))
+
+def _pipelines(
+    r: Reader, values: Mapping[str, Any], *, tier: Tier, naming: Naming
+) -> list[tuple[int, access.Pipeline]]:
+    """The pipelines (with their index in the list), checked against the declared clusters."""
+    allow_wildcard = r.boolean(values, "allowWildcardCollections", default=tier is not Tier.PROD)
+    indexed = pipelines.pipelines(r, values, naming=naming)
     # Check references against every declared cluster name, valid or not: an invalid cluster is
     # reported once, at its own key, not again at every pipeline that names it.
     raw_clusters = values.get("atlasClusters")
@@ -259,73 +365,19 @@ def parse(values: Mapping[str, Any], *, project: str, stack: str) -> Settings:
         if isinstance(raw_clusters, list)
         else set()
     )
-    problems.extend(
+    r.problems.extend(
         access.check_pipelines(
-            indexed,
-            clusters=declared,
-            allow_wildcard_collections=allow_wildcard,
+            indexed, clusters=declared, allow_wildcard_collections=allow_wildcard
         )
     )
-    modes = {p.auth_mode for _, p in indexed}
-    org_id = None
-    # Only Vault's Atlas API key (its access list) is an organization resource here; the workload
-    # IdP and the org config are the org stack's.
+    return indexed
+
+
+def _vault_org_id(r: Reader, values: Mapping[str, Any], modes: set[AuthMode]) -> str | None:
+    """The Atlas organization of Vault's API key: the only organization resource here (the
+    workload IdP and the org config are the org stack's)."""
     if AuthMode.VAULT_DYNAMIC in modes:
-        org_id = r.string(
-            values,
-            "atlasOrgId",
-            "",
-            pattern=ATLAS_ID,
-            hint=ATLAS_ID_HINT,
-        )
-    elif "atlasOrgId" in values:
+        return r.string(values, "atlasOrgId", "", pattern=ATLAS_ID, hint=ATLAS_ID_HINT)
+    if "atlasOrgId" in values:
         r.fail("atlasOrgId", "only applies with vault-dynamic pipelines; remove it")
-    okta_spec = okta.okta(
-        r,
-        values,
-        tier=tier,
-        stack=stack,
-        prefix=prefix or "aai",
-        indexed=indexed,
-    )
-    vault_spec = vault.vault(r, values, tier=tier, modes=modes, org_id=org_id)
-    limits.check(
-        r,
-        values,
-        indexed=indexed,
-        session_seconds=session,
-        project_id=project_id,
-        cluster_projects=projects,
-    )
-    if problems:
-        raise SettingsError(problems)
-    return Settings(
-        project=project,
-        stack=stack,
-        tier=tier,
-        wiring=WiringArgs(
-            stack=stack,
-            naming=Naming(prefix=present(prefix), stack=stack),
-            aws_account_id=present(account),
-            aws_region=present(region),
-            mwaa_environment_name=present(env_name),
-            mwaa_source_bucket_arn=present(bucket),
-            mwaa=mwaa_spec,
-            mwaa_package_version=mwaa_version,
-            pipeline_session_seconds=session,
-            deployer_role_arn=deployer,
-            workload_boundary_arn=boundary,
-            secrets_kms_key_arn=kms,
-            connections_prefix=present(conn_prefix).rstrip("/"),
-            variables_prefix=var_prefix,
-            config_prefix=cfg_prefix,
-            atlas_project_id=present(project_id),
-            cluster_hosts=clusters,
-            cluster_projects=projects,
-            audit_authorization_success=audit_success,
-            protect_stateful_resources=protect,
-            pipelines=tuple(p for _, p in indexed),
-            okta=okta_spec,
-            vault=vault_spec,
-        ),
-    )
+    return None

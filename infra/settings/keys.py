@@ -9,45 +9,12 @@ read in the module that validates it, then the generate command (CONTRIBUTING.md
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
-
 from infra.settings.mwaa import PACKAGED_VERSIONS
 from infra.settings.vault import AUDIT_TYPES, SECRETS_BACKENDS
 from model.access import PIPELINE_NAME_MAX, PRESETS, Tier
+from model.config_keys import Key
 from model.limits.values import MWAA_ENVIRONMENT_CLASSES
-
-ConfigType = Literal["string", "integer", "boolean", "array", "object"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Key:
-    """A config key: its type, what it means, what leaving it out does, and a valid example."""
-
-    type: ConfigType
-    description: str
-    structured: bool = False
-    """An object or a list of objects: Pulumi.yaml's schema cannot type it (comment block only)."""
-    required: bool = False
-    """Every stack sets it. Only these are declared typed in Pulumi.yaml: the CLI refuses a stack
-    that lacks a declared key without a default (pulumi/pulumi project_test.go,
-    TestStackConfigErrorsWhenMissingStackValueForConfigTypeWithNoDefault)."""
-    default: Any = None
-    """The value the program uses when the key is unset, in every tier (`<stack>`, `<prefix>`
-    stand for the stack name and namePrefix). None: no literal default, see `unset`."""
-    prod_default: Any = None
-    """The prod tier's default, when it differs from `default`."""
-    unset: str = ""
-    """What leaving the key out means when there is no literal default."""
-    constraints: str = ""
-    example: str = ""
-    """A valid value as YAML (several lines for structured keys)."""
-
-    def default_for(self, tier: Tier) -> Any:
-        if tier is Tier.PROD and self.prod_default is not None:
-            return self.prod_default
-        return self.default
-
+from model.naming import DEFAULT_NAME_PREFIX, NAME_PREFIX_RULE
 
 _ONLY_MWAA = "only with mwaaCreateEnvironment: true"
 _ONLY_OKTA = "only when a pipeline uses okta-oidc"
@@ -66,9 +33,9 @@ KEYS: dict[str, Key] = {
     "namePrefix": Key(
         type="string",
         description="Prefix of every physical name (roles, mounts, Okta server)",
-        default="aai",
-        constraints="1-12 lowercase letters, digits or '-', starting with a letter",
-        example="aai",
+        default=DEFAULT_NAME_PREFIX,
+        constraints=NAME_PREFIX_RULE,
+        example=DEFAULT_NAME_PREFIX,
     ),
     "awsAccountId": Key(
         type="string",

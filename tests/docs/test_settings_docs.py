@@ -25,8 +25,8 @@ from devtools import settings_docs as generate
 from devtools.plan import read_stack_file
 from infra import settings
 from infra.settings import org as org_settings
-from infra.settings.keys import Key
 from model.access import Tier
+from model.config_keys import Key
 from tests.stacks_discovery import ROOT, STACKS, stack_file
 
 PULUMI_PROJECT_SCHEMA = json.loads(
