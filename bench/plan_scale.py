@@ -29,7 +29,7 @@ per pipeline between consecutive sizes. Medians go to bench/plan_scale.results.j
 `--write-contributing` the table in CONTRIBUTING.md is rendered from it (a test checks the two
 agree, so the table is never typed by hand; `--render` re-renders it without measuring).
 
-Targets (issue 15; for the benchmark, not for timed tests): 1000 pipelines < 20 s and < 900 MB;
+Targets (for the benchmark, not for timed tests): 1000 pipelines < 20 s and < 900 MB;
 program / floor <= 1.3 at 100 and 1000; marginal cost 300->1000 within 1.1x of 100->300;
 dev < 1.1 s.
 """

@@ -1,6 +1,6 @@
 """Synthetic stacks for the planning benchmark: an estate of N pipelines over Atlas projects.
 
-The estate (issue 14 item 6) is laid out as a platform team would deploy it: Atlas projects are
+The estate is laid out as a platform team would deploy it: Atlas projects are
 the unit of scale, `PIPELINES_PER_PROJECT` pipelines per project on `CLUSTERS_PER_PROJECT`
 clusters each, so 1,000 pipelines are 12 projects (100 -> 2, 300 -> 4). Pipelines go round-robin
 over the projects and, within a project, round-robin over every `AuthMode`, with the settings

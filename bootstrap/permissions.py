@@ -242,10 +242,20 @@ def package_statements(scope: AccountScope) -> list[Statement]:
 
 def program_statements(scope: AccountScope) -> list[Statement]:
     """What the main program manages in this account, scoped by name prefix where AWS can."""
+    return [
+        *package_statements(scope),
+        *workload_role_statements(scope),
+        secrets_statement(scope),
+        *mwaa_statements(scope),
+        secrets_key_statement(scope),
+    ]
+
+
+def workload_role_statements(scope: AccountScope) -> list[Statement]:
+    """The execution and pipeline roles: created only with the boundary, passed only to MWAA."""
     s = scope
     workload_roles = [s.execution_role_arn, s.pipeline_roles_arn]
     return [
-        *package_statements(s),
         {
             # iam:PermissionsBoundary: "Filters access by whether the specified policy is set as
             # a permissions boundary on the IAM entity" (IAM service authorization reference).
@@ -275,29 +285,41 @@ def program_statements(scope: AccountScope) -> list[Statement]:
             "Resource": s.role_arn("aws-service-role/airflow.amazonaws.com/*"),
             "Condition": {"StringEquals": {"iam:AWSServiceName": "airflow.amazonaws.com"}},
         },
-        {
-            "Sid": "ManageThisStacksSecrets",
-            "Effect": "Allow",
-            "Action": [
-                "secretsmanager:CreateSecret",
-                "secretsmanager:DeleteSecret",
-                "secretsmanager:DescribeSecret",
-                "secretsmanager:GetSecretValue",
-                "secretsmanager:PutSecretValue",
-                "secretsmanager:UpdateSecret",
-                "secretsmanager:RestoreSecret",
-                "secretsmanager:TagResource",
-                "secretsmanager:UntagResource",
-                "secretsmanager:GetResourcePolicy",
-                "secretsmanager:PutResourcePolicy",
-                "secretsmanager:DeleteResourcePolicy",
-                "secretsmanager:ListSecretVersionIds",
-            ],
-            "Resource": [
-                f"arn:aws:secretsmanager:{s.region}:{s.account_id}:secret:{prefix.rstrip('/')}/*"
-                for prefix in s.managed_secret_prefixes
-            ],
-        },
+    ]
+
+
+def secrets_statement(scope: AccountScope) -> Statement:
+    """The connection definitions, under the prefixes this stack writes."""
+    s = scope
+    return {
+        "Sid": "ManageThisStacksSecrets",
+        "Effect": "Allow",
+        "Action": [
+            "secretsmanager:CreateSecret",
+            "secretsmanager:DeleteSecret",
+            "secretsmanager:DescribeSecret",
+            "secretsmanager:GetSecretValue",
+            "secretsmanager:PutSecretValue",
+            "secretsmanager:UpdateSecret",
+            "secretsmanager:RestoreSecret",
+            "secretsmanager:TagResource",
+            "secretsmanager:UntagResource",
+            "secretsmanager:GetResourcePolicy",
+            "secretsmanager:PutResourcePolicy",
+            "secretsmanager:DeleteResourcePolicy",
+            "secretsmanager:ListSecretVersionIds",
+        ],
+        "Resource": [
+            f"arn:aws:secretsmanager:{s.region}:{s.account_id}:secret:{prefix.rstrip('/')}/*"
+            for prefix in s.managed_secret_prefixes
+        ],
+    }
+
+
+def mwaa_statements(scope: AccountScope) -> list[Statement]:
+    """MWAA environments of this account and the network MWAA validates and attaches to."""
+    s = scope
+    return [
         {
             "Sid": "ManageThisAccountsMwaaEnvironments",
             "Effect": "Allow",
@@ -333,18 +355,22 @@ def program_statements(scope: AccountScope) -> list[Statement]:
             "Resource": "*",
             "Condition": {"StringEquals": {"aws:RequestedRegion": s.region}},
         },
-        {
-            # KMS keys for the connection secrets are referenced by ARN in the stack file;
-            # the program only describes them and lets Secrets Manager use them.
-            "Sid": "UseCustomerKeysThroughSecretsManager",
-            "Effect": "Allow",
-            "Action": ["kms:DescribeKey", "kms:GenerateDataKey", "kms:Decrypt"],
-            "Resource": f"arn:aws:kms:{s.region}:{s.account_id}:key/*",
-            "Condition": {
-                "StringEquals": {"kms:ViaService": f"secretsmanager.{s.region}.amazonaws.com"}
-            },
-        },
     ]
+
+
+def secrets_key_statement(scope: AccountScope) -> Statement:
+    s = scope
+    return {
+        # KMS keys for the connection secrets are referenced by ARN in the stack file;
+        # the program only describes them and lets Secrets Manager use them.
+        "Sid": "UseCustomerKeysThroughSecretsManager",
+        "Effect": "Allow",
+        "Action": ["kms:DescribeKey", "kms:GenerateDataKey", "kms:Decrypt"],
+        "Resource": f"arn:aws:kms:{s.region}:{s.account_id}:key/*",
+        "Condition": {
+            "StringEquals": {"kms:ViaService": f"secretsmanager.{s.region}.amazonaws.com"}
+        },
+    }
 
 
 def approved_sha_statement(scope: AccountScope, *, write: bool) -> Statement:

@@ -10,7 +10,7 @@ run.
 When the pause ends, re-enabling the collector alone is not enough: the objects allocated during
 the pause still count towards generation 0, so the very next allocation triggers a collection,
 which cascades into a full collection of the whole heap (5-6 s, a fifth of the CLI's time, at 1000
-pipelines; issue 15). So the heap is frozen first (`gc.freeze()`): every object alive at that
+pipelines). So the heap is frozen first (`gc.freeze()`): every object alive at that
 point moves to the permanent generation, which the collector never scans. The price: cycles in
 that heap are never reclaimed by the collector unless `gc.unfreeze()` is called; a CLI process
 exits right after, and a long-lived process that plans repeatedly (the test suite) keeps at most

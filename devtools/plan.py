@@ -273,7 +273,7 @@ def exit_now(code: int) -> None:
     """Exit without interpreter teardown, after flushing what this process wrote.
 
     Tearing down a planned heap (millions of objects) cost 0.3 s of the 1.3 s dev plan and ~2 s at
-    1000 pipelines (issue 15), and nothing in it needs finalizing: every file was written and
+    1000 pipelines, and nothing in it needs finalizing: every file was written and
     closed with `write_text`, and only stdout/stderr are still buffered. Only for the CLI entry
     point: `main()` itself returns normally, for tests and callers.
     """

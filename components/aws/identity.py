@@ -80,7 +80,7 @@ def _policy(*statements: Mapping[str, Any]) -> dict[str, Any]:
 
 def _json_document(document: Any) -> pulumi.Output[str]:
     """`pulumi.Output.json_dumps(document)`, with the document's few Outputs resolved together
-    (issue 15: IAM documents cost ~2 s of a 1000-pipeline plan lifted leaf by leaf)."""
+    (IAM documents cost ~2 s of a 1000-pipeline plan lifted leaf by leaf)."""
     return lifting.json_text(document)
 
 
@@ -183,9 +183,17 @@ class AwsIdentity(pulumi.ComponentResource):
         )
 
     def _execution_statements(self) -> Sequence[Mapping[str, Any]]:
+        return [*self._mwaa_service_statements(), *self._pipeline_statements()]
+
+    def _mwaa_service_statements(self) -> list[Mapping[str, Any]]:
+        """What MWAA itself needs of its execution role: its environment's DAGs, logs and
+        metrics, then its workers' Celery queue."""
+        return [*self._mwaa_environment_statements(), *self._mwaa_worker_statements()]
+
+    def _mwaa_environment_statements(self) -> list[Mapping[str, Any]]:
         a = self._args
         region, account = a.region, a.account_id
-        statements: list[Mapping[str, Any]] = [
+        return [
             {
                 "Sid": "PublishEnvironmentMetrics",
                 "Effect": "Allow",
@@ -235,6 +243,11 @@ class AwsIdentity(pulumi.ComponentResource):
                 "Action": "logs:DescribeLogGroups",
                 "Resource": "*",
             },
+        ]
+
+    def _mwaa_worker_statements(self) -> list[Mapping[str, Any]]:
+        region, account = self._args.region, self._args.account_id
+        return [
             {
                 "Sid": "PublishMwaaMetrics",
                 "Effect": "Allow",
@@ -264,6 +277,12 @@ class AwsIdentity(pulumi.ComponentResource):
                 "Condition": {"StringLike": {"kms:ViaService": [f"sqs.{region}.amazonaws.com"]}},
             },
         ]
+
+    def _pipeline_statements(self) -> list[Mapping[str, Any]]:
+        """What this stack's pipelines need: their connection definitions and their roles."""
+        a = self._args
+        region, account = a.region, a.account_id
+        statements: list[Mapping[str, Any]] = []
         reads_secrets = a.connections_prefix is not None and bool(a.pipeline_roles)
         if reads_secrets:  # not when Vault is Airflow's secrets backend
             statements.append(

@@ -236,7 +236,7 @@ class OktaWorkloadIdentity(pulumi.ComponentResource):
 
 def app_jwks(jwks: Sequence[pulumi.Output[dict[str, str]]]) -> pulumi.Output[list[Any]]:
     """The app's `jwks` input: every slot's public JWK in one Output, not three Outputs per key
-    (issue 15, components/lifting.py); the same inputs and dependencies as per-field Outputs."""
+    (components/lifting.py); the same inputs and dependencies as per-field Outputs."""
     return pulumi.Output.all(*jwks).apply(
         lambda keys: [
             okta.app.OAuthJwkArgs(kid=j["kid"], kty="EC", x=j["x"], y=j["y"]) for j in keys

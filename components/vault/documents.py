@@ -59,7 +59,7 @@ def sts_client_config(region: str) -> StsClientConfig:
     override the default generated endpoint for making AWS STS API calls. If set, sts_region
     should also be set"; `sts_region` "should be set to the region in which the custom
     sts_endpoint resides". Both mounts get this, so no login is signed for one region and
-    verified in another (Vault PR 6268, hvac issue 251, Airflow issue 47470).
+    verified in another (hashicorp/vault#6268, hvac/hvac#251, apache/airflow#47470).
     """
     return StsClientConfig(endpoint=sts_endpoint(region), region=region)
 

@@ -56,7 +56,7 @@ def without_stack_traces(module: Any = sdk_resource, version: str | None = None)
 
     The SDK walks the whole Python stack (`traceback.extract_stack`) for every resource to send
     the engine a source position; the mock monitor never reads it, and it cost 2.3-3.3 s of a
-    1000-pipeline plan (issue 15). The SDK has no switch for it, so the private hook is replaced
+    1000-pipeline plan. The SDK has no switch for it, so the private hook is replaced
     for the block, after checking that this SDK version has it where it is expected.
     """
     sdk_version = importlib.metadata.version("pulumi") if version is None else version

@@ -70,6 +70,29 @@ def vault(
     )
     prod = tier is Tier.PROD
     audit = _vault_audit(r, values, prod=prod)
+    default_ttl, max_ttl = _ttls(r, values, prod=prod)
+    access_list: tuple[str, ...] = ()
+    rotation = 30
+    if dynamic:
+        access_list = _access_list(r, values)
+        rotation = integer(r, values, "atlasApiKeyRotationDays", 30, 1, 90)
+    if not (address and header and audit):
+        return None
+    return VaultSpec(
+        address=address.rstrip("/"),
+        iam_server_id_header_value=header,
+        audit_devices=audit,
+        default_ttl=default_ttl,
+        max_ttl=max_ttl,
+        secrets_backend=backend == "vault",
+        atlas_org_id=org_id or "",
+        api_key_access_list=access_list,
+        api_key_rotation_days=rotation,
+    )
+
+
+def _ttls(r: Reader, values: Mapping[str, Any], *, prod: bool) -> tuple[int, int]:
+    """(default, max) TTL of the credentials Vault issues: default <= max <= the ceiling."""
     ceiling = integer(
         r, values, "vaultTtlCeilingSeconds", 3600 if prod else 86400, TTL_MIN, TTL_MAX
     )
@@ -91,24 +114,7 @@ def vault(
             f"{default_ttl} exceeds vaultMaxTtlSeconds ({max_ttl}): lower "
             "vaultDefaultTtlSeconds or raise vaultMaxTtlSeconds",
         )
-    access_list: tuple[str, ...] = ()
-    rotation = 30
-    if dynamic:
-        access_list = _access_list(r, values)
-        rotation = integer(r, values, "atlasApiKeyRotationDays", 30, 1, 90)
-    if not (address and header and audit):
-        return None
-    return VaultSpec(
-        address=address.rstrip("/"),
-        iam_server_id_header_value=header,
-        audit_devices=audit,
-        default_ttl=default_ttl,
-        max_ttl=max_ttl,
-        secrets_backend=backend == "vault",
-        atlas_org_id=org_id or "",
-        api_key_access_list=access_list,
-        api_key_rotation_days=rotation,
-    )
+    return default_ttl, max_ttl
 
 
 # Vault parses audit booleans with Go's strconv.ParseBool.

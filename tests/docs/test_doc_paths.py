@@ -123,3 +123,21 @@ def test_no_tracked_file_cites_anything_outside_the_repository() -> None:
             continue
         found += [f"{path}: {m.group(0)}" for m in OUTSIDE.finditer(text)]
     assert found == []
+
+
+# Comments cite their sources by name (a document, `owner/repo#N` upstream); this project's own
+# tracker is not in the repository, so "issue N" points nowhere a reader can follow.
+TRACKER_CITATION = re.compile(r"(?i)\bissues? #?\d+")
+
+
+def test_no_tracked_file_cites_an_issue_number() -> None:
+    found = []
+    for path in tracked():
+        if path == "tests/docs/test_doc_paths.py":
+            continue  # names the pattern to look for it
+        try:
+            text = (ROOT / path).read_text()
+        except (UnicodeDecodeError, IsADirectoryError):
+            continue
+        found += [f"{path}: {m.group(0)}" for m in TRACKER_CITATION.finditer(text)]
+    assert found == []

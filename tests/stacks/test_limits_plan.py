@@ -101,8 +101,8 @@ def test_the_estate_that_once_crossed_10240_policy_characters_plans_cleanly(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """60 Secrets Manager pipelines made a 10,240+ character execution policy when it listed one
-    role ARN and one secret ARN per pipeline; it now names them by prefix and tag (issue 14
-    item 3; tests/unit/test_execution_policy_scope.py). The rule itself: tests/unit/test_limits.py.
+    role ARN and one secret ARN per pipeline; it now names them by prefix and tag
+    (tests/unit/test_execution_policy_scope.py). The rule itself: tests/unit/test_limits.py.
     """
     code, lines = run_plan(estate_file(tmp_path, {"aws-iam": 60}), capsys)
     assert (code, lines) == (0, [])

@@ -184,7 +184,7 @@ def test_filter_size_does_not_grow_with_pipelines() -> None:
     assert small == large
 
 
-# The data commands the audit claim covers (issue 13), listed here independently of the code.
+# The data commands the audit claim covers, listed here independently of the code.
 # A change stream is an `aggregate` with a `$changeStream` stage, then `getMore`.
 DATA_COMMANDS = (
     "aggregate",

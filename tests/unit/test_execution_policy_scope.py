@@ -1,5 +1,5 @@
 """The execution role's policy names pipeline roles and connection definitions by prefix and tag,
-so its size does not grow with pipelines (issue 14 item 3); this proves it reaches exactly the
+so its size does not grow with pipelines; this proves it reaches exactly the
 resources the per-ARN policy reached, on the plan of a 300-pipeline stack.
 
 Decided by Principal Mapper's local IAM simulation (tests/unit/iam_eval.py). It evaluates the

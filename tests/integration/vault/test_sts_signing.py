@@ -12,7 +12,7 @@ built from a vault-dynamic connection definition; both sign with hvac's
 signer AWS's own SDK uses, run over the request exactly as STS receives it.
 
 hvac always signs Host `sts.amazonaws.com` (its request URL is fixed); Vault keeps that Host when
-it calls the regional endpoint, as in Airflow issue 47470, whose fix (the `region` kwarg) relies
+it calls the regional endpoint, as in apache/airflow#47470, whose fix (the `region` kwarg) relies
 on it. The mount's endpoint host is asserted to be the scope region's own.
 """
 
