@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bootstrap.github import SUBJECT_CLAIMS
-from infra.offline import ProgramRun
+from devtools.offline import ProgramRun
 from tests.conftest import ROOT
 from tests.delivery.bootstrap_run import run_bootstrap, stack_values
 from tests.runtime.integration.services import Moto, ServiceError, start_moto
