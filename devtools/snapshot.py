@@ -70,15 +70,49 @@ def build(stack: str, root: Path = ROOT, out: Path = SNAPSHOTS) -> Snapshot:
     )
 
 
-def committed_urns(path: Path) -> frozenset[str]:
+def committed_resources(path: Path) -> dict[str, dict[str, Any]]:
+    """URN -> resource of a committed snapshot (empty for a new stack)."""
     if not path.is_file():
-        return frozenset()
-    return frozenset(r["urn"] for r in json.loads(path.read_text())["resources"])
+        return {}
+    return {r["urn"]: r for r in json.loads(path.read_text())["resources"]}
+
+
+def committed_urns(path: Path) -> frozenset[str]:
+    return frozenset(committed_resources(path))
 
 
 def vanished_urns(snapshot: Snapshot, out: Path = SNAPSHOTS) -> list[str]:
     """URNs in the committed snapshot that the program no longer declares."""
     return sorted(committed_urns(out / f"{snapshot.stack}.plan.json") - snapshot.urns)
+
+
+def _type_of(urn: str) -> str:
+    return urn.split("::")[-2].rsplit("$", 1)[-1]
+
+
+def is_removal(snapshot: Snapshot, vanished: Sequence[str], out: Path = SNAPSHOTS) -> bool:
+    """Resources vanish and none of their types appears anew: something was removed (a
+    pipeline, a feature), not renamed or moved. A rename deletes and creates the same types."""
+    committed = committed_urns(out / f"{snapshot.stack}.plan.json")
+    appeared = {_type_of(urn) for urn in snapshot.urns - committed}
+    return bool(vanished) and not appeared & {_type_of(urn) for urn in vanished}
+
+
+def removal_note(stack: str, vanished: Sequence[str], out: Path = SNAPSHOTS) -> str:
+    """What `pulumi up` will delete, marking the protected ones (which it refuses to delete)."""
+    committed = committed_resources(out / f"{stack}.plan.json")
+    protected = [urn for urn in vanished if committed[urn].get("protect")]
+    note = (
+        f"{stack}: {len(vanished)} resource(s) removed; `pulumi up` will DELETE them:\n"
+        + "".join(f"  - {urn}{' (protected)' if urn in protected else ''}\n" for urn in vanished)
+    )
+    if protected:
+        note += (
+            f"{len(protected)} of them are protected: `pulumi up` refuses to delete them until "
+            "they are unprotected, after their leases are revoked and what they hold is kept "
+            "(docs/operations.md §5, 'The last vault-dynamic pipeline of a stack').\n"
+        )
+    return note
 
 
 def urn_message(stack: str, vanished: Sequence[str]) -> str:
@@ -87,10 +121,10 @@ def urn_message(stack: str, vanished: Sequence[str]) -> str:
         "DELETE these and create new ones (an Atlas user or Vault mount: access lost, history "
         "gone):\n"
         + "".join(f"  - {urn}\n" for urn in vanished)
-        + "If this is a rename or a move, give the new resource "
-        "`opts=ResourceOptions(aliases=[pulumi.Alias(name=..., parent=...)])` and check that "
-        "`pulumi preview` shows no replacement; if the deletion is intended, say so in the pull "
-        f"request. Then run `{REGENERATE} --accept-urn-changes`."
+        + "Resources of the same types appear: if this is a rename or a move, give the new "
+        "resource `opts=ResourceOptions(aliases=[pulumi.Alias(name=..., parent=...)])` and check "
+        "that `pulumi preview` shows no replacement; if the deletion is intended, say so in the "
+        f"pull request. Then run `{REGENERATE} --accept-urn-changes`."
     )
 
 
@@ -135,7 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{stack}: invalid settings, nothing planned:\n{error}", file=sys.stderr)
             return offline_plan.EXIT_INVALID_SETTINGS
         vanished = vanished_urns(snapshot)
-        if vanished and (args.check or not args.accept_urn_changes):
+        if vanished and not args.check and is_removal(snapshot, vanished):
+            print(removal_note(stack, vanished), file=sys.stderr)
+        elif vanished and (args.check or not args.accept_urn_changes):
             print(urn_message(stack, vanished), file=sys.stderr)
             failed = True
             continue

@@ -25,6 +25,13 @@ def org_stack() -> None:
             other_idp_ids=org.other_idp_ids,
         ),
     )
+    if org.pending_stacks:
+        pulumi.log.warn(
+            f"no workload IdP yet for {', '.join(org.pending_stacks)}: its atlasWorkloadIdps "
+            "entry is pending until that stack's first deploy creates its Okta server; then set "
+            "issuerUri to its oktaIssuer output (docs/operations.md, 'The org stack')"
+        )
+        pulumi.export("pendingWorkloadIdps", list(org.pending_stacks))
     pulumi.export("tier", "org")
     # Each environment stack sets its entry as atlasWorkloadIdpId.
     pulumi.export("workloadIdpIds", federation.workload_idp_ids)

@@ -6,6 +6,7 @@ import copy
 import fcntl
 import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -167,3 +168,22 @@ def _produced_once(path: Path, produce: Callable[[Path], None]) -> dict[str, Any
             produce(partial)
             partial.replace(path)  # a producer that died mid-write leaves no half file behind
     return dict(json.loads(path.read_text()))
+
+
+# Suites that read what the repository commits (stack files, snapshots, workflows, docs): the
+# journeys (tests/journeys/) re-run exactly these on a scratch clone after changing that data the
+# way a user does, with no test edited. Derived from each module's source, never listed.
+REPOSITORY_DATA = re.compile(
+    r"stacks_discovery|committed_plans|Pulumi\.(dev|prod|org|\{|<)|snapshots/"
+    r"|\.github/workflows|README"
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    sources: dict[Path, str] = {}
+    for item in items:
+        path = item.path
+        if path not in sources:
+            sources[path] = path.read_text()
+        if REPOSITORY_DATA.search(sources[path]) and "journeys" not in path.parts:
+            item.add_marker(pytest.mark.repository_data)

@@ -288,7 +288,8 @@ KEYS: dict[str, Key] = {
         "pipelines, each that stack's atlasWorkloadIdp output (stack, name, issuerUri, audience)",
         structured=True,
         default=[],
-        constraints="org stack only; stack and name unique; name 1..50 characters; issuerUri https",
+        constraints="org stack only; stack and name unique; name 1..50 characters; issuerUri "
+        "https, or pending before the stack's first deploy (no IdP is created for it yet)",
         example="- stack: prod\n  name: aai-prod-okta-workloads\n"
         "  issuerUri: https://acme.okta.com/oauth2/aus1prd4m8rt2vb6j9p3\n"
         "  audience: api://aai-prod-atlas",

@@ -60,6 +60,11 @@ ORG_REFUSED = {
     "atlasWorkloadIdp`); docs/operations.md, 'The org stack'",
 }
 
+# An environment's entry before its first deploy: its Okta server, hence its issuer, does not exist
+# yet. The org stack creates no IdP for it and says so; the entry is completed after that deploy
+# (docs/operations.md, "The org stack").
+PENDING = "pending"
+
 # Keys no longer in the settings table that are still read, to say where they went.
 REMOVED_KEYS = frozenset({"atlasOrgConfigImported", "atlasWorkloadIdpStacks"})
 
@@ -72,6 +77,8 @@ class OrgSettings:
     federation_settings_id: str
     workload_idps: tuple[WorkloadIdpSpec, ...]
     """One per environment stack with okta-oidc pipelines; each is created and linked."""
+    pending_stacks: tuple[str, ...] = ()
+    """Environments listed with `issuerUri: pending`: their Okta server does not exist yet."""
     other_idp_ids: tuple[str, ...]
     """IdPs this project does not create that must stay linked."""
 
@@ -96,7 +103,7 @@ def parse_org(values: Mapping[str, Any], *, project: str, stack: str) -> OrgSett
     federation = r.string(
         values, "atlasFederationSettingsId", "", pattern=ATLAS_ID, hint=ATLAS_ID_HINT
     )
-    idps = _workload_idps(r, values)
+    idps, pending = _workload_idps(r, values)
     others: tuple[str, ...] = ()
     if "atlasOtherDataAccessIdpIds" in values:
         others = r.strings(values, "atlasOtherDataAccessIdpIds", "") or ()
@@ -114,14 +121,19 @@ def parse_org(values: Mapping[str, Any], *, project: str, stack: str) -> OrgSett
         atlas_org_id=org_id,
         federation_settings_id=federation,
         workload_idps=idps,
+        pending_stacks=pending,
         other_idp_ids=others,
     )
 
 
-def _workload_idps(r: Reader, values: Mapping[str, Any]) -> tuple[WorkloadIdpSpec, ...]:
+def _workload_idps(
+    r: Reader, values: Mapping[str, Any]
+) -> tuple[tuple[WorkloadIdpSpec, ...], tuple[str, ...]]:
+    """(the IdPs to create, the stacks whose entry is still `pending`)."""
     if "atlasWorkloadIdps" not in values:
-        return ()
+        return (), ()
     found: list[WorkloadIdpSpec] = []
+    pending: list[str] = []
     for index, raw in enumerate(r.objects(values, "atlasWorkloadIdps", "")):
         at = f"atlasWorkloadIdps[{index}]"
         r.unknown_keys(raw, set(IDP_KEYS), at)
@@ -133,25 +145,34 @@ def _workload_idps(r: Reader, values: Mapping[str, Any]) -> tuple[WorkloadIdpSpe
             pattern=IDP_NAME,
             hint=f"use 1 to {ATLAS_IDP_NAME.value} characters (Atlas displayName)",
         )
-        issuer = r.string(
-            raw,
-            "issuerUri",
-            at,
-            pattern=ISSUER,
-            hint="use the stack's oktaIssuer output, an https URL",
+        issuer = (
+            PENDING
+            if raw.get("issuerUri") == PENDING
+            else r.string(
+                raw,
+                "issuerUri",
+                at,
+                pattern=ISSUER,
+                hint=f"use the stack's oktaIssuer output, an https URL (or {PENDING} before "
+                "the stack's first deploy)",
+            )
         )
         audience = r.string(
             raw, "audience", at, pattern=AUDIENCE, hint="use the stack's oktaAudience, a URI"
         )
-        if stack and name and issuer and audience:
+        if stack and name and issuer == PENDING and audience:
+            pending.append(stack)
+        elif stack and name and issuer and audience:
             found.append(
                 WorkloadIdpSpec(stack=stack, name=name, issuer_uri=issuer, audience=audience)
             )
-    for field in ("stack", "name"):
-        seen = [getattr(idp, field) for idp in found]
+    for field, seen in (
+        ("stack", [idp.stack for idp in found] + pending),
+        ("name", [idp.name for idp in found]),
+    ):
         for duplicate in sorted({v for v in seen if seen.count(v) > 1}):
             r.fail("atlasWorkloadIdps", f"{field} '{duplicate}' is listed twice; list it once")
-    return tuple(found)
+    return tuple(found), tuple(pending)
 
 
 def environment_problems(values: Mapping[str, Any]) -> list[Problem]:

@@ -48,10 +48,8 @@ def test_the_stacks_cover_every_auth_mode_and_both_backends() -> None:
         "dev": False,
         "prod": True,
     }
-    assert [(stack, p) for stack, p in POLICY_HOLDERS if stack in ("dev", "prod")] == [
-        ("dev", "finance-reconcile"),
-        ("prod", "finance-reconcile"),
-    ]
+    # Both hold at least one pipeline policy (however many pipelines a user adds).
+    assert {stack for stack, _ in POLICY_HOLDERS} >= {"dev", "prod"}
 
 
 @pytest.mark.parametrize("stack", STACKS)
