@@ -1,7 +1,9 @@
-"""Real services for the integration tests, started on 127.0.0.1 on free ports.
+"""Real services (moto, PostgreSQL) for the tests and the benchmarks, started on 127.0.0.1 on
+free ports.
 
 Each starter raises `ServiceError` with a clear message when its service does not come up; the
-fixtures turn that into `pytest.fail` (never a skip).
+test fixtures turn that into `pytest.fail` (never a skip), a benchmark into its exit status.
+Dependency-light (requests and the standard library): the MWAA-constraints job imports it too.
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ def start(
     if not Path(executable).exists():
         raise ServiceError(f"{name}: executable {argv[0]} not found")
     handle = log.open("wb")
-    popen = subprocess.Popen(
+    popen = subprocess.Popen(  # noqa: S603 (a fixed argv: the service's own binary)
         [executable, *argv[1:]],
         stdout=handle,
         stderr=subprocess.STDOUT,
@@ -155,7 +157,7 @@ def start_moto(workdir: Path) -> Moto:
     return Moto(url=url, recording=recording, process=process)
 
 
-# -- OpenBao: tests/services/openbao.py (shared with the Vault policy suite) ---------------
+# -- OpenBao: devtools/services/openbao.py ------------------------------------------------
 
 
 # -- PostgreSQL ---------------------------------------------------------------------------
@@ -172,7 +174,7 @@ class Postgres:
 
     def psql(self, sql: str, *, user: str | None = None, password: str | None = None) -> str:
         env = {**os.environ, "PGPASSWORD": password or self.password, "PGCONNECT_TIMEOUT": "5"}
-        result = subprocess.run(
+        result = subprocess.run(  # noqa: S603 (PostgreSQL's psql, fixed argv)
             [
                 str(self.bindir / "psql"),
                 f"host=127.0.0.1 port={self.port} dbname=postgres user={user or self.superuser}",
@@ -189,7 +191,7 @@ class Postgres:
         return result.stdout.strip()
 
     def stop(self) -> None:
-        subprocess.run(
+        subprocess.run(  # noqa: S603 (PostgreSQL's pg_ctl, fixed argv)
             [
                 *self.runas,
                 str(self.bindir / "pg_ctl"),
@@ -219,7 +221,7 @@ def start_postgres(workdir: Path) -> Postgres:
     base = Path(tempfile.mkdtemp(prefix="atlas-it-pg-"))
     datadir, sockets = base / "data", base / "sock"
     sockets.mkdir()
-    password = "it-superuser-pw"  # throwaway cluster on loopback, removed with the session
+    password = "it-superuser-pw"  # noqa: S105 (throwaway cluster on loopback, removed with the session)
     pwfile = base / "pwfile"
     pwfile.write_text(password + "\n")
     # initdb and postgres refuse to run as root: run them as the postgres system user.
@@ -229,7 +231,7 @@ def start_postgres(workdir: Path) -> Postgres:
         shutil.chown(sockets, user="postgres")
         shutil.chown(pwfile, user="postgres")
         runas = ["runuser", "-u", "postgres", "--"]
-    init = subprocess.run(
+    init = subprocess.run(  # noqa: S603 (PostgreSQL's initdb, fixed argv)
         [
             *runas,
             str(bindir / "initdb"),
@@ -249,7 +251,7 @@ def start_postgres(workdir: Path) -> Postgres:
         raise ServiceError(f"initdb failed: {init.stderr[-1500:]}")
     port = free_port()
     log = base / "postgres.log"
-    started = subprocess.run(
+    started = subprocess.run(  # noqa: S603 (PostgreSQL's pg_ctl, fixed argv)
         [
             *runas,
             str(bindir / "pg_ctl"),

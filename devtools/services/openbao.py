@@ -1,6 +1,7 @@
-"""A real OpenBao (Vault-API) dev server for tests: start, wait until healthy, stop.
+"""A real OpenBao (Vault-API) dev server: start, wait until healthy, stop.
 
-Reusable by any suite: `start_openbao()` returns a running server, `OpenBaoServer.stop()` ends it.
+Reusable by any suite or benchmark: `start_openbao()` returns a running server,
+`OpenBaoServer.stop()` ends it.
 A server that cannot start raises `OpenBaoStartError` carrying the server's own output;
 `running_openbao()` is the fixture body every suite uses: it fails the test with that output
 (these tests fail, never skip, when OpenBao is missing) and stops the server afterwards.
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import IO
 
 import hvac
-import pytest
 import requests
 
-ROOT_TOKEN = "root"
+from devtools.services.local import free_port
+
+ROOT_TOKEN = "root"  # noqa: S105 (the dev server's throwaway root token)
 START_TIMEOUT_SECONDS = 20.0
 
 
@@ -45,12 +46,6 @@ def openbao_binary() -> str | None:
     if beside_python.is_file():
         return str(beside_python)
     return shutil.which("bao")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -101,7 +96,7 @@ def start_openbao(
     log = log_path.open("wb")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BAO_", "VAULT_"))}
     try:
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603 (the OpenBao binary, fixed argv)
             [
                 binary,
                 "server",
@@ -144,6 +139,8 @@ def start_openbao(
 @contextmanager
 def running_openbao() -> Iterator[OpenBaoServer]:
     """A started server for a fixture; the test fails (never skips) when OpenBao cannot start."""
+    import pytest  # only this fixture body needs it: benchmarks import the module without pytest
+
     try:
         server = start_openbao()
     except OpenBaoStartError as error:

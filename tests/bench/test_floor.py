@@ -14,8 +14,7 @@ from bench import floor, plan_scale, synthetic
 from devtools import plan as offline_plan
 from devtools.offline import PlanMocks, Registration, run_program, to_config_strings
 from model.access import AuthMode
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.paths import ROOT
 
 
 def _program_and_floor(stack: offline_plan.StackFile, *, typed: bool) -> tuple[str, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -16,8 +15,6 @@ from model.limits import (
     ATLAS_USERS_PER_PROJECT,
     IAM_ROLES_PER_ACCOUNT,
 )
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_thousand_pipelines_are_twelve_projects_of_every_mode_on_two_clusters_each() -> None:

@@ -11,7 +11,6 @@ import yaml
 
 from bootstrap import settings as bootstrap_settings
 from devtools.offline import ProgramRun
-from tests.conftest import ROOT
 from tests.delivery.bootstrap_run import (
     BUCKET_ARN,
     KEY_ARN,
@@ -24,6 +23,7 @@ from tests.delivery.bootstrap_run import (
     run_bootstrap,
     stack_values,
 )
+from tests.paths import ROOT
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -24,8 +23,7 @@ from components import lifting
 from components.okta import identity as okta_identity
 from devtools import plan as offline_plan
 from devtools.offline import PlanMocks, Registration, mask_secrets, run_program, to_config_strings
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.paths import ROOT
 
 
 def _plan_and_graph(stack: offline_plan.StackFile) -> str:

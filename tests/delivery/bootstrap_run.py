@@ -1,4 +1,4 @@
-"""Run the bootstrap program offline (as tests/delivery/test_bootstrap.py and the attack tests do)."""
+"""Run the bootstrap program offline (as tests/bootstrap/test_program.py and the attack tests do)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pulumi
 import yaml
 
 from devtools.offline import PlanMocks, ProgramRun, run_program, to_config_strings
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 PROJECT = "airflow-atlas-identity-bootstrap"
 ROLE = "aws:iam/role:Role"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.paths import ROOT
 from tests.stacks_discovery import STACKS
 
 GITHUB = ROOT / ".github"

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 GITHUB = ROOT / ".github"
 

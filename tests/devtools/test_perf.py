@@ -15,8 +15,7 @@ from pulumi.runtime import resource as sdk_resource
 from devtools import offline
 from devtools.offline import STACK_TRACE_SDK_VERSION, StackTraceHookMoved, without_stack_traces
 from devtools.perf import gc_paused
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.paths import ROOT
 
 
 def test_gc_paused_disables_inside_and_restores_after() -> None:

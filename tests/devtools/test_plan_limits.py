@@ -10,7 +10,8 @@ import yaml
 
 from components.vault import access as vault_secrets
 from devtools import plan as offline_plan
-from tests.conftest import PROJECT, ROOT
+from tests.conftest import PROJECT
+from tests.paths import ROOT
 
 MODES = ("aws-iam", "okta-oidc", "vault-dynamic")
 # Dev settings that only apply to okta-oidc and vault-dynamic pipelines.
@@ -102,7 +103,7 @@ def test_the_estate_that_once_crossed_10240_policy_characters_plans_cleanly(
 ) -> None:
     """60 Secrets Manager pipelines made a 10,240+ character execution policy when it listed one
     role ARN and one secret ARN per pipeline; it now names them by prefix and tag (issue 14
-    item 3; tests/unit/test_execution_policy_scope.py). The rule itself: tests/unit/test_limits.py.
+    item 3; tests/components/aws/test_execution_policy_scope.py). The rule itself: tests/model/test_limits.py.
     """
     code, lines = run_plan(estate_file(tmp_path, {"aws-iam": 60}), capsys)
     assert (code, lines) == (0, [])
@@ -158,7 +159,7 @@ def test_an_okta_app_label_of_101_characters_fails_the_plan(
 ) -> None:
     """A label is at most 35 characters longer than the server name (pipeline names have at
     most 40), so a stack whose label exceeds 100 fails on the server name too, and no label of
-    a plannable stack is near 100 (docs/limits.md; the boundary: tests/unit/test_limits.py)."""
+    a plannable stack is near 100 (docs/limits.md; the boundary: tests/model/test_limits.py)."""
     stack = LONG_STACK[:84]
     label = f"aai-{stack}-partner-feed"
     assert run_plan(dev_as(tmp_path, stack), capsys) == (

@@ -10,9 +10,7 @@ import pytest
 
 from devtools import plan as offline_plan
 from devtools.report import access_report, access_rows, duration, mermaid
-
-ROOT = Path(__file__).resolve().parents[2]
-
+from tests.paths import ROOT
 
 # The prod plan as the aws-iam-only program declared it, frozen: exact expectations stay valid
 # while the committed stacks grow (their reports are checked by the snapshot tests).

@@ -12,7 +12,8 @@ import pytest
 
 from devtools import snapshot, snapshot_form
 from policy import check
-from tests.conftest import ROOT, CommittedPlans, plan_stack
+from tests.conftest import CommittedPlans, plan_stack
+from tests.paths import ROOT
 from tests.stacks_discovery import STACKS
 
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, CommittedPlans
+from tests.conftest import CommittedPlans
+from tests.paths import ROOT
 
 DOC = (ROOT / "docs" / "operations.md").read_text()
 # Modules being built in parallel (policy pack check, snapshots); verified at merge.

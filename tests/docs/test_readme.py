@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from devtools import plan as offline_plan
-from tests.stacks_discovery import ROOT, StackPlans
+from tests.paths import ROOT
+from tests.stacks_discovery import StackPlans
 
 README = (ROOT / "README.md").read_text()
 MAX_LINES = 180

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from model import limits
 from model.limits import checks as checks
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 EXEC = "aai-t-mwaa-exec"
 

@@ -12,7 +12,7 @@ import pytest
 from devtools import plan as offline_plan
 from policy import check
 from policy.rules import RULES_BY_NAME, ConfigError, StackView, effective_config
-from tests.conftest import ROOT
+from tests.paths import ROOT
 from tests.policy import builders as b
 from tests.policy.test_pack import run_pack
 

@@ -12,7 +12,8 @@ import yaml
 
 from policy import check
 from policy.rules import RULES_BY_NAME, ConfigError
-from tests.conftest import PROJECT, ROOT, CommittedPlans
+from tests.conftest import PROJECT, CommittedPlans
+from tests.paths import ROOT
 from tests.stacks_discovery import STACKS
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -11,8 +11,8 @@ from typing import Any
 
 from devtools.offline.computed import COMPUTED
 from tests.conftest import CommittedPlans
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 PLUGINS = "/usr/local/airflow/plugins"
 

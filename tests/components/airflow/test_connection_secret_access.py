@@ -1,5 +1,5 @@
 """Who may read or change a connection definition in Secrets Manager, decided by an IAM policy
-evaluator (tests/unit/iam_eval.py) on the dev plan's secret resource policies and roles.
+evaluator (tests/iam_eval.py) on the dev plan's secret resource policies and roles.
 
 The resource policy denies reads to everyone but the execution role and the deployer, and every
 change to everyone but the deployer, whatever IAM policies they hold.
@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.unit.iam_eval import EVERYTHING, allowed, principal
+from tests.iam_eval import EVERYTHING, allowed, principal
+from tests.paths import ROOT
 
 ACCOUNT = "210987654321"
 READ = "secretsmanager:GetSecretValue"

@@ -2,7 +2,7 @@
 so its size does not grow with pipelines (issue 14 item 3); this proves it reaches exactly the
 resources the per-ARN policy reached, on the plan of a 300-pipeline stack.
 
-Decided by Principal Mapper's local IAM simulation (tests/unit/iam_eval.py). It evaluates the
+Decided by Principal Mapper's local IAM simulation (tests/iam_eval.py). It evaluates the
 conditions these policies use against the request context the test gives it: `StringEquals`,
 `Null` and `ForAllValues:` operators, with keys matched case-insensitively
 (principalmapper/querying/local_policy_simulation.py, `_get_condition_match`); a key missing
@@ -26,8 +26,9 @@ import yaml
 from bootstrap.permissions import AccountScope, workload_boundary
 from devtools import plan as offline_plan
 from model.naming import Naming
-from tests.conftest import PROJECT, ROOT
-from tests.unit.iam_eval import allowed, principal
+from tests.conftest import PROJECT
+from tests.iam_eval import allowed, principal
+from tests.paths import ROOT
 
 ACCOUNT = "210987654321"
 REGION = "eu-west-1"

@@ -147,7 +147,7 @@ def test_execution_policy_never_uses_wildcard_actions(run: ProgramRun) -> None:
 def test_execution_policy_grants_the_stacks_connections_and_roles_by_prefix_and_tag(
     run: ProgramRun,
 ) -> None:
-    """tests/unit/test_execution_policy_scope.py proves these reach exactly the planned ones."""
+    """tests/components/aws/test_execution_policy_scope.py proves these reach exactly the planned ones."""
     by_sid = statements(run)
     this_stacks_pipelines = {
         "StringEquals": {"aws:ResourceTag/stack": "test"},

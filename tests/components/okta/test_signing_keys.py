@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from components.okta.signing_keys import key_policy, sign_policy
-from tests.conftest import ROOT
-from tests.unit.iam_eval import EVERYTHING, Node
-from tests.unit.iam_eval import allowed as evaluate
-from tests.unit.iam_eval import principal as role
+from tests.iam_eval import EVERYTHING, Node
+from tests.iam_eval import allowed as evaluate
+from tests.iam_eval import principal as role
+from tests.paths import ROOT
 
 ACCOUNT = "987654321098"
 ALL_KMS = {

@@ -22,12 +22,15 @@ from devtools import plan as offline_plan
 from devtools.schemas import generate, validate
 from model.access import AuthMode
 from model.limits import values as value_rules
-from tests.conftest import PROJECT, ROOT
+from tests.conftest import PROJECT
+from tests.paths import ROOT
 from tests.stacks_discovery import STACKS
 
-SNAPSHOT_PLANS = sorted((ROOT / "snapshots").glob("*.plan.json")) + sorted(
-    (ROOT / "tests" / "snapshots" / "fixtures").glob("*.plan.json")
-)
+# The committed snapshots, and the access report's fixture plan (named: a moved file fails here).
+SNAPSHOT_PLANS = [
+    *sorted((ROOT / "snapshots").glob("*.plan.json")),
+    ROOT / "tests" / "devtools" / "fixtures" / "prod-aws-iam.plan.json",
+]
 
 
 def problems(plan: dict[str, Any]) -> list[str]:

@@ -31,9 +31,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from hvac.exceptions import Forbidden
 
-from tests.conftest import ROOT
+from devtools.services.openbao import OpenBaoServer
 from tests.integration.vault.conftest import STACKS, PlannedStack
-from tests.services.openbao import OpenBaoServer
+from tests.paths import ROOT
 
 pytestmark = pytest.mark.integration
 

@@ -21,8 +21,8 @@ from hvac.exceptions import Forbidden
 from pymongo import MongoClient
 from pymongo.auth_oidc import OIDCCallback, OIDCCallbackContext, OIDCCallbackResult
 
+from devtools.services.openbao import OpenBaoServer
 from tests.integration.vault.conftest import PlannedStack, TokenFactory
-from tests.services.openbao import OpenBaoServer
 
 pytestmark = pytest.mark.integration
 
