@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from devtools import plan as offline_plan
-from tests.conftest import ROOT
+from tests.infra.settings import messages
+from tests.paths import ROOT
 
 
 def test_json_plan_follows_the_contract(tmp_path: Path) -> None:
@@ -101,8 +102,7 @@ def test_invalid_settings_exit_2_naming_every_key_and_plan_nothing(tmp_path: Pat
     assert completed.stdout == ""
     assert completed.stderr.splitlines() == [
         "awsAccountId: 'not-an-account' is not valid; use the 12-digit account id, e.g. 123456789012",
-        "pipelines[1].grants[0].access: 'readwrite' is not a preset; use one of read, read-write, "
-        "insert-only, read-changes, or list explicit actions",
+        messages.not_a_preset("pipelines[1].grants[0].access", "readwrite"),
         "pipelines[2].grants[0].collections: is empty; list the collections, or '*' for all",
     ]
     assert not out.exists()

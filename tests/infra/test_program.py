@@ -10,6 +10,7 @@ import pytest
 from devtools.offline import UNKNOWN, PlanMocks, mask_secrets
 from infra import settings
 from tests.conftest import PROJECT
+from tests.infra.settings import messages
 
 USER = "mongodbatlas:index/databaseUser:DatabaseUser"
 ORG_CONFIG = "mongodbatlas:index/federatedSettingsOrgConfig:FederatedSettingsOrgConfig"
@@ -116,9 +117,8 @@ def test_invalid_settings_register_no_resource(run_stack: Any, base_config: dict
     base_config["pipelines"][0]["grants"][0]["access"] = "readwrite"
     with pytest.raises(pulumi.RunError) as raised:
         run_stack(base_config)
-    assert str(raised.value) == (
-        "invalid stack settings:\npipelines[0].grants[0].access: 'readwrite' is not a preset; use "
-        "one of read, read-write, insert-only, read-changes, or list explicit actions"
+    assert str(raised.value) == "invalid stack settings:\n" + messages.not_a_preset(
+        "pipelines[0].grants[0].access", "readwrite"
     )
 
 

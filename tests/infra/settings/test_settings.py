@@ -11,6 +11,7 @@ from infra import settings as s
 from infra.settings import SettingsError
 from model.access import AuthMode, Grant, Tier
 from model.specs import AuditDevice
+from tests.infra.settings import messages
 
 
 def parse(values: dict[str, Any], stack: str = "test") -> s.Settings:
@@ -158,25 +159,15 @@ def grant_problems(base_config: dict[str, Any], grant: dict[str, Any]) -> list[s
     [
         (
             {"database": "sales", "collections": ["orders"], "access": "readwrite"},
-            [
-                "pipelines[1].grants[0].access: 'readwrite' is not a preset; use one of read, "
-                "read-write, insert-only, read-changes, or list explicit actions"
-            ],
+            [messages.not_a_preset("pipelines[1].grants[0].access", "readwrite")],
         ),
         (
             {"database": "sales", "collections": ["orders"], "actions": ["FIND", "DROP_DATABASE"]},
-            [
-                "pipelines[1].grants[0].actions[1]: 'DROP_DATABASE' is not a grantable Atlas action; "
-                "use one of BYPASS_DOCUMENT_VALIDATION, CHANGE_STREAM, COLL_STATS, CREATE_INDEX, "
-                "DB_STATS, DROP_INDEX, FIND, INSERT, LIST_COLLECTIONS, LIST_INDEXES, REMOVE, UPDATE"
-            ],
+            [messages.not_grantable("pipelines[1].grants[0].actions[1]", "DROP_DATABASE")],
         ),
         (
             {"database": "sales", "collections": ["orders"]},
-            [
-                "pipelines[1].grants[0]: set exactly one of access (a preset: read, read-write, "
-                "insert-only, read-changes) or actions (explicit Atlas actions)"
-            ],
+            [messages.neither_preset_nor_actions("pipelines[1].grants[0]")],
         ),
         (
             {"database": "admin", "collections": ["system.users"], "access": "read"},
@@ -213,8 +204,7 @@ def test_every_problem_is_reported_together(base_config: dict[str, Any]) -> None
     base_config["pipelines"].append({"name": "empty", "authMode": "aws-iam", "grants": []})
     assert problems(base_config) == [
         "awsRegion: 'Europe' is not valid; use e.g. eu-west-1",
-        "pipelines[0].grants[0].access: 'readwrite' is not a preset; use one of read, read-write, "
-        "insert-only, read-changes, or list explicit actions",
+        messages.not_a_preset("pipelines[0].grants[0].access", "readwrite"),
         "pipelines[2].grants: is empty; a pipeline needs at least one grant (database, "
         "collections, access)",
         # pipelines[0] was invalid, so orders_ingest has no earlier twin to collide with.
@@ -388,7 +378,7 @@ def test_okta_settings_need_an_okta_pipeline(base_config: dict[str, Any]) -> Non
 def test_okta_pipelines_need_no_atlas_organization_setting(base_config: dict[str, Any]) -> None:
     base_config["pipelines"][1]["authMode"] = "okta-oidc"
     # The workload IdP and the org config are the org stack's; until the IdP exists the
-    # pipeline waits for its Atlas user (tests/stacks/test_program.py).
+    # pipeline waits for its Atlas user (tests/infra/test_program.py).
     okta = parse(base_config).wiring.okta
     assert okta is not None
     assert okta.atlas_workload_idp_id is None
