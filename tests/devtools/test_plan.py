@@ -12,8 +12,11 @@ import pytest
 import yaml
 
 from devtools import plan as offline_plan
+from tests.conftest import CommittedPlans
 from tests.infra.settings import messages
 from tests.paths import ROOT
+
+USER = "mongodbatlas:index/databaseUser:DatabaseUser"
 
 
 def test_json_plan_follows_the_contract(tmp_path: Path) -> None:
@@ -44,13 +47,19 @@ def test_json_plan_follows_the_contract(tmp_path: Path) -> None:
 
 
 def test_human_summary_shows_counts_and_the_access_matrix(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], committed_plans: CommittedPlans
 ) -> None:
     assert offline_plan.main(["--stack", "dev"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Plan of airflow-atlas-identity/dev: 61 resources in 6 components\n")
-    assert "5      mongodbatlas:index/databaseUser:DatabaseUser" in out
+    # The counts are the plan's: resources the provider creates, and the components above them.
+    resources = committed_plans["dev"]["resources"]
+    custom = [r["type"] for r in resources if r["custom"]]
+    components = len(resources) - len(custom)
+    assert out.startswith(
+        f"Plan of airflow-atlas-identity/dev: {len(custom)} resources in {components} components\n"
+    )
     rows = [line.split() for line in out.splitlines()]
+    assert [str(custom.count(USER)), USER] in rows
     assert [
         "orders-ingest",
         "aws-iam",
