@@ -184,7 +184,7 @@ def test_each_limit_rule_catches_the_real_plan_mutated(mutate: Any, rule: str) -
 def test_the_pack_adapter_reports_the_okta_and_vault_limits_as_the_offline_check(
     mutate: Any,
 ) -> None:
-    """Both adapters on the same mutated plan (the fixtures do so for the small cases)."""
+    """Both adapters on the same mutated plan (tests/policy/cases.py does so for the small cases)."""
     plan = copy.deepcopy(prod_plan())
     mutate(plan)
     found = check.check_plan(plan)
