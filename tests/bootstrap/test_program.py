@@ -23,6 +23,7 @@ from tests.delivery.bootstrap_run import (
     run_bootstrap,
     stack_values,
 )
+from tests.delivery.github_jobs import stack_identity_jobs
 from tests.paths import ROOT
 
 
@@ -47,8 +48,27 @@ def test_oidc_provider_is_githubs_with_the_sts_audience(prod: ProgramRun) -> Non
     assert "thumbprintLists" not in provider.inputs
 
 
-REPO = "acme/airflow-atlas-identity"
-IDS = "repository_owner_id:91234567:repository_id:812345678"
+SUB = "token.actions.githubusercontent.com:sub"
+
+
+def subjects(stack: str, aws_role: str) -> list[str]:
+    """What GitHub puts in `sub` for each job of the workflows that uses this role (sorted)."""
+    values = stack_values(stack)
+    return sorted(
+        job.subject(
+            owner_id=values["githubOwnerId"],
+            repository_id=values["githubRepositoryId"],
+            repository=values["githubRepository"],
+        )
+        for job in stack_identity_jobs(stack, aws_role=aws_role)
+    )
+
+
+def trusted_subjects(run: ProgramRun, name: str) -> list[str]:
+    """The role's `sub` list, sorted (its order means nothing to IAM)."""
+    condition = trust(run, name)["Statement"][0]["Condition"]
+    (listed,) = [c[SUB] for c in condition.values() if SUB in c]
+    return sorted(listed)
 
 
 def test_deploy_role_trusts_the_up_workflow_on_main_in_the_listed_environments(
@@ -58,9 +78,10 @@ def test_deploy_role_trusts_the_up_workflow_on_main_in_the_listed_environments(
     assert role.inputs["name"] == "aai-prod-github-deploy"
     assert role.inputs["maxSessionDuration"] == 7200
     assert prod.monitor.one(ROLE, "deployer-preview-role").inputs["maxSessionDuration"] == 3600
-    up = f"{REPO}/.github/workflows/pulumi-up.yml@refs/heads/main"
-    structure = f"{REPO}/.github/workflows/vault-structure.yml@refs/heads/main"
-    assert trust(prod, "deployer-deploy-role") == {
+    document = trust(prod, "deployer-deploy-role")
+    assert trusted_subjects(prod, "deployer-deploy-role") == subjects("prod", "deploy")
+    listed = document["Statement"][0]["Condition"]["StringEquals"][SUB]
+    assert document == {
         "Version": "2012-10-17",
         "Statement": [
             {
@@ -71,11 +92,7 @@ def test_deploy_role_trusts_the_up_workflow_on_main_in_the_listed_environments(
                 "Condition": {
                     "StringEquals": {
                         "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-                        "token.actions.githubusercontent.com:sub": [
-                            f"{IDS}:environment:prod:job_workflow_ref:{up}",
-                            f"{IDS}:environment:prod-rotation:job_workflow_ref:{up}",
-                            f"{IDS}:environment:prod-vault-structure:job_workflow_ref:{structure}",
-                        ],
+                        SUB: listed,
                     }
                 },
             }
@@ -87,12 +104,7 @@ def test_preview_role_trusts_only_the_reviewed_preview_environment(prod: Program
     condition = trust(prod, "deployer-preview-role")["Statement"][0]["Condition"]
     assert condition == {
         "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
-        "StringLike": {
-            "token.actions.githubusercontent.com:sub": [
-                f"{IDS}:environment:prod-preview:job_workflow_ref:"
-                f"{REPO}/.github/workflows/preview.yml@refs/pull/*/merge"
-            ]
-        },
+        "StringLike": {SUB: subjects("prod", "preview")},
     }
 
 
@@ -238,27 +250,23 @@ def test_vault_logins_bind_ids_environment_workflow_and_policies(prod: ProgramRu
         r.inputs["roleName"]: r.inputs
         for r in m.by_type("vault:jwt/authBackendRole:AuthBackendRole")
     }
-    workflows = f"{REPO}/.github/workflows"
+    values = stack_values("prod")
+    # Each job's Vault role, its environment and workflow, and the policy its name says it holds
+    # (ci-deploy-<environment>: deploy, ci-structure: structure, ci-preview: preview).
     expected = {
-        "ci-deploy-prod": ("prod", f"{workflows}/pulumi-up.yml@refs/heads/main", "deploy"),
-        "ci-deploy-prod-rotation": (
-            "prod-rotation",
-            f"{workflows}/pulumi-up.yml@refs/heads/main",
-            "deploy",
-        ),
-        "ci-structure": (
-            "prod-vault-structure",
-            f"{workflows}/vault-structure.yml@refs/heads/main",
-            "structure",
-        ),
-        "ci-preview": ("prod-preview", f"{workflows}/preview.yml@refs/pull/*/merge", "preview"),
+        job.vault_role: (
+            job.environment,
+            job.workflow_ref(values["githubRepository"]),
+            job.vault_role.removeprefix("ci-").split("-")[0],
+        )
+        for job in stack_identity_jobs("prod")
     }
     assert set(roles) == set(expected)
     for name, (environment, workflow, policy) in expected.items():
         inputs = roles[name]
         assert inputs["boundClaims"] == {
-            "repository_owner_id": "91234567",
-            "repository_id": "812345678",
+            "repository_owner_id": values["githubOwnerId"],
+            "repository_id": values["githubRepositoryId"],
             "environment": environment,
             "job_workflow_ref": workflow,
         }, name
@@ -273,11 +281,7 @@ def test_vault_logins_bind_ids_environment_workflow_and_policies(prod: ProgramRu
 def test_dev_stack_file_plans_with_one_environment() -> None:
     run = run_bootstrap(stack_values("dev"), account="210987654321")
     condition = trust(run, "deployer-deploy-role")["Statement"][0]["Condition"]
-    assert condition["StringEquals"]["token.actions.githubusercontent.com:sub"] == [
-        f"{IDS}:environment:dev:job_workflow_ref:{REPO}/.github/workflows/pulumi-up.yml@refs/heads/main",
-        f"{IDS}:environment:dev-vault-structure:job_workflow_ref:"
-        f"{REPO}/.github/workflows/vault-structure.yml@refs/heads/main",
-    ]
+    assert sorted(condition["StringEquals"][SUB]) == subjects("dev", "deploy")
 
 
 def test_existing_oidc_provider_is_reused_not_created() -> None:
