@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import collections.abc
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 if not hasattr(collections, "Mapping"):
@@ -16,6 +17,8 @@ if not hasattr(collections, "Mapping"):
 
 from principalmapper.common import Node, Policy
 from principalmapper.querying.query_interface import local_check_authorization_full
+
+__all__ = ["EVERYTHING", "Node", "allowed", "principal"]
 
 EVERYTHING = {
     "Version": "2012-10-17",
@@ -48,7 +51,7 @@ def allowed(
     resource: str,
     resource_policy: dict[str, Any],
     owner: str,
-    context: dict[str, str] | None = None,
+    context: Mapping[str, str | Sequence[str]] | None = None,
 ) -> bool:
     """Whether AWS would allow `who` to call `action` on `resource` (explicit denies first, then
     the resource policy, with KMS' rule that the key policy must authorize, then IAM)."""

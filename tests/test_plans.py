@@ -8,6 +8,7 @@ import pytest
 
 from devtools import snapshot, snapshot_form
 from tests import plans
+from tests.paths import ROOT
 
 
 def test_runtime_it_plan_matches_the_program() -> None:
@@ -20,7 +21,7 @@ def test_runtime_it_plan_matches_the_program() -> None:
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_pulumi_free_reader_reads_the_committed_plan(stack: str) -> None:
-    path = plans.ROOT / "snapshots" / f"{stack}.plan.json"
+    path = ROOT / "snapshots" / f"{stack}.plan.json"
     expanded = json.loads(path.read_text())
     read = plans.committed_plan(stack)
     assert read == snapshot_form.collapse(expanded)

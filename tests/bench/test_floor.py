@@ -13,6 +13,7 @@ import pytest
 from bench import floor, plan_scale, synthetic
 from devtools import plan as offline_plan
 from devtools.offline import PlanMocks, Registration, run_program, to_config_strings
+from infra import settings as stack_settings
 from model.access import AuthMode
 from tests.paths import ROOT
 
@@ -21,7 +22,7 @@ def _program_and_floor(stack: offline_plan.StackFile, *, typed: bool) -> tuple[s
     registrations: list[Registration] = []
     planned = offline_plan.plan(stack, None, registrations)
     graph = offline_plan.graph(registrations)
-    settings = offline_plan.stack_settings.parse(
+    settings = stack_settings.parse(
         stack.project_values(), project=stack.project, stack=stack.stack
     )
     run = run_program(

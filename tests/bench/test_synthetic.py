@@ -1,4 +1,4 @@
-"""The benchmark's estate (issue 14 item 6): projects as the unit of scale, limits declared."""
+"""The benchmark's estate (bench/synthetic.py): projects as the unit of scale, limits declared."""
 
 from __future__ import annotations
 

@@ -64,7 +64,7 @@ def _counting_from_input(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 # synthetic-40: every auth mode, under IAM's inline-policy limit until the execution-role policy
-# is scoped by tags (issue 14 item 3); dev and prod: the committed stacks (Vault KV in prod).
+# is scoped by tags (docs/auth-modes.md); dev and prod: the committed stacks (Vault KV in prod).
 @pytest.mark.parametrize("case", ["dev", "prod", "synthetic-40"])
 def test_plan_and_dependency_edges_byte_identical_to_per_leaf_lifting(
     case: str, monkeypatch: pytest.MonkeyPatch

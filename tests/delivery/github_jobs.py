@@ -49,13 +49,13 @@ class IdentityJob:
         )
 
 
-def _load(path: Path) -> dict[str, Any]:
+def _load(path: Path) -> dict[Any, Any]:
     document = yaml.safe_load(path.read_text())
     assert isinstance(document, dict), path
     return document
 
 
-def _triggers(workflow: Mapping[str, Any]) -> dict[str, Any]:
+def _triggers(workflow: Mapping[Any, Any]) -> dict[Any, Any]:
     """YAML 1.1 reads the key `on` as the boolean True."""
     on = workflow.get("on", workflow.get(True))
     return on if isinstance(on, dict) else {on: None}
@@ -65,7 +65,7 @@ def _substitute(text: str, values: Mapping[str, Mapping[str, Any]]) -> str:
     return EXPRESSION.sub(lambda m: str(values[m.group(1)][m.group(2)]), text)
 
 
-def _job_values(workflow: Mapping[str, Any], job: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _job_values(workflow: Mapping[Any, Any], job: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Each run of a job: its matrix entries, or the stacks a dispatch input offers."""
     include = (job.get("strategy") or {}).get("matrix", {}).get("include")
     if include:

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from devtools import plan as offline_plan
+from infra.settings import SettingsError
 from tests.conftest import CommittedPlans
 from tests.infra.settings import messages
 from tests.paths import ROOT
@@ -119,7 +120,7 @@ def test_invalid_settings_exit_2_naming_every_key_and_plan_nothing(tmp_path: Pat
 
 def test_encrypted_values_are_reported_not_guessed(tmp_path: Path) -> None:
     path = write_stack(tmp_path, {"airflow-atlas-identity:atlasProjectId": {"secure": "AAABAC=="}})
-    with pytest.raises(offline_plan.stack_settings.SettingsError) as raised:
+    with pytest.raises(SettingsError) as raised:
         offline_plan.plan(offline_plan.read_stack_file(path))
     assert [p.path for p in raised.value.problems] == ["airflow-atlas-identity:atlasProjectId"]
 

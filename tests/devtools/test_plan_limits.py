@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from components.vault import access as vault_secrets
+from components.vault import documents
 from devtools import plan as offline_plan
 from tests.conftest import PROJECT
 from tests.paths import ROOT
@@ -102,8 +103,9 @@ def test_the_estate_that_once_crossed_10240_policy_characters_plans_cleanly(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """60 Secrets Manager pipelines made a 10,240+ character execution policy when it listed one
-    role ARN and one secret ARN per pipeline; it now names them by prefix and tag (issue 14
-    item 3; tests/components/aws/test_execution_policy_scope.py). The rule itself: tests/model/test_limits.py.
+    role ARN and one secret ARN per pipeline; it now names them by prefix and tag
+    (tests/components/aws/test_execution_policy_scope.py). The rule itself:
+    tests/model/test_limits.py.
     """
     code, lines = run_plan(estate_file(tmp_path, {"aws-iam": 60}), capsys)
     assert (code, lines) == (0, [])
@@ -180,7 +182,7 @@ def test_a_vault_policy_over_one_storage_entry_fails_the_plan(
 ) -> None:
     """No setting makes a policy that large (a pipeline's is under 300 bytes): the program is
     changed to render every policy padded to `size` bytes, which the plan must measure."""
-    render = vault_secrets.hcl_policy
+    render = documents.hcl_policy
 
     def padded(rules: Any) -> str:
         text = render(rules) + "# "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -213,13 +214,21 @@ def test_vault_okta_and_atlas_names_of_a_stack() -> None:
 
 
 def test_credential_lifetime_is_the_modes_own_limit() -> None:
-    limits = {"session_seconds": 3600, "okta_token_minutes": 15, "vault_max_ttl": 1800}
+    limits: dict[str, Any] = {
+        "session_seconds": 3600,
+        "okta_token_minutes": 15,
+        "vault_max_ttl": 1800,
+    }
     assert {mode: access.credential_lifetime(mode, **limits) for mode in AuthMode} == {
         AuthMode.AWS_IAM: 3600,
         AuthMode.OKTA_OIDC: 900,
         AuthMode.VAULT_DYNAMIC: 1800,
     }
-    unset = {"session_seconds": 3600, "okta_token_minutes": None, "vault_max_ttl": None}
+    unset: dict[str, Any] = {
+        "session_seconds": 3600,
+        "okta_token_minutes": None,
+        "vault_max_ttl": None,
+    }
     assert {access.credential_lifetime(mode, **unset) for mode in AuthMode} == {3600}
 
 

@@ -23,10 +23,11 @@ def planned(type_: str, resource: str, /, **props: Any) -> checks.Planned:
 
 def document_of_size(size: int) -> str:
     """An IAM policy document of exactly `size` non-whitespace characters, pretty-printed."""
-    skeleton = {"Version": "2012-10-17", "Statement": [{"Sid": ""}]}
+    statement = {"Sid": ""}
+    skeleton = {"Version": "2012-10-17", "Statement": [statement]}
     padding = size - limits.policy_characters(skeleton)
     assert padding >= 0
-    skeleton["Statement"][0]["Sid"] = "S" * padding
+    statement["Sid"] = "S" * padding
     text = json.dumps(skeleton, indent=4)
     assert limits.policy_characters(text) == size
     return text

@@ -11,7 +11,7 @@ import pytest
 
 from devtools import plan as offline_plan
 from policy import check
-from policy.rules import RULES_BY_NAME, ConfigError, StackView, effective_config
+from policy.rules import RULES_BY_NAME, ConfigError, StackRule, StackView, effective_config
 from tests.paths import ROOT
 from tests.policy import builders as b
 from tests.policy.test_pack import run_pack
@@ -38,6 +38,7 @@ def atlas_stack(users: int, roles: int) -> StackView:
 
 def atlas_findings(stack: StackView, config: dict[str, Any] | None = None) -> list[str]:
     rule = RULES_BY_NAME["atlas-project-limits"]
+    assert isinstance(rule, StackRule)
     return [v.message.split(" [")[0] for v in rule.run(stack, effective_config(rule, config))]
 
 

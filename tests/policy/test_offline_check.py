@@ -11,14 +11,14 @@ import pytest
 import yaml
 
 from policy import check
-from policy.rules import RULES_BY_NAME, ConfigError
+from policy.rules import RULES_BY_NAME, ConfigError, Violation
 from tests.conftest import PROJECT, CommittedPlans
 from tests.paths import ROOT
 from tests.policy.cases import CASES, CASES_BY_NAME, COMPLIANT, Case, write
 from tests.stacks_discovery import STACKS
 
 
-def caught(violations: list[check.Violation]) -> list[list[str]]:
+def caught(violations: list[Violation]) -> list[list[str]]:
     return sorted([v.rule, v.urn.split("::")[-1] if v.urn else ""] for v in violations)
 
 

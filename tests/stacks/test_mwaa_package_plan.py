@@ -19,7 +19,7 @@ PLUGINS = "/usr/local/airflow/plugins"
 
 def one(plan: dict[str, Any], type_token: str, name: str) -> dict[str, Any]:
     (found,) = [r for r in plan["resources"] if r["type"] == type_token and r["name"] == name]
-    return found
+    return dict(found)
 
 
 def constraint_line(version: str, distribution: str) -> str:

@@ -32,7 +32,7 @@ def recorded_by(
     audit_filter: Mapping[str, Any], messages: Mapping[str, dict[str, Any]]
 ) -> set[str]:
     """The names of the messages `audit_filter` selects, as MongoDB's query engine selects them."""
-    collection = mongomock.MongoClient().audit.messages
+    collection: mongomock.Collection[dict[str, Any]] = mongomock.MongoClient().audit.messages
     collection.insert_many([{"_id": name, **message} for name, message in messages.items()])
     return {str(document["_id"]) for document in collection.find(dict(audit_filter))}
 
@@ -170,12 +170,9 @@ def _filter_of(pipelines: int) -> str:
         )
         for i in range(pipelines)
     )
-    run = run_program(
-        project="airflow-atlas-identity",
-        stack="test",
-        config={},
-        mocks=PlanMocks(),
-        program=lambda: AtlasAccess(
+
+    def program() -> None:
+        AtlasAccess(
             "atlas",
             AtlasAccessArgs(
                 stack="test",
@@ -184,7 +181,14 @@ def _filter_of(pipelines: int) -> str:
                 pipelines=specs,
                 audit_authorization_success=True,
             ),
-        ),
+        )
+
+    run = run_program(
+        project="airflow-atlas-identity",
+        stack="test",
+        config={},
+        mocks=PlanMocks(),
+        program=program,
     )
     (auditing,) = run.monitor.by_type(AUDITING)
     return str(auditing.inputs["auditFilter"])

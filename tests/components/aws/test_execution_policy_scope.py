@@ -1,5 +1,5 @@
 """The execution role's policy names pipeline roles and connection definitions by prefix and tag,
-so its size does not grow with pipelines (issue 14 item 3); this proves it reaches exactly the
+so its size does not grow with pipelines (docs/auth-modes.md, AWS row); this proves it reaches exactly the
 resources the per-ARN policy reached, on the plan of a 300-pipeline stack.
 
 Decided by Principal Mapper's local IAM simulation (tests/iam_eval.py). It evaluates the
@@ -210,7 +210,7 @@ def pipeline_role(plan: dict[str, Any], name: str) -> dict[str, Any]:
     [role] = [
         r["inputs"] for r in of_type(plan, "aws:iam/role:Role") if r["inputs"]["name"] == name
     ]
-    return role
+    return dict(role)
 
 
 def test_trust_policy_admits_the_execution_role_with_a_source_identity_and_run_tags(

@@ -10,6 +10,7 @@ import pytest
 from infra import settings as s
 from infra.settings import SettingsError
 from model.access import AuthMode, Grant, Tier
+from model.limits.values import MWAA_AIRFLOW_VERSIONS
 from model.specs import AuditDevice
 from tests.infra.settings import messages
 
@@ -282,8 +283,7 @@ def test_the_package_version_follows_mwaa_airflow_version(base_config: dict[str,
     assert parse(created).wiring.mwaa_package_version == "3.0.6"
     del created["mwaaAirflowVersion"]
     assert problems(created) == [
-        "mwaaAirflowVersion: (missing) is not valid; use one of "
-        + ", ".join(s.mwaa.MWAA_AIRFLOW_VERSIONS)
+        "mwaaAirflowVersion: (missing) is not valid; use one of " + ", ".join(MWAA_AIRFLOW_VERSIONS)
     ]
 
 
