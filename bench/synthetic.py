@@ -15,7 +15,7 @@ raising it, and so does an account over IAM's default role quota in `awsIamRoleQ
   declares per project only the raise that project needs;
 - False: every cluster is in `atlasProjectId`, one project whose limits are declared raised to
   Atlas' documented maxima. Atlas allows at most 900 database users per project, so a
-  1,000-pipeline estate cannot pass its limit rules this way (tests/snapshots/test_estate.py).
+  1,000-pipeline estate cannot pass its limit rules this way (tests/bench/test_synthetic.py).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ The functions here find the Outputs a value holds, resolve them with a single `O
 put the resolved values back in place. The result carries what `from_input`/`json_dumps` carry:
 it is secret if any Output in it is secret, unknown (under preview) if any is unknown, and it
 depends on the union of their resources, because `Output.all` and `apply` propagate exactly those
-(tests/snapshots/test_lifting.py compares whole plans and dependency edges both ways).
+(tests/components/test_lifting.py compares whole plans and dependency edges both ways).
 
 Containers are dicts (any `Mapping` is rebuilt as a dict), lists and tuples, as in `from_input`;
 everything else is a leaf. An Output that resolves to a value holding Outputs is unwrapped again,

@@ -16,7 +16,7 @@ from model.naming import Naming
 # What the bootstrap (bootstrap/) names in a stack's environment, as `<base>-<suffix>`; a
 # trailing `*` is a family that CI's permissions are scoped to by wildcard (`<base>-github-*`
 # IAM roles, `<base>-ci-*` Vault policies, which the structure workflow may never write).
-# tests/unit/test_reserved_names.py checks every name the bootstrap plans is covered.
+# tests/model/test_reserved.py checks every name the bootstrap plans is covered.
 BOOTSTRAP_NAMES: tuple[str, ...] = ("github-*", "ci-*", "workload-boundary", "pulumi")
 
 

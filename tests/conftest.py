@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.stacks_discovery import ROOT as ROOT
+from tests.paths import ROOT as ROOT  # re-exported: suites import it from here too
 from tests.stacks_discovery import STACKS as STACKS
 from tests.stacks_discovery import stack_file
 

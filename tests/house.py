@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.stacks_discovery import ROOT
+from tests.paths import ROOT
 
 SOURCE_ROOTS = (
     "model",

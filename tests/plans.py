@@ -1,9 +1,9 @@
 """The program's committed plans, read without Pulumi (the MWAA-constraints job cannot install it).
 
 - `snapshots/<stack>.plan.json`: the committed stacks, kept current by `python -m infra.snapshot`
-  (tests/snapshots checks the drift).
+  (tests/devtools/test_snapshot.py checks the drift).
 - `tests/runtime/integration/stacks/runtime-it.plan.json`: the runtime integration tests' stack,
-  kept current by `python -m tests.plans` (tests/snapshots/test_test_plans.py checks the drift).
+  kept current by `python -m tests.plans` (tests/test_plans.py checks the drift).
 
 Both are in the snapshots' expanded form; `collapse` (devtools/snapshot_form.py, Pulumi-free) turns
 them back into the plan that `python -m infra.plan --json` writes.
@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from devtools.snapshot_form import collapse
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 RUNTIME_IT_STACK_FILE = ROOT / "tests/runtime/integration/stacks/Pulumi.runtime-it.yaml"
 RUNTIME_IT_PLAN = RUNTIME_IT_STACK_FILE.with_name("runtime-it.plan.json")
 REGENERATE = "python -m tests.plans"

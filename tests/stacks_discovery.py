@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.paths import ROOT as ROOT  # re-exported: suites import it from here too
+
 # Stack files in the repository root that are not deployment environments: `org` owns the Atlas
 # organization's federation config (infra/settings/org.py) and has tests of its own.
 NON_ENVIRONMENT_STACKS: frozenset[str] = frozenset({"org"})

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests import stacks_discovery
-from tests.stacks_discovery import ROOT, STACKS, committed_stacks
+from tests.paths import ROOT
+from tests.stacks_discovery import STACKS, committed_stacks
 
 
 def test_every_stack_file_is_an_environment_except_the_named_ones(

@@ -30,7 +30,7 @@ from typing import Any
 
 import boto3
 
-from tests.runtime.integration.services import Moto, start_moto
+from devtools.services.local import Moto, start_moto
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = ROOT / "tests" / "runtime" / "integration" / "stacks" / "Pulumi.runtime-it.yaml"

@@ -10,7 +10,7 @@ components/okta/signing_keys.py).
 The execution role's policy has the same size for 1 or 1,000 pipelines (IAM allows 10,240
 characters of inline policy per role): it names this stack's pipeline roles and connection
 definitions by their name prefix and this stack's `stack` tag, not one ARN each
-(tests/unit/test_execution_policy_scope.py proves the two are the same set of resources).
+(tests/components/aws/test_execution_policy_scope.py proves the two are the same set of resources).
 Not an IAM path instead: MONGODB-AWS matches the caller's STS identity, and an assumed-role ARN
 (`arn:aws:sts::<account>:assumed-role/<name>/<session>`) carries no path, so Atlas users stay
 registered path-less and a path would scope nothing Atlas can see.

@@ -1,7 +1,7 @@
 """Documented value rules the provider schemas do not carry (they type these as plain strings).
 
 Each rule names its source. Checked with the schemas by `plan_problems` over every planned
-resource; `tests/schemas/` proves each rule can fail.
+resource; `tests/devtools/schemas/` proves each rule can fail.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Run the bootstrap program offline (as tests/delivery/test_bootstrap.py and the attack tests do)."""
+"""Run the bootstrap program offline (as tests/bootstrap/test_program.py and the attack tests do)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pulumi
 import yaml
 
 from devtools.offline import PlanMocks, ProgramRun, run_program, to_config_strings
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 PROJECT = "airflow-atlas-identity-bootstrap"
 ROLE = "aws:iam/role:Role"
@@ -48,13 +48,15 @@ def stack_values(stack: str) -> dict[str, Any]:
     return {k.removeprefix(prefix): v for k, v in document["config"].items()}
 
 
+def _bootstrap_program() -> None:
+    runpy.run_path(str(ROOT / "bootstrap" / "__main__.py"), run_name="__main__")
+
+
 def run_bootstrap(values: dict[str, Any], account: str = PROD_ACCOUNT) -> ProgramRun:
     return run_program(
         project=PROJECT,
         stack="test",
         config=to_config_strings(PROJECT, values),
         mocks=BootstrapMocks(account_id=account, region="eu-west-1"),
-        program=lambda: runpy.run_path(
-            str(ROOT / "bootstrap" / "__main__.py"), run_name="__main__"
-        ),
+        program=_bootstrap_program,
     )

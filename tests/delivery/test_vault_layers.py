@@ -10,7 +10,7 @@ from pathlib import Path
 
 from components.vault.access import STRUCTURAL_TYPES
 from devtools import plan as stack_plan
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 DATA_PLANE = {
     "vault:database/secretBackendConnection:SecretBackendConnection",

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.paths import ROOT
 from tests.stacks_discovery import STACKS
 
 GITHUB = ROOT / ".github"
@@ -34,13 +34,13 @@ USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)\s*(#.*)?$")
 COMMITTED_STACKS = sorted(STACKS)
 
 
-def load(path: Path) -> dict[str, Any]:
+def load(path: Path) -> dict[Any, Any]:
     document = yaml.safe_load(path.read_text())
     assert isinstance(document, dict)
     return document
 
 
-def triggers(workflow: dict[str, Any]) -> dict[str, Any]:
+def triggers(workflow: dict[Any, Any]) -> dict[Any, Any]:
     """YAML 1.1 reads the key `on` as the boolean True."""
     on = workflow.get("on", workflow.get(True))
     return on if isinstance(on, dict) else {on: None}

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 GITHUB = ROOT / ".github"
 
@@ -39,7 +39,7 @@ def audit(path: Path) -> list[dict[str, object]]:
 
 
 def test_workflows_and_action_have_no_finding_at_all() -> None:
-    assert [(f["ident"], f["determinations"]) for f in audit(GITHUB)] == []  # type: ignore[index]
+    assert [(f["ident"], f["determinations"]) for f in audit(GITHUB)] == []
 
 
 def test_every_ignore_names_its_audit_and_reason() -> None:
@@ -58,5 +58,5 @@ def test_zizmor_does_find_an_injection(tmp_path: Path) -> None:
         "    permissions: {}\n    steps:\n"
         '      - run: echo "${{ github.event.pull_request.title }}"\n'
     )
-    idents = {f["ident"] for f in audit(broken)}  # type: ignore[index]
+    idents = {f["ident"] for f in audit(broken)}
     assert {"template-injection", "dangerous-triggers"} <= idents

@@ -17,7 +17,7 @@ from functools import cache
 
 import pytest
 
-from tests.stacks_discovery import ROOT
+from tests.paths import ROOT
 
 # A path-like token not preceded by a character that would make it the middle of a URL or name.
 TOKEN = re.compile(r"(?<![\w./:<>@$-])((?:[\w.<>*-]+/)+[\w.<>*-]*|[\w.<>*-]+\.(?:py|md|yaml|json))")

@@ -17,7 +17,8 @@ import pytest
 
 from devtools import plan as offline_plan
 from devtools.snapshot_form import collapse
-from tests.stacks_discovery import ROOT, STACKS, StackPlans
+from tests.paths import ROOT
+from tests.stacks_discovery import STACKS, StackPlans
 
 PAGE = ROOT / "docs" / "plan-format.md"
 

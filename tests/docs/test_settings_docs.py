@@ -27,7 +27,8 @@ from infra import settings
 from infra.settings import org as org_settings
 from model.access import Tier
 from model.config_keys import Key
-from tests.stacks_discovery import ROOT, STACKS, stack_file
+from tests.paths import ROOT
+from tests.stacks_discovery import STACKS, stack_file
 
 PULUMI_PROJECT_SCHEMA = json.loads(
     (Path(__file__).parent / "pulumi_project.schema.json").read_text()

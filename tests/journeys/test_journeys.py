@@ -187,7 +187,11 @@ def test_revoking_the_last_vault_dynamic_pipeline_names_the_protected_mounts(
         pipelines.pop(next(i for i, p in enumerate(pipelines) if p["name"] == dynamic[0]))
 
     def remove_keys(keys: list[str]) -> None:
-        edit_stack(repo, "prod", lambda c: [c.pop(f"{PROJECT}:{key}") for key in keys])
+        def drop(config: dict[str, Any]) -> None:
+            for key in keys:
+                del config[f"{PROJECT}:{key}"]
+
+        edit_stack(repo, "prod", drop)
 
     naming = Naming(prefix=config.get(f"{PROJECT}:namePrefix", "aai"), stack="prod")
     mounts = {naming.vault_database_mount(), naming.vault_aws_auth_mount()}

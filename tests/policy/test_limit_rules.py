@@ -11,8 +11,8 @@ import pytest
 
 from devtools import plan as offline_plan
 from policy import check
-from policy.rules import RULES_BY_NAME, ConfigError, StackView, effective_config
-from tests.conftest import ROOT
+from policy.rules import RULES_BY_NAME, ConfigError, StackRule, StackView, effective_config
+from tests.paths import ROOT
 from tests.policy import builders as b
 from tests.policy.test_pack import run_pack
 
@@ -38,6 +38,7 @@ def atlas_stack(users: int, roles: int) -> StackView:
 
 def atlas_findings(stack: StackView, config: dict[str, Any] | None = None) -> list[str]:
     rule = RULES_BY_NAME["atlas-project-limits"]
+    assert isinstance(rule, StackRule)
     return [v.message.split(" [")[0] for v in rule.run(stack, effective_config(rule, config))]
 
 
@@ -184,7 +185,7 @@ def test_each_limit_rule_catches_the_real_plan_mutated(mutate: Any, rule: str) -
 def test_the_pack_adapter_reports_the_okta_and_vault_limits_as_the_offline_check(
     mutate: Any,
 ) -> None:
-    """Both adapters on the same mutated plan (the fixtures do so for the small cases)."""
+    """Both adapters on the same mutated plan (tests/policy/cases.py does so for the small cases)."""
     plan = copy.deepcopy(prod_plan())
     mutate(plan)
     found = check.check_plan(plan)

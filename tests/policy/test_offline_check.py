@@ -1,4 +1,4 @@
-"""`python -m policy.check` over plan JSON: committed stacks pass, violating fixtures are caught."""
+"""`python -m policy.check` over plan JSON: committed stacks pass, violating cases are caught."""
 
 from __future__ import annotations
 
@@ -11,25 +11,21 @@ import pytest
 import yaml
 
 from policy import check
-from policy.rules import RULES_BY_NAME, ConfigError
-from tests.conftest import PROJECT, ROOT, CommittedPlans
+from policy.rules import RULES_BY_NAME, ConfigError, Violation
+from tests.conftest import PROJECT, CommittedPlans
+from tests.paths import ROOT
+from tests.policy.cases import CASES, CASES_BY_NAME, COMPLIANT, Case, write
 from tests.stacks_discovery import STACKS
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-FIXTURE_FILES = sorted(FIXTURES.glob("*.plan.json"))
 
-
-def load(path: Path) -> dict[str, Any]:
-    return dict(json.loads(path.read_text()))
-
-
-def caught(violations: list[check.Violation]) -> list[list[str]]:
+def caught(violations: list[Violation]) -> list[list[str]]:
     return sorted([v.rule, v.urn.split("::")[-1] if v.urn else ""] for v in violations)
 
 
-def test_there_are_committed_stacks_and_fixtures() -> None:
+def test_there_are_committed_stacks_and_cases() -> None:
     assert {"dev", "prod"} <= set(STACKS)
-    assert len(FIXTURE_FILES) == 24
+    assert COMPLIANT in CASES
+    assert len(CASES_BY_NAME) == len(CASES) > 1  # names are unique
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -71,7 +67,7 @@ def test_stack_config_is_read_from_policy_dir() -> None:
 
 def test_dev_limits_are_dev_only() -> None:
     """A 4 h Vault credential passes the dev config and fails prod's."""
-    plan = load(FIXTURES / "compliant-all-systems.plan.json")
+    plan = COMPLIANT.plan()
     role = next(r for r in plan["resources"] if r["name"] == "reports-db-role")
     role["inputs"]["maxTtl"] = 14400
     assert check.check_plan(plan, check.stack_config("dev")) == []
@@ -82,7 +78,7 @@ def test_dev_limits_are_dev_only() -> None:
 
 def test_prod_needs_two_vault_audit_devices_dev_one() -> None:
     """One audit device passes the dev config and fails prod's (policy/prod.json)."""
-    plan = load(FIXTURES / "compliant-all-systems.plan.json")
+    plan = COMPLIANT.plan()
     plan["resources"] = [r for r in plan["resources"] if r["name"] != "audit-socket"]
     assert check.check_plan(plan, check.stack_config("dev")) == []
     violations = check.check_plan(plan, check.stack_config("prod"))
@@ -90,21 +86,20 @@ def test_prod_needs_two_vault_audit_devices_dev_one() -> None:
     assert "declares 1 Vault audit device(s), fewer than 2" in violations[0].message
 
 
-@pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: p.name.split(".")[0])
-def test_fixture_is_caught_with_the_right_rules(path: Path) -> None:
-    plan = load(path)
-    assert caught(check.check_plan(plan)) == plan["_expect"]
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+def test_case_is_caught_with_the_right_rules(case: Case) -> None:
+    assert caught(check.check_plan(case.plan())) == case.expect
 
 
-def test_every_rule_has_a_violating_fixture() -> None:
-    rules = {rule for path in FIXTURE_FILES for rule, _ in load(path)["_expect"]}
+def test_every_rule_has_a_violating_case() -> None:
+    rules = {rule for case in CASES for rule, _ in case.expect}
     assert rules == set(RULES_BY_NAME)
 
 
-def test_compliant_fixture_covers_every_rule_type() -> None:
-    """The compliant fixture declares every resource type some rule inspects, so it proves
+def test_compliant_case_covers_every_rule_type() -> None:
+    """The compliant plan declares every resource type some rule inspects, so it proves
     that compliant Okta and Vault resources pass, not just that absent ones do."""
-    plan = load(FIXTURES / "compliant-all-systems.plan.json")
+    plan = COMPLIANT.plan()
     types = {r["type"] for r in plan["resources"]}
     for rule in RULES_BY_NAME.values():
         for type_ in getattr(rule, "types", ()):
@@ -189,8 +184,8 @@ def test_breaking_the_prod_plan_is_caught(
 
 
 def test_cli_exit_codes_and_output(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    bad = FIXTURES / "vault-without-audit-device.plan.json"
-    good = FIXTURES / "compliant-all-systems.plan.json"
+    bad = write(CASES_BY_NAME["vault-without-audit-device"], tmp_path)
+    good = write(COMPLIANT, tmp_path)
     assert check.main([str(good)]) == 0
     assert capsys.readouterr().out == f"{good}: 0 violation(s)\n"
     assert check.main([str(good), str(bad)]) == 1
@@ -228,7 +223,7 @@ def test_cli_refuses_bad_config(
 ) -> None:
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
-    good = FIXTURES / "compliant-all-systems.plan.json"
+    good = write(COMPLIANT, tmp_path)
     assert check.main([str(good), "--config", str(path)]) == 2
     assert error in capsys.readouterr().err
 

@@ -3,7 +3,6 @@ argument objects and unknown-checking proxies the real analyzer builds (no pack 
 
 from __future__ import annotations
 
-import json
 import runpy
 from pathlib import Path
 from typing import Any
@@ -24,9 +23,8 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown
 
 from policy import check, pack
 from policy.rules import RULES, STACK_TYPE, Violation
-
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+from tests.paths import ROOT
+from tests.policy.cases import CASES, COMPLIANT, Case
 
 
 def options(protect: bool) -> PolicyResourceOptions:
@@ -107,16 +105,14 @@ def run_pack(
     return sorted(found)
 
 
-@pytest.mark.parametrize(
-    "path", sorted(FIXTURES.glob("*.plan.json")), ids=lambda p: p.name.split(".")[0]
-)
-def test_pack_reports_exactly_what_the_offline_check_reports(path: Path) -> None:
-    plan = json.loads(path.read_text())
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+def test_pack_reports_exactly_what_the_offline_check_reports(case: Case) -> None:
+    plan = case.plan()
     assert run_pack(plan) == check.check_plan(plan)
 
 
 def test_pack_config_reaches_the_rules() -> None:
-    plan = json.loads((FIXTURES / "compliant-all-systems.plan.json").read_text())
+    plan = COMPLIANT.plan()
     found = run_pack(plan, {"vault-database-role-ttl": {"maxTtlSeconds": 600.0}})
     assert [(v.rule, v.urn.split("::")[-1], v.message) for v in found] == [
         (

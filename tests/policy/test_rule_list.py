@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from policy.rules import RULES, StackRule
+from tests.paths import ROOT
 
-CONTRIBUTING = Path(__file__).resolve().parents[2] / "CONTRIBUTING.md"
+CONTRIBUTING = ROOT / "CONTRIBUTING.md"
 HEADING = "Rules (all mandatory; settings in brackets, with defaults):"
 BULLET = re.compile(r"^- `(?P<name>[a-z0-9-]+)`(?P<stack> \(stack\))? — ")
 

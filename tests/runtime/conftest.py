@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-RUNTIME_SRC = Path(__file__).resolve().parents[2] / "runtime" / "src"
+from tests.paths import ROOT
+
+RUNTIME_SRC = ROOT / "runtime" / "src"
 
 try:
     import atlas_identity  # noqa: F401

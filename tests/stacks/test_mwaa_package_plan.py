@@ -11,15 +11,15 @@ from typing import Any
 
 from devtools.offline.computed import COMPUTED
 from tests.conftest import CommittedPlans
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 PLUGINS = "/usr/local/airflow/plugins"
 
 
 def one(plan: dict[str, Any], type_token: str, name: str) -> dict[str, Any]:
     (found,) = [r for r in plan["resources"] if r["type"] == type_token and r["name"] == name]
-    return found
+    return dict(found)
 
 
 def constraint_line(version: str, distribution: str) -> str:

@@ -18,7 +18,8 @@ import yaml
 from devtools import plan as offline_plan
 from infra.settings import SettingsError
 from infra.settings.org import PENDING, parse_org
-from tests.conftest import PROJECT, ROOT
+from tests.conftest import PROJECT
+from tests.paths import ROOT
 from tests.stacks_discovery import STACKS, StackPlans
 
 ORG_CONFIG = "mongodbatlas:index/federatedSettingsOrgConfig:FederatedSettingsOrgConfig"

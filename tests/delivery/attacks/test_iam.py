@@ -23,8 +23,8 @@ from parliament import analyze_policy_string
 from bootstrap.permissions import WORKLOAD_ACTIONS, WORKLOAD_SESSION_ACTIONS
 from devtools import plan as stack_plan
 from devtools.offline import ProgramRun
-from tests.conftest import ROOT
 from tests.delivery.bootstrap_run import PROD_ACCOUNT, run_bootstrap, stack_values
+from tests.paths import ROOT
 
 ACCOUNT_ROLE = f"arn:aws:iam::{PROD_ACCOUNT}:role"
 BOUNDARY = f"arn:aws:iam::{PROD_ACCOUNT}:policy/aai-prod-workload-boundary"

@@ -1,6 +1,6 @@
 """The deploy role and KMS: it manages this stack's Okta signing keys and nothing else, and never
 the Pulumi state secrets key. Decided by Principal Mapper's local IAM simulation
-(tests/unit/iam_eval.py) on the bootstrap's prod plan, with the key policy the key would have.
+(tests/iam_eval.py) on the bootstrap's prod plan, with the key policy the key would have.
 
 Principal Mapper, not moto, because moto skips a condition whose key the request does not carry
 (test_iam.py's docstring): "a key without the stack tag" must be a denial, and Principal Mapper
@@ -19,7 +19,8 @@ import pytest
 from components.okta.signing_keys import key_policy
 from devtools.offline import ProgramRun
 from tests.delivery.bootstrap_run import KEY_ARN, PROD_ACCOUNT, run_bootstrap, stack_values
-from tests.unit.iam_eval import allowed, principal
+from tests.iam_eval import allowed, principal
+from tests.paths import ROOT
 
 DEPLOY_ROLE = f"arn:aws:iam::{PROD_ACCOUNT}:role/aai-prod-github-deploy"
 SIGNER = f"arn:aws:iam::{PROD_ACCOUNT}:role/aai-prod-pipeline-orders-ingest"
@@ -198,7 +199,6 @@ def test_the_state_key_guard_is_what_refuses(deploy: Any) -> None:
 def test_deploy_role_may_create_every_key_the_program_plans(stack: str) -> None:
     """The program's own keys, with their planned spec and tags, as that stack's deploy role."""
     from devtools import plan as stack_plan
-    from tests.conftest import ROOT
 
     plan = stack_plan.plan(stack_plan.read_stack_file(ROOT / f"Pulumi.{stack}.yaml"))
     keys = [r["inputs"] for r in plan["resources"] if r["type"] == "aws:kms/key:Key"]

@@ -28,9 +28,9 @@ from authlib.jose import JsonWebKey, jwt
 from bootstrap.github import GITHUB_OIDC_URL
 from devtools import plan as stack_plan
 from devtools.offline import ProgramRun
-from tests.conftest import ROOT
+from devtools.services.openbao import OpenBaoServer, running_openbao
 from tests.delivery.bootstrap_run import run_bootstrap, stack_values
-from tests.services.openbao import OpenBaoServer, running_openbao
+from tests.paths import ROOT
 
 P = "aai-prod"
 REPO = "acme/airflow-atlas-identity"

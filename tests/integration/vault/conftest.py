@@ -13,9 +13,9 @@ from typing import Any
 import hvac
 import pytest
 
+from devtools.services.openbao import OpenBaoServer, running_openbao
 from tests.integration.vault.expected import StackExpectations
 from tests.plans import committed_plan
-from tests.services.openbao import OpenBaoServer, running_openbao
 from tests.stacks_discovery import STACKS, stack_file
 
 
@@ -44,7 +44,7 @@ class PlannedStack:
 
 @pytest.fixture(scope="session")
 def planned() -> dict[str, PlannedStack]:
-    """Each stack's committed plan (snapshots/, kept current by tests/snapshots): no Pulumi."""
+    """Each stack's committed plan (snapshots/, kept current by tests/devtools/test_snapshot.py): no Pulumi."""
     return {
         stack: PlannedStack(
             expected=StackExpectations.from_stack_file(stack_file(stack)),

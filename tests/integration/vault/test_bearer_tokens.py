@@ -31,9 +31,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from hvac.exceptions import Forbidden
 
-from tests.conftest import ROOT
-from tests.integration.vault.conftest import STACKS, PlannedStack
-from tests.services.openbao import OpenBaoServer
+from devtools.services.openbao import OpenBaoServer
+from tests.integration.vault.conftest import PlannedStack
+from tests.paths import ROOT
+from tests.stacks_discovery import STACKS
 
 pytestmark = pytest.mark.integration
 
@@ -194,7 +195,7 @@ def login_roles(planned: PlannedStack) -> dict[str, list[str]]:
 @pytest.fixture(scope="session")
 def decoys(loaded: dict[str, PlannedStack], root_client: hvac.Client) -> dict[str, list[str]]:
     """A decoy key where Vault KV held each okta-oidc pipeline's key. Stack -> KV paths."""
-    written = {}
+    written: dict[str, list[str]] = {}
     for stack, planned in loaded.items():
         e = planned.expected
         # The KV suite may have mounted it already in this session.
@@ -227,7 +228,7 @@ def test_no_vault_identity_of_the_plan_reads_signing_material(
     identities["default only"] = []
     assert len(identities) > 1
     assert decoys[stack]
-    readable = {}
+    readable: dict[str, list[str]] = {}
     for identity, policies in sorted(identities.items()):
         token = root_client.auth.token.create(policies=policies or ["default"], ttl="5m")
         client = openbao.client(token["auth"]["client_token"])

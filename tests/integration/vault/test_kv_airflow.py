@@ -21,8 +21,8 @@ from hvac.exceptions import Forbidden
 from pymongo import MongoClient
 from pymongo.auth_oidc import OIDCCallback, OIDCCallbackContext, OIDCCallbackResult
 
+from devtools.services.openbao import OpenBaoServer
 from tests.integration.vault.conftest import PlannedStack, TokenFactory
-from tests.services.openbao import OpenBaoServer
 
 pytestmark = pytest.mark.integration
 
@@ -221,7 +221,7 @@ def test_pipeline_tokens_read_their_own_entries_only(
     token_with: TokenFactory,
 ) -> None:
     e = prod.expected
-    readable = {}
+    readable: dict[str, set[str]] = {}
     for pipeline in e.pipelines:
         if not e.own_grants(pipeline):
             continue
@@ -308,6 +308,7 @@ def test_stock_mongo_hook_builds_its_client_from_the_vault_backend(
             options["authMechanismProperties"] = {"OIDC_CALLBACK": _StubCallback()}
         client: MongoClient[dict[str, Any]] = MongoClient(hook["uri"], connect=False, **options)
         credentials = client.options.pool_options._credentials  # pymongo keeps them here
+        assert credentials is not None
         assert (credentials.mechanism, credentials.source) == (
             extra["authMechanism"],
             extra["authSource"],

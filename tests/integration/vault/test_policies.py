@@ -15,9 +15,9 @@ from hvac.exceptions import Forbidden, InvalidRequest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from devtools.services.openbao import OpenBaoServer
 from tests.integration.vault.conftest import PlannedStack, TokenFactory, capabilities
 from tests.integration.vault.expected import DENY, LEASE, READ, UPDATE, StackExpectations
-from tests.services.openbao import OpenBaoServer
 from tests.stacks_discovery import STACKS, stack_file
 
 pytestmark = pytest.mark.integration

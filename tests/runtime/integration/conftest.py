@@ -28,8 +28,7 @@ import boto3
 import pytest
 import requests
 
-from tests.plans import runtime_it_plan
-from tests.runtime.integration.services import (
+from devtools.services.local import (
     VENV_BIN,
     Moto,
     Postgres,
@@ -40,9 +39,10 @@ from tests.runtime.integration.services import (
     start_postgres,
     wait_until,
 )
-from tests.services.openbao import OpenBaoServer, running_openbao
+from devtools.services.openbao import OpenBaoServer, running_openbao
+from tests.paths import ROOT
+from tests.plans import runtime_it_plan
 
-ROOT = Path(__file__).resolve().parents[3]
 RUNTIME_SRC = ROOT / "runtime" / "src"
 EXAMPLE_DAGS = ROOT / "runtime" / "examples" / "dags"
 TEST_DAGS = Path(__file__).parent / "dags"

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from devtools.services.local import free_port
 from tests.plans import runtime_it_plan_with_kms
 from tests.runtime.integration.conftest import (
     REGION,
@@ -21,7 +22,6 @@ from tests.runtime.integration.conftest import (
     backend_kwargs,
     moto_client,
 )
-from tests.runtime.integration.services import free_port
 from tests.runtime.integration.token_server import TokenServer
 
 PIPELINE = "events-export"

@@ -20,9 +20,9 @@ import pytest
 from hvac.exceptions import Forbidden, InvalidRequest
 
 from atlas_identity.vault import renew_lease, revoke_lease
+from devtools.services.local import Postgres
+from devtools.services.openbao import OpenBaoServer
 from tests.runtime.integration.conftest import Airflow
-from tests.runtime.integration.services import Postgres
-from tests.services.openbao import OpenBaoServer
 
 PIPELINE = "ledger-sync"
 CONN_ID = "mongo_ledger_sync"

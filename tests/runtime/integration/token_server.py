@@ -12,7 +12,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import ClientMixin
@@ -20,6 +20,9 @@ from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from flask import Flask, jsonify, request
 from joserfc.jwk import KeySet
+
+if TYPE_CHECKING:  # a typing-only name, absent from older joserfc releases
+    from joserfc.jwk import KeySetSerialization
 from werkzeug.serving import make_server
 
 AUTH_METHOD = JWTBearerClientAssertion.CLIENT_AUTH_METHOD
@@ -55,7 +58,7 @@ class Client(ClientMixin):  # type: ignore[misc]
         return False
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        return method == AUTH_METHOD
+        return bool(method == AUTH_METHOD)  # AUTH_METHOD is Authlib's (untyped) constant
 
     def check_response_type(self, response_type: str) -> bool:
         return False
@@ -115,7 +118,7 @@ class TokenServer:
                     from authlib.jose import JsonWebKey
 
                     return JsonWebKey.import_key_set(client.jwks).find_by_kid(headers["kid"])
-                return KeySet.import_key_set(client.jwks)
+                return KeySet.import_key_set(cast("KeySetSerialization", client.jwks))
 
         server.register_client_auth_method(AUTH_METHOD, Assertion())
         server.register_grant(AssertionGrant)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +21,6 @@ from atlas_identity.errors import Step
 from tests.plans import committed_plan
 from tests.stacks_discovery import STACKS, StackPlans
 
-ROOT = Path(__file__).resolve().parents[3]
 ROLE = "arn:aws:iam::210987654321:role/aai-dev-pipeline-orders-ingest"
 
 

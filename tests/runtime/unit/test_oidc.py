@@ -28,6 +28,14 @@ from atlas_identity.oidc import (
     sign_jwt,
 )
 
+
+def kms_public_key(kms: Any, arn: str) -> ec.EllipticCurvePublicKey:
+    """The public half of a KMS signing key (ECC_NIST_P256), as KMS hands it out (DER)."""
+    public = serialization.load_der_public_key(kms.get_public_key(KeyId=arn)["PublicKey"])
+    assert isinstance(public, ec.EllipticCurvePublicKey)
+    return public
+
+
 TOKEN_URL = "https://acme.okta.com/oauth2/aus1/v1/token"
 REGION = "eu-west-1"
 KEY_ARN = "arn:aws:kms:eu-west-1:210987654321:key/0d5e6b2a-1c3f-4a5b-9c8d-7e6f5a4b3c2d"
@@ -226,7 +234,7 @@ def test_kms_signs_an_assertion_that_verifies_with_the_kms_public_key(
     kms_key: tuple[str, Any],
 ) -> None:
     arn, kms = kms_key
-    public = serialization.load_der_public_key(kms.get_public_key(KeyId=arn)["PublicKey"])
+    public = kms_public_key(kms, arn)
     assertion = sign_jwt({"iss": "0oa1client", "aud": TOKEN_URL}, kms_signer(arn))
     assert jwt.get_unverified_header(assertion) == {"alg": "ES256", "kid": "kid-1", "typ": "JWT"}
     claims = jwt.decode(assertion, public, algorithms=["ES256"], audience=TOKEN_URL)
@@ -246,7 +254,7 @@ def test_kms_signs_an_assertion_that_verifies_with_the_kms_public_key(
     assert verified["SignatureValid"] is True
     # A different key's public half does not verify it.
     other = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
-    other_public = serialization.load_der_public_key(kms.get_public_key(KeyId=other)["PublicKey"])
+    other_public = kms_public_key(kms, other)
     with pytest.raises(jwt.InvalidSignatureError):
         jwt.decode(assertion, other_public, algorithms=["ES256"], audience=TOKEN_URL)
 
@@ -280,7 +288,7 @@ def test_an_unknown_key_is_a_clear_error(kms_key: tuple[str, Any]) -> None:
 
 def test_the_token_source_signs_with_kms(kms_key: tuple[str, Any]) -> None:
     arn, kms = kms_key
-    public = serialization.load_der_public_key(kms.get_public_key(KeyId=arn)["PublicKey"])
+    public = kms_public_key(kms, arn)
     endpoint = FakeEndpoint()
     OktaTokenSource(
         conn_id="mongo_events_export",

@@ -5,7 +5,7 @@ and ignores SourceIdentity and Tags (moto/sts/responses.py, `assume_role`): it a
 but neither validates nor returns them. So what is sent is recorded from botocore's own request
 parameters (after its validation against the STS service model), and the value rules come from
 that model, not from this repository; that the pipeline role refuses a request without them is
-decided by an IAM evaluator in tests/unit/test_execution_policy_scope.py.
+decided by an IAM evaluator in tests/components/aws/test_execution_policy_scope.py.
 """
 
 from __future__ import annotations

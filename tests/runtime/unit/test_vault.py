@@ -79,7 +79,8 @@ def test_aws_iam_login_sends_a_signed_get_caller_identity_for_vault() -> None:
     assert auth["client_token"] == "hvs.x"
     (request,) = capture.requests
     assert request.url == "https://vault.acme.internal:8200/v1/auth/aws/login"
-    body = json.loads(request.body or b"{}")
+    assert isinstance(request.body, str | bytes)
+    body = json.loads(request.body)
     assert body["role"] == "ledger-sync"
     assert body["iam_http_request_method"] == "POST"
     assert base64.b64decode(body["iam_request_url"]).decode() == "https://sts.amazonaws.com/"

@@ -57,6 +57,7 @@ def it_aws_iam_expiry() -> None:
             while time.monotonic() < deadline:
                 client = hook.get_conn()
                 credential = client.options.pool_options._credentials
+                assert credential is not None, "the hook's client carries no credentials"
                 current = hook.role_credentials.get()
                 if current.expiration <= datetime.now(UTC):
                     expired_uses += 1

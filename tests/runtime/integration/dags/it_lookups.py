@@ -9,7 +9,7 @@ from airflow.sdk import Variable, dag, task
 try:  # Airflow 3.1+ (the locked version)
     from airflow.sdk import BaseHook
 except ImportError:  # Airflow 3.0 (MWAA 3.0.6): not yet in the Task SDK
-    from airflow.hooks.base import BaseHook
+    from airflow.hooks.base import BaseHook  # type: ignore[attr-defined,no-redef]  # 3.0's home; typed against the locked 3.3
 
 
 @dag(schedule=None, catchup=False, tags=["integration-test"])
