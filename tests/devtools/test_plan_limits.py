@@ -117,8 +117,21 @@ def test_committed_stacks_plan_within_every_limit(capsys: pytest.CaptureFixture[
     assert "exceed the limit" not in capsys.readouterr().err
 
 
-# The dev stack (namePrefix aai, okta-oidc pipeline partner-feed) under other stack names: the
-# Okta server is `aai-<stack>-atlas`, the app `aai-<stack>-partner-feed`.
+def _first_pipeline_of_each_mode() -> tuple[dict[str, Any], dict[str, str]]:
+    """The dev stack with only its first pipeline of each auth mode: the limits below are
+    measured on names derived from it, whatever pipelines a user adds to dev."""
+    document = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    pipelines = document["config"][f"{PROJECT}:pipelines"]
+    first: dict[str, dict[str, Any]] = {}
+    for pipeline in pipelines:
+        first.setdefault(pipeline["authMode"], pipeline)
+    document["config"][f"{PROJECT}:pipelines"] = list(first.values())
+    return document, {mode: pipeline["name"] for mode, pipeline in first.items()}
+
+
+DEV_ONE_PER_MODE, FIRST = _first_pipeline_of_each_mode()
+# That stack (namePrefix aai) under other stack names: the Okta server is `aai-<stack>-atlas`, the
+# app `aai-<stack>-<its okta-oidc pipeline>`.
 LONG_STACK = "analytics-platform-eu-central-1-blue-green-" * 2
 OKTA_SOURCE = (
     "Okta Support: Character Limits for Various Okta Features and Fields, "
@@ -129,7 +142,7 @@ OKTA_SOURCE = (
 
 def dev_as(tmp_path: Path, stack: str) -> Path:
     path = tmp_path / f"Pulumi.{stack}.yaml"
-    path.write_text((ROOT / "Pulumi.dev.yaml").read_text())
+    path.write_text(yaml.safe_dump(DEV_ONE_PER_MODE))
     return path
 
 
@@ -162,8 +175,9 @@ def test_an_okta_app_label_of_101_characters_fails_the_plan(
     """A label is at most 35 characters longer than the server name (pipeline names have at
     most 40), so a stack whose label exceeds 100 fails on the server name too, and no label of
     a plannable stack is near 100 (docs/limits.md; the boundary: tests/model/test_limits.py)."""
-    stack = LONG_STACK[:84]
-    label = f"aai-{stack}-partner-feed"
+    stack = LONG_STACK[: 101 - len(f"aai--{FIRST['okta-oidc']}")]
+    label = f"aai-{stack}-{FIRST['okta-oidc']}"
+    assert len(label) == 101
     assert run_plan(dev_as(tmp_path, stack), capsys) == (
         2,
         [
@@ -178,7 +192,11 @@ def test_an_okta_app_label_of_101_characters_fails_the_plan(
 
 @pytest.mark.parametrize(("size", "exceeded"), [(1_048_576, False), (1_048_577, True)])
 def test_a_vault_policy_over_one_storage_entry_fails_the_plan(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], size: int, exceeded: bool
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    size: int,
+    exceeded: bool,
 ) -> None:
     """No setting makes a policy that large (a pipeline's is under 300 bytes): the program is
     changed to render every policy padded to `size` bytes, which the plan must measure."""
@@ -189,12 +207,12 @@ def test_a_vault_policy_over_one_storage_entry_fails_the_plan(
         return text + "x" * (size - len(text.encode()))
 
     monkeypatch.setattr(vault_secrets, "hcl_policy", padded)
-    code, lines = run_plan(ROOT / "Pulumi.dev.yaml", capsys)
+    code, lines = run_plan(dev_as(tmp_path, "dev"), capsys)
     assert (code, lines) == (
         (
             2,
             [
-                "pipelines: Vault policy aai-dev-finance-reconcile: 1048577 bytes exceed the "
+                f"pipelines: Vault policy aai-dev-{FIRST['vault-dynamic']}: 1048577 bytes exceed the "
                 "limit of 1048576 on one Vault storage entry (integrated storage's default; "
                 "Consul storage: 512 KiB): an ACL policy, a KV v2 secret version, a database "
                 "connection's configuration [vault-storage-entry; Vault limits and maximums, "
