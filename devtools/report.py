@@ -245,6 +245,15 @@ def access_report(plan: Mapping[str, Any]) -> str:
         f"Tier: `{outputs.get('tier', 'unknown')}`. "
         f"{len({r.pipeline for r in rows})} pipelines, {len(rows)} grants. "
         "No pipeline holds a password or a long-lived credential.",
+        *(
+            [
+                "Okta client ids, and the okta-oidc user names built from them, are the offline "
+                "engine's stand-ins (Okta assigns the real ones): after a deploy, the stack's "
+                "`oktaClientIds` output has them."
+            ]
+            if any(row.auth_mode == "okta-oidc" for row in rows)
+            else []
+        ),
         "",
         "## Who can do what",
     ]
@@ -281,7 +290,8 @@ def _org_report(title: str, outputs: Mapping[str, Any]) -> str:
             "",
             "Generated from the offline plan by `python -m infra.snapshot`; do not edit by hand.",
             "Tier: `org`. The workload identity providers this stack creates, one per environment "
-            "(each environment's pipelines are in its own report):",
+            "(each environment's pipelines are in its own report; the ids are the offline "
+            "engine's stand-ins, Atlas assigns the real ones):",
             "",
             *(f"- `{stack}`: `{idp}`" for stack, idp in sorted(created.items())),
             "",
