@@ -47,7 +47,7 @@ def test_human_summary_shows_counts_and_the_access_matrix(
 ) -> None:
     assert offline_plan.main(["--stack", "dev"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Plan of airflow-atlas-identity/dev: 61 resources in 6 components\n")
+    assert out.startswith("Plan of airflow-atlas-identity/dev: 67 resources in 6 components\n")
     assert "5      mongodbatlas:index/databaseUser:DatabaseUser" in out
     rows = [line.split() for line in out.splitlines()]
     assert [
