@@ -18,6 +18,7 @@ from typing import Any
 import pulumi
 
 from components.airflow.mwaa import PLUGINS_KEY, REQUIREMENTS_KEY
+from components.okta.jwks import JWKS_PREFIX
 from model.naming import Naming
 
 Statement = Mapping[str, Any]
@@ -240,10 +241,46 @@ def package_statements(scope: AccountScope) -> list[Statement]:
     ]
 
 
+# What the provider calls for the Okta key-set bucket (components/okta/jwks.py): create, read
+# back every bucket configuration (terraform-provider-aws, internal/service/s3 bucket read), the
+# ownership, versioning, public-access and policy resources, and delete.
+JWKS_BUCKET_ACTIONS = (
+    "s3:CreateBucket", "s3:DeleteBucket", "s3:ListBucket", "s3:ListBucketVersions",
+    "s3:GetBucketLocation", "s3:GetBucketTagging", "s3:PutBucketTagging", "s3:GetBucketAcl",
+    "s3:GetBucketCORS", "s3:GetBucketWebsite", "s3:GetAccelerateConfiguration",
+    "s3:GetBucketRequestPayment", "s3:GetBucketLogging", "s3:GetLifecycleConfiguration",
+    "s3:GetReplicationConfiguration", "s3:GetEncryptionConfiguration",
+    "s3:GetBucketObjectLockConfiguration", "s3:GetBucketOwnershipControls",
+    "s3:PutBucketOwnershipControls", "s3:GetBucketVersioning", "s3:PutBucketVersioning",
+    "s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock", "s3:GetBucketPolicy",
+    "s3:PutBucketPolicy", "s3:DeleteBucketPolicy",
+)  # fmt: skip
+
+
+def okta_jwks_statements(scope: AccountScope) -> list[Statement]:
+    """Manage exactly the stack's Okta key-set bucket and the key sets in it."""
+    bucket = f"arn:aws:s3:::{scope.naming.okta_jwks_bucket(scope.account_id)}"
+    return [
+        {
+            "Sid": "ManageTheOktaKeySetBucket",
+            "Effect": "Allow",
+            "Action": list(JWKS_BUCKET_ACTIONS),
+            "Resource": bucket,
+        },
+        {
+            "Sid": "PublishTheOktaKeySets",
+            "Effect": "Allow",
+            "Action": list(PACKAGE_OBJECT_ACTIONS),
+            "Resource": f"{bucket}/{JWKS_PREFIX}/*",
+        },
+    ]
+
+
 def program_statements(scope: AccountScope) -> list[Statement]:
     """What the main program manages in this account, scoped by name prefix where AWS can."""
     return [
         *package_statements(scope),
+        *okta_jwks_statements(scope),
         *workload_role_statements(scope),
         secrets_statement(scope),
         *mwaa_statements(scope),

@@ -15,6 +15,7 @@ from model.limits import ATLAS_IDP_NAME
 # Documented name limits: IAM role names 64 ("IAM and AWS STS quotas"), Atlas custom role names 64
 # (model/limits/__init__.py holds the sources).
 IAM_ROLE_NAME_MAX = 64
+S3_BUCKET_NAME_MAX = 63
 ATLAS_ROLE_NAME_MAX = 64
 # Vault database connection to the stack's home Atlas project (others: `atlas-<project id>`).
 VAULT_HOME_CONNECTION = "atlas"
@@ -82,6 +83,13 @@ class Naming:
 
     def okta_auth_server(self) -> str:
         return f"{self.base}-atlas"
+
+    def okta_jwks_bucket(self, account_id: str) -> str:
+        """The bucket serving the Okta apps' key sets: S3 names are global (the account id makes
+        it unique) and DNS-safe (lowercase, `-`; no `.`, which breaks virtual-hosted HTTPS)
+        (Amazon S3 User Guide, "General purpose bucket naming rules": 3-63 characters)."""
+        name = re.sub(r"[^a-z0-9-]", "-", f"{self.base}-okta-jwks-{account_id}".lower())
+        return _bounded(name, S3_BUCKET_NAME_MAX)
 
     def okta_app_label(self, pipeline: str) -> str:
         return f"{self.base}-{pipeline}"

@@ -43,6 +43,9 @@ def stack_names(naming: Naming) -> frozenset[str]:
             # Connection names live under the database mount's `config/`, pipelines' roles under
             # `roles/`: Vault keeps the two apart, so neither can take the other's name.
             continue
+        elif params == ("account_id",):
+            # S3 bucket names: no name derived from a pipeline names a bucket.
+            continue
         elif params != ("pipeline",):
             # A new kind of argument needs its values listed here, or names would go unchecked.
             raise TypeError(f"Naming.{name}{params}: list its argument values in stack_names")

@@ -17,6 +17,7 @@ import pulumi_aws as aws
 
 from components import lifting
 from components.airflow.contract import ConnectionSpec, connection_definition
+from components.vault.documents import LoginSigner, sts_client_config
 from model.access import lookup_pattern
 
 SECRETS_MANAGER_BACKEND = (
@@ -72,10 +73,10 @@ def vault_backend_kwargs(
         "auth_type": "aws_iam",
         "auth_mount_point": spec.auth_mount,
         "role_id": spec.role,
-        # The SigV4 region of the login (the provider's `_auth_aws_iam` passes it to hvac's
-        # `iam_login`); the login mount verifies at this region's STS endpoint
-        # (components/vault/access.py, sts_client_config).
-        "region": region,
+        # The SigV4 region of the login: the provider's `_auth_aws_iam` passes it to hvac's
+        # `iam_login`, which signs the global endpoint's Host whatever the region; the mount
+        # verifies at that endpoint (components/vault/documents.py, sts_client_config).
+        "region": sts_client_config(LoginSigner.HVAC, region).region,
         "mount_point": spec.kv_mount,
         "kv_engine_version": 2,
         "connections_path": spec.connections_path,

@@ -2,15 +2,17 @@
 
 Each `okta-oidc` pipeline is an Okta service app that authenticates with `private_key_jwt` (no
 client secret exists). Its keys are asymmetric AWS KMS keys (components/okta/signing_keys.py):
-the app's JWKS is built from the public half KMS returns, and the runtime signs client assertions
-with `kms:Sign` as the pipeline role. No private key exists outside KMS.
+the app's JWKS is built from the public half KMS returns and served at the app's `jwks_uri`
+(components/okta/jwks.py says why not inline), and the runtime signs client assertions with
+`kms:Sign` as the pipeline role. No private key exists outside KMS.
 
 Rotation without a gap. Every app publishes two keys, slot `a` and slot `b`. A clock
 (`time.Rotating`) ticks once per rotation period; its tick count since the pipeline's epoch
 (`time.Static`) is the key *generation* g. The slot with g's parity is *current*: its KMS key is
 what the runtime signs with. When g advances, only the slot that becomes current is replaced (its
 `replacement_trigger` is the latest generation of its parity), so:
-  1. the new KMS key is created and published in the app's JWKS next to the key in use;
+  1. the new KMS key is created and published in the app's JWKS document next to the key in use
+     (the app itself does not change: its `jwks_uri` names the document);
   2. only then (the signing-key reference depends on the app) the connection definition names
      the new key;
   3. the previous key stays published and usable for one more period, for tasks that hold it;
@@ -24,7 +26,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,6 +37,7 @@ import pulumiverse_time as time_
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from components.okta.jwks import JwksPublication, JwksPublicationArgs, jwks_document
 from components.okta.signing_keys import SigningKeySlot, create_slot_key, grant_signing
 
 SLOTS: tuple[str, str] = ("a", "b")
@@ -63,6 +66,11 @@ class OktaWorkloadIdentityArgs:
     token_lifetime_minutes: int
     rotation_hours: int
     pipelines: tuple[OktaPipelineSpec, ...]
+    region: str
+    jwks_bucket: str
+    """The bucket serving each app's key set (`Naming.okta_jwks_bucket`)."""
+    deployer_role_arn: str
+    """The only principal that may change a served key set."""
 
 
 def ec_public_jwk(public_key_pem: str) -> dict[str, str]:
@@ -132,6 +140,17 @@ class OktaWorkloadIdentity(pulumi.ComponentResource):
         )
         self.issuer = server.issuer
         self.token_url = pulumi.Output.concat(server.issuer, "/v1/token")
+        self._jwks = JwksPublication(
+            name,
+            JwksPublicationArgs(
+                stack=args.stack,
+                bucket=args.jwks_bucket,
+                region=args.region,
+                deployer_role_arn=args.deployer_role_arn,
+                tags={},
+            ),
+            parent=self,
+        )
         self.client_ids = {}
         self.signing_keys = {}
         self.current_slots = {}
@@ -204,6 +223,10 @@ class OktaWorkloadIdentity(pulumi.ComponentResource):
             opts=child,
         )
         jwks = [keys[slot].public_key_pem.apply(ec_public_jwk) for slot in SLOTS]
+        published = self._jwks.publish(
+            spec.pipeline,
+            pulumi.Output.all(*jwks).apply(lambda keys: jwks_document(keys, alg=SIGNING_ALGORITHM)),
+        )
         app = okta.app.OAuth(
             f"{prefix}-app",
             label=spec.label,
@@ -213,35 +236,27 @@ class OktaWorkloadIdentity(pulumi.ComponentResource):
             token_endpoint_auth_method="private_key_jwt",  # noqa: S106 (a method name)
             pkce_required=False,
             omit_secret=True,
-            jwks=app_jwks(jwks),
-            opts=child,
+            # A fixed URL: rotations change the document, never the app.
+            jwks_uri=self._jwks.url(spec.pipeline),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[published]),
         )
         current = current_generation.apply(lambda g: SLOTS[g % 2])
-        # Depends on the app: the runtime only learns of a key once the JWKS publishing it is in
-        # place. Not a secret: a key ARN and a thumbprint.
+        # Depends on the published document (and the app): the runtime only learns of a key once
+        # the JWKS publishing it is in place. Not a secret: a key ARN and a thumbprint.
         signing_key = pulumi.Output.all(
             app.client_id,
+            published.version_id,
             current,
             *(keys[s].key_arn for s in SLOTS),
             *jwks,
         ).apply(
             lambda v: _signing_key_reference(
-                v[1],
-                dict(zip(SLOTS, v[2:4], strict=True)),
-                dict(zip(SLOTS, v[4:6], strict=True)),
+                v[2],
+                dict(zip(SLOTS, v[3:5], strict=True)),
+                dict(zip(SLOTS, v[5:7], strict=True)),
             )
         )
         return app.client_id, signing_key, current
-
-
-def app_jwks(jwks: Sequence[pulumi.Output[dict[str, str]]]) -> pulumi.Output[list[Any]]:
-    """The app's `jwks` input: every slot's public JWK in one Output, not three Outputs per key
-    (components/lifting.py); the same inputs and dependencies as per-field Outputs."""
-    return pulumi.Output.all(*jwks).apply(
-        lambda keys: [
-            okta.app.OAuthJwkArgs(kid=j["kid"], kty="EC", x=j["x"], y=j["y"]) for j in keys
-        ]
-    )
 
 
 def _slot_trigger(current_generation: pulumi.Output[int], slot_index: int) -> pulumi.Output[int]:

@@ -43,6 +43,9 @@ def okta_step(
                 )
                 for p in okta_pipelines
             ),
+            region=args.aws_region,
+            jwks_bucket=args.naming.okta_jwks_bucket(args.aws_account_id),
+            deployer_role_arn=args.deployer_role_arn,
         ),
         opts=opts,
     )

@@ -27,6 +27,7 @@ import pulumi_vault as vault
 from components import lifting
 from components.vault.documents import (
     USERNAME_TEMPLATE,
+    LoginSigner,
     creation_statement,
     hcl_policy,
     sts_client_config,
@@ -116,8 +117,9 @@ class VaultAccessArgs:
     aws_auth_mount: str
     iam_server_id_header_value: str
     sts_region: str
-    """The stack's region: every AWS login mount verifies logins at this region's STS endpoint,
-    and every client (the runtime, Airflow's VaultBackend) signs for this region."""
+    """The stack's region: the pipelines' login mount verifies at this region's STS endpoint (the
+    runtime signs for it); Airflow's mount verifies at the global endpoint, the only one hvac
+    signs for (components/vault/documents.py, sts_client_config)."""
     token_ttl: int
     """Token lifetime of pipeline logins; covers the credentials' max TTL."""
     aws_logins: tuple[AwsLoginSpec, ...]
@@ -141,7 +143,6 @@ class VaultAccess(pulumi.ComponentResource):
         super().__init__("airflow-atlas-identity:vault:VaultAccess", name, None, opts)
         self._name = name
         self._args = args
-        self._sts = sts_client_config(args.sts_region)
         self._audit()
         self.policies = self._policy_documents()
         self._policy_resources = {
@@ -286,8 +287,9 @@ class VaultAccess(pulumi.ComponentResource):
             backend=backend.path,
             # Signed logins must name this Vault: a captured request cannot be replayed elsewhere.
             iam_server_id_header_value=a.iam_server_id_header_value,
-            sts_endpoint=self._sts.endpoint,
-            sts_region=self._sts.region,
+            # The runtime signs its region's own endpoint (atlas_identity.vault).
+            sts_endpoint=sts_client_config(LoginSigner.BOTOCORE, a.sts_region).endpoint,
+            sts_region=sts_client_config(LoginSigner.BOTOCORE, a.sts_region).region,
             opts=self._opts(),
         )
         for login in a.aws_logins:
@@ -326,12 +328,12 @@ class VaultAccess(pulumi.ComponentResource):
             description=f"MWAA execution role of stack {a.stack} (connection definitions only)",
             opts=self._opts(protect=True),
         )
-        # No server-id header (VaultBackend cannot sign one); the same STS rule as every mount.
+        # No server-id header (VaultBackend cannot sign one); STS where hvac's Host points.
         vault.aws.AuthBackendClient(
             f"{self._name}-airflow-auth-client",
             backend=backend.path,
-            sts_endpoint=self._sts.endpoint,
-            sts_region=self._sts.region,
+            sts_endpoint=sts_client_config(LoginSigner.HVAC, a.sts_region).endpoint,
+            sts_region=sts_client_config(LoginSigner.HVAC, a.sts_region).region,
             opts=self._opts(),
         )
         role = a.naming.vault_airflow_role()

@@ -145,7 +145,11 @@ def generate(tokens: Sequence[str]) -> dict[str, Any]:
     for token in tokens:
         cls = resource_class(token)
         module = sys.modules[cls.__module__]
-        args = getattr(module, f"{cls.__name__}Args")
+        # Where a nested type already took `<Name>Args` (pulumi_aws.s3's BucketVersioning), the
+        # SDK names the resource's arguments `<Name>InitArgs`.
+        args = getattr(module, f"{cls.__name__}InitArgs", None) or getattr(
+            module, f"{cls.__name__}Args"
+        )
         resources[token] = extractor.args_schema(args)
         used.add(
             token.split(":")[2] if token.startswith("pulumi:providers:") else token.split(":")[0]

@@ -1,8 +1,8 @@
 """Resolving each value's Outputs once gives the plan and edges that per-leaf lifting gave.
 
 Every call site of components/lifting.py (IAM documents, connection definitions and their
-secret strings, the access matrix, Vault KV definitions and creation statements) and the Okta
-app JWKS are switched back to the SDK's per-leaf `Output.from_input`/`Output.json_dumps`: the
+secret strings, the access matrix, Vault KV definitions and creation statements) are switched
+back to the SDK's per-leaf `Output.from_input`/`Output.json_dumps`: the
 whole plan JSON and every dependency edge must come out byte-identical, with far fewer Outputs.
 """
 
@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_okta as okta
 import pytest
 
 from bench import synthetic
 from components import lifting
-from components.okta import identity as okta_identity
 from devtools import plan as offline_plan
 from devtools.offline import PlanMocks, Registration, mask_secrets, run_program, to_config_strings
 from tests.paths import ROOT
@@ -32,23 +30,9 @@ def _plan_and_graph(stack: offline_plan.StackFile) -> str:
     return json.dumps([planned, offline_plan.graph(registrations)], indent=2, sort_keys=True)
 
 
-def _per_field_jwks(jwks: Sequence[pulumi.Output[dict[str, str]]]) -> list[Any]:
-    """The Okta app's JWKS as it was built before: three Outputs per key."""
-    return [
-        okta.app.OAuthJwkArgs(
-            kid=jwk.apply(lambda j: j["kid"]),
-            kty="EC",
-            x=jwk.apply(lambda j: j["x"]),
-            y=jwk.apply(lambda j: j["y"]),
-        )
-        for jwk in jwks
-    ]
-
-
 def _per_leaf(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lifting, "resolved", pulumi.Output.from_input)
     monkeypatch.setattr(lifting, "json_text", pulumi.Output.json_dumps)
-    monkeypatch.setattr(okta_identity, "app_jwks", _per_field_jwks)
 
 
 def _counting_from_input(monkeypatch: pytest.MonkeyPatch) -> list[int]:

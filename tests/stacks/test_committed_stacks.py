@@ -145,6 +145,18 @@ def test_both_secrets_backends_appear_across_the_committed_stacks(
     }
 
 
+def served_key_set(plan: dict[str, Any], url: str) -> list[dict[str, Any]]:
+    """The keys of the planned S3 object that `url` names (components/okta/jwks.py)."""
+    (served,) = [
+        r
+        for r in resources(plan, "aws:s3/bucketObjectv2:BucketObjectv2")
+        if url.startswith(f"https://{r['inputs']['bucket']}.s3.")
+        and url.endswith(f".amazonaws.com/{r['inputs']['key']}")
+    ]
+    keys: list[dict[str, Any]] = json.loads(served["inputs"]["content"])["keys"]
+    return keys
+
+
 def test_vault_backend_reads_only_through_the_execution_role_login(
     committed_plans: CommittedPlans,
 ) -> None:
@@ -154,7 +166,7 @@ def test_vault_backend_reads_only_through_the_execution_role_login(
         "auth_type": "aws_iam",
         "auth_mount_point": "aai-prod-aws-airflow",
         "role_id": "aai-prod-airflow",
-        "region": "eu-west-1",
+        "region": "us-east-1",  # hvac signs the global endpoint (components/vault/documents.py)
         "mount_point": "aai-prod-airflow",
         "kv_engine_version": 2,
         "connections_path": "connections",
@@ -266,7 +278,8 @@ def test_every_okta_pipeline_is_wired_end_to_end(
         assert app["tokenEndpointAuthMethod"] == "private_key_jwt"
         assert app["grantTypes"] == ["client_credentials"]
         assert "clientBasicSecret" not in app
-        assert [k["kty"] for k in app["jwks"]] == ["EC", "EC"]
+        served = served_key_set(result, app["jwksUri"])
+        assert [k["kty"] for k in served] == ["EC", "EC"]
         user = users[f"{idp_id}/{client_ids[pipeline.name]}"]
         assert (user["authDatabaseName"], user["oidcAuthType"]) == ("$external", "USER")
         assert user["roles"] == [
@@ -279,9 +292,9 @@ def test_every_okta_pipeline_is_wired_end_to_end(
         assert runtime["client_id"] == client_ids[pipeline.name]
         assert runtime["token_url"] == result["outputs"]["oktaIssuer"] + "/v1/token"
         # Whatever the secrets backend, the key is a KMS key of this pipeline, published in
-        # its app's JWKS, and the role signing with it is the pipeline's.
+        # the key set its app's `jwks_uri` names, and the role signing with it is the pipeline's.
         assert runtime["signing_key"]["alg"] == "ES256"
-        assert runtime["signing_key"]["kid"] in [k["kid"] for k in app["jwks"]]
+        assert runtime["signing_key"]["kid"] in [k["kid"] for k in served]
         assert runtime["role_arn"] == result["outputs"]["pipelineRoleArns"][pipeline.name]
         (grant,) = [
             r

@@ -7,6 +7,8 @@ worker's choice (Airflow config `[atlas_identity] vault_login`), not the connect
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import threading
 import time
@@ -14,12 +16,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import hvac
 import requests
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from hvac import exceptions as hvac_errors
 
-from atlas_identity.aws import AssumedRoleCredentials
+from atlas_identity.aws import AssumedRoleCredentials, TemporaryCredentials
 from atlas_identity.contract import VaultSettings
 from atlas_identity.errors import AtlasIdentityError, Step
 from atlas_identity.masking import mask
@@ -46,12 +52,67 @@ class VaultLogin(Protocol):
     def login(self, client: hvac.Client) -> dict[str, Any]: ...
 
 
+# The request an IAM login carries (Vault API docs, "AWS auth method - Login":
+# `iam_http_request_method`, `iam_request_url`, `iam_request_headers`, `iam_request_body`).
+GET_CALLER_IDENTITY = "Action=GetCallerIdentity&Version=2011-06-15"
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
+IAM_SERVER_ID_HEADER = "X-Vault-AWS-IAM-Server-ID"
+
+
+def regional_sts_url(region: str) -> str:
+    """The region's own STS endpoint (AWS General Reference, "AWS Security Token Service
+    endpoints and quotas": `sts.<region>.amazonaws.com`, `.amazonaws.com.cn` in China)."""
+    return f"https://sts.{region}.amazonaws.com{'.cn' if region.startswith('cn-') else ''}/"
+
+
+def signed_login_request(
+    credentials: TemporaryCredentials, *, region: str, iam_server_id_header_value: str
+) -> dict[str, str]:
+    """A `sts:GetCallerIdentity` for `region`'s own endpoint, signed by botocore's SigV4 signer.
+
+    URL, signed Host and credential scope name one endpoint: Vault forwards the request to its
+    mount's `sts_endpoint` keeping the Host of this URL (hashicorp/vault,
+    builtin/credential/aws/path_login.go, buildHttpRequest), and the program configures the
+    pipelines' mount with this region's endpoint. hvac's `iam_login` cannot do this: it always
+    signs Host `sts.amazonaws.com`, whose STS verifies us-east-1 scopes only.
+    """
+    url = regional_sts_url(region)
+    request = AWSRequest(
+        method="POST",
+        url=url,
+        data=GET_CALLER_IDENTITY,
+        headers={
+            "Content-Type": FORM_CONTENT_TYPE,
+            "Host": str(urlsplit(url).hostname),
+            IAM_SERVER_ID_HEADER: iam_server_id_header_value,
+        },
+    )
+    SigV4Auth(
+        Credentials(
+            credentials.access_key_id, credentials.secret_access_key, credentials.session_token
+        ),
+        "sts",
+        region,
+    ).add_auth(request)
+    headers = {name: [value] for name, value in request.headers.items()}
+    return {
+        "iam_http_request_method": "POST",
+        "iam_request_url": _b64(url),
+        "iam_request_headers": _b64(json.dumps(headers)),
+        "iam_request_body": _b64(GET_CALLER_IDENTITY),
+    }
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
 @dataclass(frozen=True, kw_only=True)
 class AwsIamLogin:
     """AWS IAM auth: a `sts:GetCallerIdentity` request signed with the pipeline role.
 
-    Signed for the pipeline role's region (the stack's), the region whose STS endpoint the
-    program configures on the login mount (`sts_endpoint`/`sts_region`), carrying
+    Signed for the pipeline role's region (the stack's), whose STS endpoint the program
+    configures on the login mount (`sts_endpoint`/`sts_region`), carrying
     `X-Vault-AWS-IAM-Server-ID` so the signed request cannot be replayed to another Vault.
     """
 
@@ -60,23 +121,21 @@ class AwsIamLogin:
     role: str
     iam_server_id_header_value: str
     sts_region: str | None = None
-    """Overrides the signing region (None: the pipeline role's region)."""
+    """Overrides the signing region and endpoint (None: the pipeline role's region)."""
 
     @property
     def description(self) -> str:
         return f"aws-iam auth at auth/{self.mount} as role {self.role}"
 
     def login(self, client: hvac.Client) -> dict[str, Any]:
-        c = self.credentials.get()
-        response = client.auth.aws.iam_login(
-            c.access_key_id,
-            c.secret_access_key,
-            c.session_token,
-            header_value=self.iam_server_id_header_value,
-            role=self.role,
-            use_token=True,
+        signed = signed_login_request(
+            self.credentials.get(),
             region=self.sts_region or self.credentials.region,
-            mount_point=self.mount,
+            iam_server_id_header_value=self.iam_server_id_header_value,
+        )
+        # hvac's own `iam_login` posts the same body the same way (hvac/api/auth_methods/aws.py).
+        response = client.adapter.login(
+            url=f"/v1/auth/{self.mount}/login", use_token=True, json={**signed, "role": self.role}
         )
         return dict(response["auth"])
 

@@ -37,7 +37,17 @@ ARGS = OktaWorkloadIdentityArgs(
             pipeline="partner-feed", label="aai-test-partner-feed", signer_role_arn=ROLE_ARN
         ),
     ),
+    region="eu-west-1",
+    jwks_bucket="aai-test-okta-jwks-123456789012",
+    deployer_role_arn="arn:aws:iam::123456789012:role/aai-test-github-deploy",
 )
+JWKS_OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
+
+
+def served_kids(run: ProgramRun) -> list[str]:
+    """The key ids of the pipeline's served key set (components/okta/jwks.py)."""
+    document = run.monitor.one(JWKS_OBJECT, "okta-partner-feed-jwks").inputs["content"]
+    return [key["kid"] for key in json.loads(document)["keys"]]
 
 
 def run_okta(
@@ -148,8 +158,9 @@ def test_app_uses_private_key_jwt_with_both_slot_keys_published(run_component: A
         "tokenEndpointAuthMethod": "private_key_jwt",
         "pkceRequired": False,
         "omitSecret": True,
-        "jwks": [{"kid": j["kid"], "kty": "EC", "x": j["x"], "y": j["y"]} for j in jwks],
+        "jwksUri": "https://aai-test-okta-jwks-123456789012.s3.eu-west-1.amazonaws.com/jwks/partner-feed.json",
     }
+    assert served_kids(run) == [j["kid"] for j in jwks]
     assert jwks[0]["kid"] != jwks[1]["kid"]
 
 
@@ -254,7 +265,7 @@ def test_rotation_replaces_only_the_standby_slot_and_switches_to_it(run_componen
     assert key_arn(after, "b") != key_arn(before, "b")
     assert public_pem(after, "b") != public_pem(before, "b")
     # The JWKS publishes the key the runtime used until now (a) and the new one (b) ...
-    jwks_after = [j["kid"] for j in after.monitor.one(APP, "okta-partner-feed-app").inputs["jwks"]]
+    jwks_after = served_kids(after)
     assert jwks_after == [
         ec_public_jwk(public_pem(before, "a"))["kid"],
         ec_public_jwk(public_pem(after, "b"))["kid"],

@@ -186,13 +186,14 @@ def test_aws_logins_are_bound_to_exact_principals_with_replay_protection(run: Pr
         "stsEndpoint": "https://sts.eu-west-1.amazonaws.com",
         "stsRegion": "eu-west-1",
     }
-    # The execution role's mount: no server-id header (VaultBackend cannot sign one), same STS.
+    # The execution role's mount: no server-id header (VaultBackend cannot sign one); STS where
+    # hvac's fixed Host points (tests/components/vault/test_aws_login_consistency.py signs it).
     assert inputs(
         run, "vault:aws/authBackendClient:AuthBackendClient", "vault-airflow-auth-client"
     ) == {
         "backend": "aai-test-aws-airflow",
-        "stsEndpoint": "https://sts.eu-west-1.amazonaws.com",
-        "stsRegion": "eu-west-1",
+        "stsEndpoint": "https://sts.amazonaws.com",
+        "stsRegion": "us-east-1",
     }
     assert inputs(run, "vault:aws/authBackendRole:AuthBackendRole", "vault-finance-aws-login") == {
         "backend": "aai-test-aws",

@@ -300,9 +300,17 @@ def test_each_mutation_of_the_prod_plan_is_caught(name: str) -> None:
 
 
 def test_an_unknown_resource_type_is_reported() -> None:
-    plan = {"resources": [{"type": "aws:s3/bucket:Bucket", "name": "b", "inputs": {}}]}
+    plan = {
+        "resources": [
+            {
+                "type": "aws:s3/bucketWebsiteConfiguration:BucketWebsiteConfiguration",
+                "name": "b",
+                "inputs": {},
+            }
+        ]
+    }
     assert validate.plan_problems(plan) == [
-        "aws:s3/bucket:Bucket b: no schema for this type; regenerate with scripts/provider-schemas"
+        "aws:s3/bucketWebsiteConfiguration:BucketWebsiteConfiguration b: no schema for this type; regenerate with scripts/provider-schemas"
     ]
 
 

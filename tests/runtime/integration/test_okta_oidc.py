@@ -30,6 +30,7 @@ CONN_ID = "mongo_events_export"
 DOWN_CONN_ID = "mongo_events_down"
 TOKEN_SECONDS = 3
 OKTA_APP = "okta:app/oAuth:OAuth"
+JWKS_OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 
 
 @dataclass(frozen=True)
@@ -41,19 +42,19 @@ class OktaWorld:
 
 
 def planned_jwks(plan: dict[str, Any], pipeline: str) -> dict[str, Any]:
-    """The JWKS the program gives the pipeline's Okta app (both slots), as a JWK Set."""
+    """The JWK Set the program serves at the pipeline's Okta app `jwks_uri` (both slots)."""
     (app,) = [
         r
         for r in plan["resources"]
         if r["type"] == OKTA_APP and r["name"].endswith(f"{pipeline}-app")
     ]
-    # Okta's app JWK has no `crv`: the program's keys are ECC_NIST_P256 (P-256) KMS keys.
-    return {
-        "keys": [
-            {"kty": jwk["kty"], "crv": "P-256", "x": jwk["x"], "y": jwk["y"], "kid": jwk["kid"]}
-            for jwk in app["inputs"]["jwks"]
-        ]
-    }
+    (served,) = [
+        r
+        for r in plan["resources"]
+        if r["type"] == JWKS_OBJECT and app["inputs"]["jwksUri"].endswith(f"/{r['inputs']['key']}")
+    ]
+    jwks: dict[str, Any] = json.loads(served["inputs"]["content"])
+    return jwks
 
 
 @pytest.fixture(scope="module")

@@ -83,12 +83,17 @@ def test_aws_iam_login_sends_a_signed_get_caller_identity_for_vault() -> None:
     body = json.loads(request.body)
     assert body["role"] == "ledger-sync"
     assert body["iam_http_request_method"] == "POST"
-    assert base64.b64decode(body["iam_request_url"]).decode() == "https://sts.amazonaws.com/"
+    # The role's region's own endpoint: URL, signed Host and scope name the endpoint the login
+    # mount sends the request to.
+    assert (
+        base64.b64decode(body["iam_request_url"]).decode() == "https://sts.eu-west-1.amazonaws.com/"
+    )
     assert (
         base64.b64decode(body["iam_request_body"]).decode()
         == "Action=GetCallerIdentity&Version=2011-06-15"
     )
     headers = json.loads(base64.b64decode(body["iam_request_headers"]))
+    assert headers["Host"] == ["sts.eu-west-1.amazonaws.com"]
     assert headers["X-Vault-AWS-IAM-Server-ID"] == ["vault.acme.internal"]
     assert headers["X-Amz-Security-Token"] == ["pipeline-token"]
     authorization = headers["Authorization"][0]
