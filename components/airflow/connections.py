@@ -17,8 +17,8 @@ import pulumi_aws as aws
 
 from components import lifting
 from components.airflow.contract import ConnectionSpec, connection_definition
-from components.vault.documents import LoginSigner, sts_client_config
 from model.access import lookup_pattern
+from model.sts import LoginSigner, sts_client_config
 
 SECRETS_MANAGER_BACKEND = (
     "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend"
@@ -75,7 +75,7 @@ def vault_backend_kwargs(
         "role_id": spec.role,
         # The SigV4 region of the login: the provider's `_auth_aws_iam` passes it to hvac's
         # `iam_login`, which signs the global endpoint's Host whatever the region; the mount
-        # verifies at that endpoint (components/vault/documents.py, sts_client_config).
+        # verifies at that endpoint (model/sts.py, sts_client_config).
         "region": sts_client_config(LoginSigner.HVAC, region).region,
         "mount_point": spec.kv_mount,
         "kv_engine_version": 2,

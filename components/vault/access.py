@@ -25,16 +25,11 @@ import pulumi
 import pulumi_vault as vault
 
 from components import lifting
-from components.vault.documents import (
-    USERNAME_TEMPLATE,
-    LoginSigner,
-    creation_statement,
-    hcl_policy,
-    sts_client_config,
-)
+from components.vault.documents import USERNAME_TEMPLATE, creation_statement, hcl_policy
 from model.access import connection_id
 from model.naming import VAULT_HOME_CONNECTION, Naming
 from model.specs import AuditDevice
+from model.sts import LoginSigner, sts_client_config
 
 CONNECTION_NAME = VAULT_HOME_CONNECTION
 # Vault's split between what CI's deploy token writes (connection config with the rotated Atlas
@@ -119,7 +114,7 @@ class VaultAccessArgs:
     sts_region: str
     """The stack's region: the pipelines' login mount verifies at this region's STS endpoint (the
     runtime signs for it); Airflow's mount verifies at the global endpoint, the only one hvac
-    signs for (components/vault/documents.py, sts_client_config)."""
+    signs for (model/sts.py, sts_client_config)."""
     token_ttl: int
     """Token lifetime of pipeline logins; covers the credentials' max TTL."""
     aws_logins: tuple[AwsLoginSpec, ...]

@@ -166,7 +166,7 @@ def test_vault_backend_reads_only_through_the_execution_role_login(
         "auth_type": "aws_iam",
         "auth_mount_point": "aai-prod-aws-airflow",
         "role_id": "aai-prod-airflow",
-        "region": "us-east-1",  # hvac signs the global endpoint (components/vault/documents.py)
+        "region": "us-east-1",  # hvac signs the global endpoint (model/sts.py)
         "mount_point": "aai-prod-airflow",
         "kv_engine_version": 2,
         "connections_path": "connections",

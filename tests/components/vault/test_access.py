@@ -23,11 +23,11 @@ from components.vault.documents import (
     USERNAME_RANDOM_LENGTH,
     USERNAME_TEMPLATE,
     hcl_policy,
-    sts_endpoint,
 )
 from devtools.offline import ProgramRun
 from model.naming import Naming
 from model.specs import AuditDevice
+from model.sts import sts_endpoint
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/aai-test-pipeline-finance"
 EXEC_ARN = "arn:aws:iam::123456789012:role/aai-test-mwaa-exec"
