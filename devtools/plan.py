@@ -7,13 +7,14 @@
     python -m infra.plan --stack dev --json plan.json --graph graph.json  # + dependency edges
 
 Needs no Pulumi CLI, cloud account or network. Exit codes: 0 planned, 2 invalid settings or a
-service limit exceeded (one line per problem on stderr, naming the key path; model/limits/)
-and nothing planned. Format, masking and exit codes: docs/plan-format.md.
+service limit exceeded (one line per problem on stderr, naming the key path; model/limits/),
+an unreadable stack file (file:line:col), an unknown stack, an unwritable output path or a usage
+error (one line each), and nothing planned or written. Format, masking and exit codes:
+docs/plan-format.md.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -23,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from devtools import cli
 from devtools.offline import (
+    MOCK_OKTA_ORG_URL,
     PlanMocks,
     ProgramRun,
     Registration,
@@ -50,24 +51,47 @@ class StackFile:
     """Every key of the stack file, namespaced as written (`project:key`, `aws:region`)."""
 
     def okta_org_url(self) -> str:
-        """The Okta org the provider is configured for (`okta:orgName` + `okta:baseUrl`)."""
-        org = self.config.get("okta:orgName", "example")
-        return f"https://{org}.{self.config.get('okta:baseUrl', 'okta.com')}"
+        """The Okta org the provider is configured for (`okta:orgName` + `okta:baseUrl`), for
+        the mock engine; never guessed: a stack without both gets MOCK_OKTA_ORG_URL, which no
+        resource reads (the settings require both as soon as a pipeline uses okta-oidc)."""
+        org, base = self.config.get("okta:orgName"), self.config.get("okta:baseUrl")
+        return f"https://{org}.{base}" if org and base else MOCK_OKTA_ORG_URL
 
     def project_values(self) -> dict[str, Any]:
         prefix = f"{self.project}:"
-        return {k[len(prefix) :]: v for k, v in self.config.items() if k.startswith(prefix)}
+        return {
+            k[len(prefix) :]: v
+            for k, v in self.config.items()
+            if isinstance(k, str) and k.startswith(prefix)
+        }
+
+    def provider_values(self) -> dict[Any, Any]:
+        """Every key outside the project's namespace (`okta:orgName`, `aws:region`, ...)."""
+        prefix = f"{self.project}:"
+        return {
+            k: v
+            for k, v in self.config.items()
+            if not (isinstance(k, str) and k.startswith(prefix))
+        }
 
 
 def project_name(root: Path = ROOT) -> str:
-    return str(yaml.safe_load((root / "Pulumi.yaml").read_text())["name"])
+    return cli.project_name(root / "Pulumi.yaml")
 
 
 def read_stack_file(path: Path, *, stack: str | None = None, root: Path = ROOT) -> StackFile:
-    document = yaml.safe_load(path.read_text()) or {}
+    """A stack file's config; BadInput (devtools/cli.py) naming file:line:col when unreadable."""
+    document = cli.load_yaml(path)
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        cli.fail(f"{cli.shown(path)}: a stack file is a mapping with a `config:` key")
     config = document.get("config") or {}
     if not isinstance(config, dict):
-        raise ValueError(f"{path}: 'config' must be a mapping")
+        cli.fail(
+            f"{cli.shown(path)}: `config:` must be a mapping of `<namespace>:<key>: value`, "
+            "e.g. `airflow-atlas-identity:tier: dev`"
+        )
     if stack is None:
         parts = path.name.split(".")
         stack = parts[1] if len(parts) == 3 and parts[0] == "Pulumi" else path.stem
@@ -93,6 +117,23 @@ def plan(
     registered (in registration order, with dependency edges) to `registrations`.
     `kms`: a KMS client that creates the planned keys for real (see PlanMocks.kms).
     """
+    run = run_program(
+        project=stack_file.project,
+        stack=stack_file.stack,
+        config=to_config_strings(stack_file.project, stack_file.config),
+        mocks=mocks_for(stack_file, kms=kms),
+    )
+    if warnings is not None:
+        warnings.extend(run.warnings)
+    if registrations is not None:
+        registrations.extend(run.monitor.registrations)
+    return plan_of(run)
+
+
+def mocks_for(stack_file: StackFile, *, kms: Any = None) -> PlanMocks:
+    """Validate the stack's settings (SettingsError, before anything is planned) and return the
+    mock engine for it: its account, region and Okta org. Commands that plan several stacks
+    call it for each first, so that a bad one is reported before any is planned."""
     encrypted = _unencryptable(stack_file.config)
     if encrypted:
         raise stack_settings.SettingsError(
@@ -105,29 +146,33 @@ def plan(
                 for key in encrypted
             ]
         )
-    values = stack_file.project_values()
+    values, providers = stack_file.project_values(), stack_file.provider_values()
+    project, stack = stack_file.project, stack_file.stack
     if org_settings.is_org(values):
-        org_settings.parse_org(values, project=stack_file.project, stack=stack_file.stack)
-        mocks = PlanMocks()
-    else:
-        settings = stack_settings.parse(values, project=stack_file.project, stack=stack_file.stack)
-        mocks = PlanMocks(
-            account_id=settings.wiring.aws_account_id,
-            region=settings.wiring.aws_region,
-            okta_org_url=stack_file.okta_org_url(),
-            kms=kms,
-        )
-    run = run_program(
-        project=stack_file.project,
-        stack=stack_file.stack,
-        config=to_config_strings(stack_file.project, stack_file.config),
-        mocks=mocks,
+        org_settings.parse_org(values, project=project, stack=stack, providers=providers)
+        return PlanMocks()
+    settings = stack_settings.parse(values, project=project, stack=stack, providers=providers)
+    return PlanMocks(
+        account_id=settings.wiring.aws_account_id,
+        region=settings.wiring.aws_region,
+        okta_org_url=settings.okta_org_url or MOCK_OKTA_ORG_URL,
+        kms=kms,
     )
-    if warnings is not None:
-        warnings.extend(run.warnings)
-    if registrations is not None:
-        registrations.extend(run.monitor.registrations)
-    return plan_of(run)
+
+
+def read_stacks(stacks: Sequence[str], root: Path = ROOT) -> list[StackFile]:
+    """Several stacks read and validated before any is planned; BadInput with every problem of
+    every stack otherwise, each line prefixed by its stack (`prod: pipelines[0].name: ...`)."""
+    files = [read_stack_file(path, root=root) for path in cli.stack_files(stacks, root)]
+    problems: list[str] = []
+    for stack_file in files:
+        try:
+            mocks_for(stack_file)
+        except stack_settings.SettingsError as error:
+            problems.extend(f"{stack_file.stack}: {problem}" for problem in error.problems)
+    if problems:
+        cli.fail(*problems)
+    return files
 
 
 def plan_of(run: ProgramRun) -> dict[str, Any]:
@@ -182,7 +227,7 @@ def graph(registrations: Sequence[Registration]) -> list[dict[str, Any]]:
 
 def write_json(path: Path, value: Any) -> None:
     """The plan's JSON form: 2-space indent, sorted keys, final newline."""
-    path.write_text(json.dumps(value, indent=2, sort_keys=True) + "\n")
+    cli.write_text(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
 
 
 def _table(rows: Sequence[Sequence[str]]) -> list[str]:
@@ -224,34 +269,33 @@ def summary(result: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m infra.plan", description=__doc__.splitlines()[0]
-    )
+def _parser() -> cli.Parser:
+    parser = cli.Parser(prog="python -m infra.plan", description=__doc__.splitlines()[0])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--stack", help="plan Pulumi.<STACK>.yaml from the project root")
     source.add_argument("--config-file", type=Path, help="plan this stack file instead")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="write the plan as JSON here")
-    parser.add_argument("--report", type=Path, metavar="PATH", help="write the access report here")
-    parser.add_argument(
-        "--graph",
-        type=Path,
-        metavar="PATH",
-        help="write each resource's dependency edges and options here (registration order)",
-    )
-    args = parser.parse_args(argv)
+    # Output paths are checked while parsing: a bad one costs no plan and nothing is written.
+    for option, what in (
+        ("--json", "the plan as JSON"),
+        ("--report", "the access report"),
+        ("--graph", "each resource's dependency edges and options (registration order)"),
+    ):
+        parser.add_argument(option, type=cli.output_path, metavar="PATH", help=f"write {what} here")
+    return parser
 
-    path = args.config_file or ROOT / f"Pulumi.{args.stack}.yaml"
-    if not path.is_file():
-        parser.error(f"stack file {path} does not exist")
+
+@cli.command
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.config_file is not None and not args.config_file.is_file():
+        cli.fail(f"stack file {args.config_file} does not exist")
+    path = args.config_file or cli.stack_file(args.stack, ROOT)
     warnings: list[str] = []
     registrations: list[Registration] = []
     try:
         result = plan(read_stack_file(path), warnings, registrations)
     except stack_settings.SettingsError as error:
-        for problem in error.problems:
-            print(problem, file=sys.stderr)
-        return EXIT_INVALID_SETTINGS
+        cli.fail(*(str(problem) for problem in error.problems))
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if args.graph:
@@ -264,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.report:
         from devtools.report import access_report
 
-        args.report.write_text(access_report(result))
+        cli.write_text(args.report, access_report(result))
         print(f"wrote {args.report}")
     return 0
 

@@ -3,7 +3,9 @@
     python -m infra.settings.generate           # rewrite the files below from the tables
     python -m infra.settings.generate --check   # exit 1 if any of them is stale
 
-Writes `Pulumi.yaml`, `bootstrap/Pulumi.yaml` and `docs/settings.md`.
+Writes `Pulumi.yaml`, `bootstrap/Pulumi.yaml` and `docs/settings.md`. Exit codes: 0 written or
+up to date, 1 stale (`--check`), 2 bad input: an unreadable project file (file:line:col), a
+missing generated-block marker, an unwritable output (one line each, nothing written).
 Sources: `infra/settings/keys.py` (main program) and `bootstrap/keys.py` (bootstrap). In each
 `Pulumi.yaml` everything from the generated-block marker on is rewritten; the lines above it
 (name, runtime, main) are kept as written.
@@ -11,7 +13,6 @@ Sources: `infra/settings/keys.py` (main program) and `bootstrap/keys.py` (bootst
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,7 +22,9 @@ from typing import Any
 import yaml
 
 from bootstrap.keys import KEYS as BOOTSTRAP_KEYS
+from devtools import cli
 from infra.settings.keys import KEYS
+from infra.settings.namespaces import ENGINE_NAMESPACE, PROVIDER_NAMESPACES
 from model.config_keys import Key
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,10 +43,12 @@ class Table:
     project_file: Path
     stack_files: str
     keys: Mapping[str, Key]
+    notes: tuple[str, ...] = ()
+    """Lines of the reference under the table's heading, before the table."""
 
     @property
     def project(self) -> str:
-        return str(yaml.safe_load(self.project_file.read_text())["name"])
+        return cli.project_name(self.project_file)
 
 
 TABLES = (
@@ -53,6 +58,14 @@ TABLES = (
         project_file=ROOT / "Pulumi.yaml",
         stack_files="Pulumi.<stack>.yaml",
         keys=KEYS,
+        notes=(
+            "Other keys of a stack file are provider settings: "
+            + ", ".join(f"`{n}:`" for n in PROVIDER_NAMESPACES)
+            + " (each checked against the settings its installed SDK reads) and the engine's "
+            f"`{ENGINE_NAMESPACE}:`. A key of any other namespace is refused, as is `okta:orgName` "
+            "or `okta:baseUrl` missing when a pipeline uses okta-oidc (the Okta org is "
+            "`https://<orgName>.<baseUrl>`, e.g. `acme` and `okta.com`; never defaulted).",
+        ),
     ),
     Table(
         title="Bootstrap settings",
@@ -94,7 +107,10 @@ def _summary(key: Key) -> str:
 def project_file(table: Table, current: str) -> str:
     """The project file: its hand-written head, then the generated config declarations."""
     if MARKER not in current:
-        raise ValueError(f"{table.project_file}: no line starting with {MARKER!r} to generate from")
+        cli.fail(
+            f"{cli.shown(table.project_file)}: no line starting with {MARKER!r}; restore it (the "
+            "lines from it on are generated, the lines above it are kept)"
+        )
     head = current[: current.index(MARKER)]
     lines = [
         f"{MARKER}{table.source} by `{COMMAND}`:",
@@ -173,6 +189,7 @@ def markdown(tables: Sequence[Table] = TABLES) -> str:
             f"Source: `{table.source}`.",
             "",
         ]
+        out += [*table.notes, ""] if table.notes else []
         # Default columns per tier only where some key's default depends on the tier.
         tiered = any(key.prod_default is not None for key in table.keys.values())
         defaults = ["default (dev, staging)", "default (prod)"] if tiered else ["default"]
@@ -196,26 +213,34 @@ def markdown(tables: Sequence[Table] = TABLES) -> str:
 
 def outputs() -> dict[Path, str]:
     """Every generated file and the text it must hold."""
-    result = {t.project_file: project_file(t, t.project_file.read_text()) for t in TABLES}
+    result = {t.project_file: project_file(t, cli.read_text(t.project_file)) for t in TABLES}
     result[SETTINGS_DOC] = markdown()
     return result
 
 
+@cli.command
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__.splitlines()[0])
+    parser = cli.Parser(prog=COMMAND, description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if a file is stale")
     args = parser.parse_args(argv)
-    stale = []
-    for path, text in outputs().items():
-        if path.exists() and path.read_text() == text:
-            continue
-        stale.append(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
-        if not args.check:
-            path.write_text(text)
+    stale = {
+        path: text
+        for path, text in outputs().items()
+        if not (path.is_file() and cli.read_text(path) == text)
+    }
+    shown = ", ".join(
+        str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path) for path in stale
+    )
     if args.check and stale:
-        print(f"stale: {', '.join(map(str, stale))}; run {COMMAND}", file=sys.stderr)
+        print(f"stale: {shown}; run {COMMAND}", file=sys.stderr)
         return EXIT_STALE
-    print(f"rewrote {', '.join(map(str, stale))}" if stale else "up to date")
+    # Every output checked before the first is written: a refusal leaves them all as they were.
+    problems = [f"cannot write {cli.shown(p)}: {why}" for p in stale if (why := cli.unwritable(p))]
+    if problems:
+        cli.fail(*problems)
+    for path, text in stale.items():
+        cli.write_text(path, text)
+    print(f"rewrote {shown}" if stale else "up to date")
     return 0
 
 

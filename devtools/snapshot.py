@@ -12,6 +12,10 @@ policy change line by line. `collapse()` turns a snapshot back into an equivalen
 documents re-serialized with sorted keys). Nothing volatile is in a plan: the mock engine derives
 every computed value from the inputs.
 
+Exit codes: 0 written or up to date, 1 drift or a disappearing URN, 2 bad input (an unknown
+stack, an unreadable stack file, invalid settings, an unwritable snapshot; one line each, nothing
+written).
+
 URNs are part of the snapshot. A refactor that changes a URN makes Pulumi delete the old resource
 and create a new one (an Atlas user, a Vault mount: access lost, history gone), unless the new
 resource carries `aliases`. Regeneration refuses to drop a URN unless told the change was
@@ -20,7 +24,6 @@ reviewed (`--accept-urn-changes`); see CONTRIBUTING.md.
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import json
 import sys
@@ -29,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devtools import cli
 from devtools import plan as offline_plan
 from devtools.report import access_report
 from devtools.snapshot_form import expand
@@ -55,7 +59,7 @@ class Snapshot:
 
 def stacks(root: Path = ROOT) -> list[str]:
     """Every committed stack: Pulumi.<stack>.yaml next to Pulumi.yaml."""
-    return sorted(p.name.split(".")[1] for p in root.glob("Pulumi.*.yaml"))
+    return cli.stack_names(root)
 
 
 def build(stack: str, root: Path = ROOT, out: Path = SNAPSHOTS) -> Snapshot:
@@ -148,8 +152,24 @@ def drift(path: Path, expected: str, lines: int = 60) -> str | None:
     return "\n".join(shown)
 
 
+def build_all(chosen: Sequence[str]) -> list[Snapshot]:
+    """Every chosen stack's snapshot; BadInput (nothing written) for an unknown stack, an
+    unreadable stack file, or invalid settings, one line per problem prefixed by its stack."""
+    built: list[Snapshot] = []
+    problems: list[str] = []
+    for stack_file in offline_plan.read_stacks(chosen):
+        try:
+            built.append(build(stack_file.stack))
+        except stack_settings.SettingsError as error:  # a size limit, measured on the plan
+            problems.extend(f"{stack_file.stack}: {problem}" for problem in error.problems)
+    if problems:
+        cli.fail(*problems)
+    return built
+
+
+@cli.command
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = cli.Parser(
         prog="python -m infra.snapshot", description=(__doc__ or "").splitlines()[0]
     )
     parser.add_argument("--stack", action="append", help="only this stack (repeatable)")
@@ -160,14 +180,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="regenerate although URNs disappear (after adding aliases and checking a preview)",
     )
     args = parser.parse_args(argv)
-    chosen = args.stack or stacks()
     failed = False
-    for stack in chosen:
-        try:
-            snapshot = build(stack)
-        except stack_settings.SettingsError as error:
-            print(f"{stack}: invalid settings, nothing planned:\n{error}", file=sys.stderr)
-            return offline_plan.EXIT_INVALID_SETTINGS
+    for snapshot in build_all(args.stack or stacks()):
+        stack = snapshot.stack
         vanished = vanished_urns(snapshot)
         if vanished and not args.check and is_removal(snapshot, vanished):
             print(removal_note(stack, vanished), file=sys.stderr)
@@ -185,8 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 failed = True
             else:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(content)
+                cli.write_text(path, content, parents=True)
                 print(f"wrote {path.relative_to(ROOT)}")
     if failed and args.check:
         print(f"review the change, then run `{REGENERATE}` and commit snapshots/", file=sys.stderr)

@@ -68,6 +68,7 @@ PIPELINE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]*[a-z0-9]$")
 PIPELINE_NAME_MAX = 40
 # MongoDB namespace rules: no `/\. "$` and no NUL in a database name, at most 63 bytes.
 DATABASE_NAME_PATTERN = re.compile(r'^[^/\\. "$\x00]{1,63}$')
+DATABASE_NAME_HINT = 'use a MongoDB database name (no / \\ . space " $)'
 # Collections: no `$`, no NUL, not `system.` (those are internal).
 COLLECTION_NAME_PATTERN = re.compile(r"^(?!system\.)[^$\x00]{1,255}$")
 
@@ -122,6 +123,31 @@ class Privilege:
     action: str
     database: str
     collection: str
+
+
+def database_problem(name: str) -> str | None:
+    """Why `name` cannot be a grant's database, with the fix; None when it can.
+
+    A grant names one database, never a wildcard, in every tier (allowWildcardCollections is
+    about collections). MongoDB's resource document ("Resource Document", MongoDB manual) spells
+    every database as `db: ""`, which a role defined on admin may hold, as every Atlas custom
+    role is; `*` is no wildcard there. So `database: "*"` either asks for every database of the
+    cluster (every application's data, and whatever is created later) or names a database that
+    no one uses: both are refused.
+    """
+    if WILDCARD in name:
+        return (
+            f"'{name}' is not a database name: a grant names one database, never a wildcard "
+            "(a role on every database would reach every application's data in the cluster); "
+            "add one grant per database"
+        )
+    if not DATABASE_NAME_PATTERN.match(name):
+        return f"'{name}' is not valid; {DATABASE_NAME_HINT}"
+    if name in RESERVED_DATABASES:
+        return (
+            f"'{name}' is reserved by MongoDB and cannot be granted; grant an application database"
+        )
+    return None
 
 
 def connection_id(pipeline_name: str) -> str:
@@ -268,6 +294,9 @@ def check_pipelines(
                 )
             )
         for g_index, grant in enumerate(pipeline.grants):
+            database = database_problem(grant.database)
+            if database is not None:
+                problems.append(Problem(path=f"{at}.grants[{g_index}].database", message=database))
             if grant.is_wildcard and not allow_wildcard_collections:
                 problems.append(
                     Problem(
@@ -294,6 +323,7 @@ __all__ = [
     "check_pipelines",
     "connection_id",
     "credential_lifetime",
+    "database_problem",
     "lookup_pattern",
     "privileges",
     "resolve_actions",

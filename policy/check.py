@@ -7,19 +7,19 @@
 Same validators and messages as `pulumi preview --policy-pack policy/`. `--config` takes the file
 `pulumi preview --policy-pack-config` takes (`{"<rule>": {"<setting>": value, "enforcementLevel":
 "advisory"}}` or `{"<rule>": "disabled"}`). Exit codes: 0 no mandatory violation, 1 at least one,
-2 unreadable input or bad config.
+2 bad input: an unreadable or invalid plan or config (file:line:col), an unknown stack, a stack
+with invalid settings or a usage error, one line each (devtools/cli.py).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devtools import cli
 from policy.rules import (
     RULES_BY_NAME,
     ConfigError,
@@ -90,7 +90,18 @@ def stack_config(stack: str) -> PackConfig | None:
     path = POLICY_DIR / f"{stack}.json"
     if not stack or not path.is_file():
         return None
-    return parse_config(json.loads(path.read_text()))
+    return config_file(path)
+
+
+def config_file(path: Path) -> PackConfig:
+    """A pack config file; BadInput naming the file and what is wrong in it."""
+    raw = cli.load_json(path)
+    if not isinstance(raw, Mapping):
+        cli.fail(f"{cli.shown(path)}: a policy-pack config is a JSON object {{rule: settings}}")
+    try:
+        return parse_config(raw)
+    except ConfigError as error:
+        cli.fail(f"{cli.shown(path)}: {error}")
 
 
 def check_plan(plan: Mapping[str, Any], config: PackConfig | None = None) -> list[Violation]:
@@ -100,23 +111,55 @@ def check_plan(plan: Mapping[str, Any], config: PackConfig | None = None) -> lis
     return [v for v in found if config.level(v.rule) != "disabled"]
 
 
-def _load_plans(paths: Sequence[Path], stacks: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
-    plans: list[tuple[str, dict[str, Any]]] = []
-    for path in paths:
-        plans.append((str(path), json.loads(path.read_text())))
-    if stacks:
-        from devtools import plan as offline_plan  # only needed when planning here
+def plan_file(path: Path) -> dict[str, Any]:
+    """A plan written by `python -m infra.plan --json`; BadInput when it is not one."""
+    plan = cli.load_json(path)
+    resources = plan.get("resources") if isinstance(plan, dict) else None
+    if not isinstance(resources, list) or not all(
+        isinstance(r, dict) and {"type", "urn", "name"} <= set(r) for r in resources
+    ):
+        cli.fail(
+            f"{cli.shown(path)}: not a plan: expected {{resources: [{{type, urn, name, inputs}}]}}"
+            ", as `python -m infra.plan --json PATH` writes it"
+        )
+    return dict(plan)
 
-        for stack in stacks:
-            stack_file = offline_plan.ROOT / f"Pulumi.{stack}.yaml"
-            plans.append((stack, offline_plan.plan(offline_plan.read_stack_file(stack_file))))
+
+def stack_plans(stacks: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
+    """Plan each stack file, all validated first; BadInput with every stack's settings problems,
+    each prefixed by its stack."""
+    from devtools import plan as offline_plan  # only needed when planning here
+    from infra.settings import SettingsError
+
+    plans: list[tuple[str, dict[str, Any]]] = []
+    problems: list[str] = []
+    for stack_file in offline_plan.read_stacks(stacks) if stacks else []:
+        try:
+            plans.append((stack_file.stack, offline_plan.plan(stack_file)))
+        except SettingsError as error:  # a size limit, measured on the plan
+            problems.extend(f"{stack_file.stack}: {problem}" for problem in error.problems)
+    if problems:
+        cli.fail(*problems)
     return plans
 
 
+def _check_all(
+    plans: Sequence[tuple[str, dict[str, Any]]], config: PackConfig | None, stacks: Sequence[str]
+) -> list[tuple[str, list[Violation]]]:
+    """Each plan's violations, under --config or else its stack's policy/<stack>.json."""
+    results = []
+    for label, plan in plans:
+        chosen = config or stack_config(label if label in stacks else "")
+        try:
+            results.append((label, check_plan(plan, chosen)))
+        except ConfigError as error:  # a rule setting out of range, found when it is applied
+            cli.fail(f"{label}: policy-pack config: {error}")
+    return results
+
+
+@cli.command
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m policy.check", description=(__doc__ or "").splitlines()[0]
-    )
+    parser = cli.Parser(prog="python -m policy.check", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("plans", nargs="*", type=Path, help="plan JSON files (infra.plan --json)")
     parser.add_argument(
         "--stack", action="append", default=[], help="plan Pulumi.<STACK>.yaml and check it"
@@ -125,18 +168,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.plans and not args.stack:
         parser.error("give plan JSON files or --stack NAME")
-    try:
-        config = parse_config(json.loads(args.config.read_text())) if args.config else None
-        plans = _load_plans(args.plans, args.stack)
-        results = [
-            (label, check_plan(plan, config or stack_config(label if label in args.stack else "")))
-            for label, plan in plans
-        ]
-    except (OSError, ValueError, KeyError) as error:
-        print(f"policy.check: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    config = config_file(args.config) if args.config else None
+    plans = [(str(path), plan_file(path)) for path in args.plans]
+    plans += stack_plans(args.stack)
     mandatory = 0
-    for label, violations in results:
+    for label, violations in _check_all(plans, config, args.stack):
         for violation in violations:
             level = config.level(violation.rule) if config else "mandatory"
             mandatory += level in ("mandatory", "remediate")

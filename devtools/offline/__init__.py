@@ -22,6 +22,7 @@ from devtools.offline.harness import PROGRAM, ProgramRun, run_program, to_config
 from devtools.offline.mocks import (
     KMS_GET_PUBLIC_KEY,
     MOCK_NOW,
+    MOCK_OKTA_ORG_URL,
     P256_ORDER,
     PlanMocks,
     kms_private_key,
@@ -40,6 +41,7 @@ __all__ = [
     "KMS_GET_PUBLIC_KEY",
     "KMS_KEY",
     "MOCK_NOW",
+    "MOCK_OKTA_ORG_URL",
     "P256_ORDER",
     "PROGRAM",
     "SECRET",

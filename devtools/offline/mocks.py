@@ -26,6 +26,12 @@ KMS_GET_PUBLIC_KEY = "aws:kms/getPublicKey:getPublicKey"
 P256_ORDER = int("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", 16)
 
 
+# The mock engine's Okta org, for component tests that declare Okta resources without a stack
+# file. A planned stack never uses it: its settings require okta:orgName and okta:baseUrl as soon
+# as a pipeline uses okta-oidc, and a stack without one declares no Okta resource.
+MOCK_OKTA_ORG_URL = "https://example.okta.com"
+
+
 @dataclass(kw_only=True)
 class PlanMocks(pulumi.runtime.Mocks):
     """Provider outputs formed as AWS, Atlas and Okta form them, from the stack's account/region.
@@ -37,7 +43,7 @@ class PlanMocks(pulumi.runtime.Mocks):
 
     account_id: str = "123456789012"
     region: str = "eu-west-1"
-    okta_org_url: str = "https://example.okta.com"
+    okta_org_url: str = MOCK_OKTA_ORG_URL
     now: str = MOCK_NOW
     """What `time` resources read as the current time."""
     replacement_triggers: dict[tuple[str, str], Any] = field(default_factory=dict)

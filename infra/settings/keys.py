@@ -383,7 +383,7 @@ KEYS: dict[str, Key] = {
         "characters, unique after '-' -> '_'; authMode: aws-iam, okta-oidc or vault-dynamic; "
         "presets: "
         + "; ".join(f"{name} = {', '.join(actions)}" for name, actions in PRESETS.items())
-        + "; databases never admin, local or config",
+        + "; a grant names one database, never '*' (in any tier), admin, local or config",
         example="""\
 - name: orders-ingest          # the connection id is mongo_orders_ingest
   authMode: aws-iam            # or okta-oidc, vault-dynamic

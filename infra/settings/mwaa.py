@@ -17,16 +17,15 @@ ACCESS_MODES = ("PRIVATE_ONLY", "PUBLIC_ONLY")
 PACKAGED_VERSIONS = tuple(v for v in MWAA_AIRFLOW_VERSIONS if v in supported_versions())
 
 
-def package_version(r: Reader, values: Mapping[str, Any]) -> str | None:
+def package_version(r: Reader, values: Mapping[str, Any], *, create: bool | None) -> str | None:
     """The MWAA Airflow version the stack's package (runtime + providers) is built for.
 
     Required when the program creates the environment; otherwise optional: set, the stack
     exports what to upload to the existing environment (`mwaaPackage`). Only versions whose
     MWAA constraints are kept in requirements/ can be packaged.
     """
-    create = r.boolean(values, "mwaaCreateEnvironment", default=False)
     if not create and "mwaaAirflowVersion" not in values:
-        return None
+        return None  # also when mwaaCreateEnvironment is invalid: required or not is unknown
     version = r.choice(values, "mwaaAirflowVersion", "", MWAA_AIRFLOW_VERSIONS)
     if version is not None and version not in PACKAGED_VERSIONS:
         r.fail(
@@ -38,8 +37,13 @@ def package_version(r: Reader, values: Mapping[str, Any]) -> str | None:
     return version
 
 
-def mwaa_environment(r: Reader, values: Mapping[str, Any]) -> MwaaSpec | None:
-    create = r.boolean(values, "mwaaCreateEnvironment", default=False)
+def mwaa_environment(
+    r: Reader, values: Mapping[str, Any], *, create: bool | None
+) -> MwaaSpec | None:
+    """`create`: mwaaCreateEnvironment, None when invalid: the environment's keys are then
+    neither required nor refused."""
+    if create is None:
+        return None
     env_keys = (
         "mwaaEnvironmentClass",
         "mwaaDagS3Path",

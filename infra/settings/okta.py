@@ -16,7 +16,7 @@ from infra.settings.reader import (
     Reader,
     integer,
 )
-from model.access import AuthMode, Pipeline, Tier
+from model.access import AuthMode, Tier
 from model.naming import Naming
 from model.specs import OktaSpec
 
@@ -24,6 +24,12 @@ TOKEN_LIFETIME_MIN, TOKEN_LIFETIME_MAX, PROD_TOKEN_LIFETIME_CAP = 5, 1440, 15
 KEY_ROTATION_MIN, KEY_ROTATION_MAX = 1, 8760
 OKTA_SCOPE = re.compile(r"^[A-Za-z0-9._:/-]{1,100}$")
 AUDIENCE = re.compile(r"^\S{1,512}$")
+# The Okta provider's own settings (pulumi_okta/config/vars.py): `orgName`, "The organization to
+# manage in Okta", and `baseUrl`, "The Okta url. (Use 'oktapreview.com' for Okta testing)"; the
+# org is https://<orgName>.<baseUrl>, e.g. https://acme.okta.com. Both are optional to the SDK, so
+# nothing but this check stops an okta-oidc stack without them.
+OKTA_ORG_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+OKTA_BASE_URL = re.compile(r"^[a-z0-9-]+(?:\.[a-z0-9-]+)+$")
 
 _OKTA_KEYS = (
     "oktaAudience",
@@ -39,13 +45,17 @@ def okta(
     r: Reader,
     values: Mapping[str, Any],
     *,
-    tier: Tier,
+    tier: Tier | None,
     stack: str,
     prefix: str,
-    indexed: list[tuple[int, Pipeline]],
+    modes: set[AuthMode] | None,
 ) -> OktaSpec | None:
-    """Okta settings, allowed exactly when a pipeline uses okta-oidc."""
-    if not any(p.auth_mode is AuthMode.OKTA_OIDC for _, p in indexed):
+    """Okta settings, allowed exactly when a pipeline uses okta-oidc.
+
+    `modes`: the auth modes the pipelines declare (None: an authMode is invalid, and the keys
+    are then only checked, neither refused nor required).
+    """
+    if modes is not None and AuthMode.OKTA_OIDC not in modes:
         for key in _OKTA_KEYS:
             if key in values:
                 r.fail(key, "only applies when a pipeline uses authMode okta-oidc; remove it")
@@ -99,3 +109,34 @@ def okta(
         key_rotation_hours=rotation,
         atlas_workload_idp_id=idp_id,
     )
+
+
+def org_url(r: Reader, providers: Mapping[Any, Any], *, modes: set[AuthMode] | None) -> str | None:
+    """`https://<okta:orgName>.<okta:baseUrl>`: the Okta org of the okta-oidc pipelines' apps and
+    authorization server, whose issuer URL the org stack's workload IdP trusts.
+
+    Required when a pipeline uses okta-oidc, never defaulted: a guessed org would flow into the
+    issuer the org stack is handed. With the modes unknown (an invalid authMode, modes None),
+    checked only where set.
+    """
+    if modes is not None and AuthMode.OKTA_OIDC not in modes:
+        return None
+    required = modes is not None
+    why = "the Okta org of the okta-oidc pipelines"
+    name = r.string(
+        providers,
+        "okta:orgName",
+        "",
+        pattern=OKTA_ORG_NAME,
+        required=required,
+        hint=f"set {why}: its subdomain, e.g. acme for https://acme.okta.com",
+    )
+    base = r.string(
+        providers,
+        "okta:baseUrl",
+        "",
+        pattern=OKTA_BASE_URL,
+        required=required,
+        hint=f"set the domain of {why}, without https://, e.g. okta.com or oktapreview.com",
+    )
+    return f"https://{name}.{base}" if name and base else None

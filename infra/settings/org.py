@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.atlas.org import WorkloadIdpSpec
+from infra.settings.namespaces import first_order, namespace_problems
 from infra.settings.okta import AUDIENCE
 from infra.settings.reader import ATLAS_ID, ATLAS_ID_HINT, Reader
 from model.access import Problem
@@ -87,12 +88,23 @@ def is_org(values: Mapping[str, Any]) -> bool:
     return values.get("tier") == ORG_TIER
 
 
-def parse_org(values: Mapping[str, Any], *, project: str, stack: str) -> OrgSettings:
-    """Validate the org stack's settings, or raise SettingsError (imported lazily: no cycle)."""
+def parse_org(
+    values: Mapping[str, Any],
+    *,
+    project: str,
+    stack: str,
+    providers: Mapping[Any, Any] | None = None,
+) -> OrgSettings:
+    """Validate the org stack's settings, or raise SettingsError (imported lazily: no cycle).
+
+    `providers`: the stack's keys outside the project's namespace, each checked; None: unchecked.
+    """
     from infra.settings import SettingsError
 
     problems: list[Problem] = []
     r = Reader(problems)
+    if providers is not None:
+        problems.extend(namespace_problems(providers, project=project))
     for key in sorted(set(values) - ORG_KEYS):
         r.fail(
             key,
@@ -114,7 +126,7 @@ def parse_org(values: Mapping[str, Any], *, project: str, stack: str) -> OrgSett
                     f"'{idp}' is not valid; " + ATLAS_ID_HINT,
                 )
     if problems or not (org_id and federation):
-        raise SettingsError(problems)
+        raise SettingsError(first_order(problems, providers, project=project))
     return OrgSettings(
         project=project,
         stack=stack,

@@ -170,19 +170,10 @@ def pipelines(
 def _grant(r: Reader, item: Mapping[str, Any], at: str) -> Grant | None:
     before = len(r.problems)
     r.unknown_keys(item, _GRANT_KEYS, at)
-    database = r.string(
-        item,
-        "database",
-        at,
-        pattern=access.DATABASE_NAME_PATTERN,
-        hint='use a MongoDB database name (no / \\ . space " $)',
-    )
-    if database in access.RESERVED_DATABASES:
-        r.fail(
-            f"{at}.database",
-            f"'{database}' is reserved by MongoDB and cannot be granted; "
-            "grant an application database",
-        )
+    database = r.string(item, "database", at, hint=access.DATABASE_NAME_HINT)
+    problem = access.database_problem(database) if database is not None else None
+    if problem is not None:
+        r.fail(f"{at}.database", problem)
     collections = r.strings(item, "collections", at)
     if collections is not None:
         if not collections:

@@ -56,10 +56,16 @@ class Reader:
         return value
 
     def boolean(self, obj: Mapping[str, Any], key: str, default: bool) -> bool:
+        value = self.tristate(obj, key, default)
+        return default if value is None else value
+
+    def tristate(self, obj: Mapping[str, Any], key: str, default: bool) -> bool | None:
+        """A boolean, or None when the value is not one (reported): checks that depend on it
+        then assume neither value."""
         value = obj.get(key, default)
         if not isinstance(value, bool):
             self.fail(key, f"'{value}' is not a boolean; use true or false")
-            return default
+            return None
         return value
 
     def strings(self, obj: Mapping[str, Any], key: str, at: str) -> tuple[str, ...] | None:

@@ -30,18 +30,24 @@ def vault(
     r: Reader,
     values: Mapping[str, Any],
     *,
-    tier: Tier,
-    modes: set[AuthMode],
+    tier: Tier | None,
+    modes: set[AuthMode] | None,
     org_id: str | None,
 ) -> VaultSpec | None:
-    """Vault settings: required when a pipeline is vault-dynamic or Vault is the backend."""
+    """Vault settings: required when a pipeline is vault-dynamic or Vault is the backend.
+
+    `modes` None (an authMode is invalid) or an invalid secretsBackend: whether Vault is used
+    is unknown, and its keys are neither required nor refused.
+    """
     backend = r.choice(values, "secretsBackend", "", SECRETS_BACKENDS, default="secrets-manager")
-    dynamic = AuthMode.VAULT_DYNAMIC in modes
-    if not dynamic:
+    dynamic = modes is not None and AuthMode.VAULT_DYNAMIC in modes
+    if modes is not None and not dynamic:
         for key in _VAULT_DYNAMIC_KEYS:
             if key in values:
                 r.fail(key, "only applies when a pipeline uses authMode vault-dynamic; remove it")
     if backend != "vault" and not dynamic:
+        if backend is None or modes is None:
+            return None
         for key in _VAULT_KEYS:
             if key in values:
                 r.fail(

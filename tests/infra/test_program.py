@@ -148,7 +148,12 @@ def test_invalid_settings_leave_the_monitor_empty(base_config: dict[str, Any]) -
 IDP = "mongodbatlas:index/federatedSettingsIdentityProvider:FederatedSettingsIdentityProvider"
 IDP_ID = "6c1d2e3f40516273849a5b6c"
 OKTA_APP = "okta:app/oAuth:OAuth"
-OKTA_CONFIG: dict[str, Any] = {"atlasWorkloadIdpId": IDP_ID}
+OKTA_CONFIG: dict[str, Any] = {
+    "atlasWorkloadIdpId": IDP_ID,
+    # The Okta provider's org, required with okta-oidc pipelines: the mock engine's own org.
+    "okta:orgName": "example",
+    "okta:baseUrl": "okta.com",
+}
 
 
 def with_okta_pipeline(config: dict[str, Any]) -> dict[str, Any]:

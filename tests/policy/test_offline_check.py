@@ -232,7 +232,12 @@ def test_cli_refuses_unreadable_plan(tmp_path: Path, capsys: pytest.CaptureFixtu
     path = tmp_path / "plan.json"
     path.write_text("{not json")
     assert check.main([str(path)]) == 2
-    assert capsys.readouterr().err.startswith("policy.check: ")
+    with pytest.raises(json.JSONDecodeError) as raised:  # the parser's own account of the error
+        json.loads(path.read_text())
+    error = raised.value
+    assert capsys.readouterr().err == (
+        f"{path}:{error.lineno}:{error.colno}: {error.msg}; not valid JSON\n"
+    )
 
 
 def test_parse_config_splits_levels_and_settings() -> None:
