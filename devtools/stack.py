@@ -20,12 +20,10 @@ Then it prints what only a person can do: real account values, GitHub environmen
 
 from __future__ import annotations
 
-import argparse
 import copy
 import io
 import json
 import re
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +31,8 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from devtools import cli, snapshot
 from devtools import plan as offline_plan
-from devtools import snapshot
 from devtools.report import access_report
 from infra import settings as stack_settings
 from infra.settings.org import PENDING
@@ -44,7 +42,6 @@ PROJECT = "airflow-atlas-identity"
 ORG_STACK = "org"
 # A stack name becomes part of every physical name (`<prefix>-<stack>-...`).
 STACK_NAME = re.compile(r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$")
-EXIT_INVALID = 2
 
 
 def _yaml() -> YAML:
@@ -300,25 +297,25 @@ def next_steps(new: NewStack, root: Path) -> str:
 def add(name: str, like: str, root: Path = ROOT) -> int:
     problems = problems_with_name(name, like, root)
     if problems:
-        print("\n".join(problems), file=sys.stderr)
-        return EXIT_INVALID
+        cli.fail(*problems)
+    cli.load_yaml(root / f"Pulumi.{like}.yaml")  # its mistakes named file:line:col, not copied
     try:
         new = build(name, like, root)
     except stack_settings.SettingsError as error:
-        print(f"{name}: the new stack would not plan, nothing written:\n{error}", file=sys.stderr)
-        return EXIT_INVALID
+        cli.fail(
+            f"{name}: the new stack would not plan, nothing written",
+            *(f"{name}: {problem}" for problem in error.problems),
+        )
     for path, content in new.files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
+        cli.write_text(path, content, parents=True)
         print(f"wrote {path.relative_to(root)}")
     print(f"next steps for {name}:\n{next_steps(new, root)}")
     return 0
 
 
+@cli.command
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m infra.stack", description=(__doc__ or "").splitlines()[0]
-    )
+    parser = cli.Parser(prog="python -m infra.stack", description=(__doc__ or "").splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     adding = commands.add_parser("add", help="add an environment stack shaped like another")
     adding.add_argument("name", help="the new stack's name, e.g. staging")

@@ -147,6 +147,17 @@ def _check_all(
     plans: Sequence[tuple[str, dict[str, Any]]], config: PackConfig | None, stacks: Sequence[str]
 ) -> list[tuple[str, list[Violation]]]:
     """Each plan's violations, under --config or else its stack's policy/<stack>.json."""
+    missing = [s for s in stacks if config is None and stack_config(s) is None]
+    if missing:
+        # The pack's defaults are prod's: silently applying them to another tier misreports it.
+        cli.fail(
+            *(
+                f"{stack}: no policy/{stack}.json, the pack config its previews use; "
+                f"`python -m infra.stack add` writes it (or copy a stack of the same tier's), "
+                "or pass --config"
+                for stack in missing
+            )
+        )
     results = []
     for label, plan in plans:
         chosen = config or stack_config(label if label in stacks else "")

@@ -254,3 +254,14 @@ def test_parse_config_splits_levels_and_settings() -> None:
     )
     with pytest.raises(ConfigError, match="expected an enforcement level or an object"):
         check.parse_config({"vault-audit-device": 3})
+
+
+def test_a_stack_without_its_pack_config_is_refused_not_checked_with_prod_defaults(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(check, "POLICY_DIR", tmp_path)
+    assert check.main(["--stack", "dev"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "dev: no policy/dev.json, the pack config its previews use; `python -m infra.stack add` "
+        "writes it (or copy a stack of the same tier's), or pass --config"
+    ]
