@@ -22,6 +22,7 @@ from components.access import AuthMode
 from infra import plan as offline_plan
 from infra.schemas import generate, validate, value_rules
 from tests.conftest import PROJECT, ROOT
+from tests.delivery import lockfile
 from tests.stacks_discovery import STACKS
 
 SNAPSHOT_PLANS = sorted((ROOT / "snapshots").glob("*.plan.json")) + sorted(
@@ -69,13 +70,9 @@ def large_stack(tmp: Path) -> dict[str, Any]:
 def test_subset_is_generated_from_the_pinned_sdks() -> None:
     """Regenerating from the installed SDKs gives the committed file, at the locked versions."""
     assert generate.main(["--check"]) == 0
-    pins = dict(
-        line.split("==")
-        for line in (ROOT / "requirements" / "lock.txt").read_text().splitlines()
-        if "==" in line
-    )
+    locked = lockfile.locked_versions()
     providers = validate.subset()["providers"]
-    assert providers == {name: pins[name] for name in providers}
+    assert providers == {name: locked[lockfile.normalize(name)] for name in providers}
     assert set(providers) == {
         "pulumi_aws",
         "pulumi_mongodbatlas",
