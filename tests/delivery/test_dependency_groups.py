@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from runtime.tools import mwaa_package
 from tests.conftest import ROOT
@@ -162,3 +163,73 @@ def test_the_uv_bootstrap_installs_the_pinned_version_and_refuses_other_bytes(
             assert result.returncode != 0
             assert "DO NOT MATCH THE HASHES" in result.stderr
             assert not (root / "home" / f"uv-{pinned}").exists()
+
+
+def install_steps() -> list[tuple[str, list[dict[str, object]]]]:
+    """(where, steps) of every workflow job and composite action that installs the project."""
+    github = ROOT / ".github"
+    found = []
+    for path in sorted(github.glob("workflows/*.yml")):
+        for job_id, job in yaml.safe_load(path.read_text())["jobs"].items():
+            found.append((f"{path.name}:{job_id}", list(job.get("steps", []))))
+    for path in sorted(github.glob("actions/*/action.yml")):
+        found.append(
+            (str(path.parent.name), list(yaml.safe_load(path.read_text())["runs"]["steps"]))
+        )
+    return [
+        (where, steps)
+        for where, steps in found
+        if any(
+            str(s.get("run", "")).startswith(("bash scripts/setup", "bash scripts/check"))
+            for s in steps
+        )
+    ]
+
+
+def test_ci_installs_with_the_same_uv_and_caches_by_the_locks_hash() -> None:
+    jobs = install_steps()
+    assert {where for where, _ in jobs} >= {"ci.yml:checks", "ci.yml:plan", "pulumi-tools"}
+    for where, steps in jobs:
+        runs = "\n".join(str(s.get("run", "")) for s in steps)
+        assert "pip install" not in runs, where
+        install = next(
+            i for i, s in enumerate(steps) if str(s.get("run", "")).startswith("bash scripts/")
+        )
+        caches = [s for s in steps[:install] if str(s.get("uses", "")).startswith("actions/cache@")]
+        assert len(caches) == 1, where
+        options = caches[0]["with"]
+        assert isinstance(options, dict)
+        assert "~/.cache/uv" in options["path"].split(), where
+        assert "hashFiles('uv.lock'" in options["key"], where
+
+
+def test_the_pulumi_cli_finds_the_pinned_uv() -> None:
+    """Pulumi's uv toolchain runs `uv` from PATH: the action puts the pinned one there first."""
+    steps = dict(install_steps())["pulumi-tools"]
+    runs = [str(s.get("run", "")) for s in steps]
+    on_path = runs.index('bash scripts/uv --where >> "$GITHUB_PATH"')
+    cli = next(
+        i for i, s in enumerate(steps) if str(s.get("uses", "")).startswith("pulumi/actions")
+    )
+    assert on_path < cli
+
+
+def test_the_cached_folders_are_where_uv_and_its_bootstrap_keep_their_files(
+    tmp_path: Path,
+) -> None:
+    """The runners' home: uv's own answer for its cache, scripts/uv's for the pinned binary."""
+    keep = ("PATH", "LANG")
+    env = {k: v for k, v in os.environ.items() if k in keep} | {"HOME": str(tmp_path)}
+    env["PATH"] = path_without_uv()
+    where = uv("--where", env=env)
+    assert where.returncode == 0, where.stderr
+    cache_dir = uv("cache", "dir", env=env)
+    assert cache_dir.returncode == 0, cache_dir.stderr
+    pinned = lockfile.pins(ROOT / "requirements" / "uv.txt")["uv"]
+    home = "~/.cache/airflow-atlas-identity"
+    assert where.stdout.strip() == f"{tmp_path}/.cache/airflow-atlas-identity/uv-{pinned}/bin"
+    assert cache_dir.stdout.strip() == f"{tmp_path}/.cache/uv"
+    for _, steps in install_steps():
+        cache = next(s for s in steps if str(s.get("uses", "")).startswith("actions/cache@"))
+        assert isinstance(cache["with"], dict)
+        assert set(cache["with"]["path"].split()) == {"~/.cache/uv", home}
