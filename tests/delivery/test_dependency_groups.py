@@ -233,3 +233,10 @@ def test_the_cached_folders_are_where_uv_and_its_bootstrap_keep_their_files(
         cache = next(s for s in steps if str(s.get("uses", "")).startswith("actions/cache@"))
         assert isinstance(cache["with"], dict)
         assert set(cache["with"]["path"].split()) == {"~/.cache/uv", home}
+
+
+def test_the_planning_group_holds_the_runtime_wheels_pinned_build_backend() -> None:
+    """The program builds the MWAA runtime wheel with its own environment's backend."""
+    name, version, _ = mwaa_package.build_backend()
+    assert lockfile.normalize(name) in lockfile.group("plan")
+    assert lockfile.locked_versions()[lockfile.normalize(name)] == version
