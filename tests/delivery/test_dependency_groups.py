@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bench import setup_time
 from runtime.tools import mwaa_package
 from tests.conftest import ROOT
 from tests.delivery import lockfile
@@ -240,3 +242,13 @@ def test_the_planning_group_holds_the_runtime_wheels_pinned_build_backend() -> N
     name, version, _ = mwaa_package.build_backend()
     assert lockfile.normalize(name) in lockfile.group("plan")
     assert lockfile.locked_versions()[lockfile.normalize(name)] == version
+
+
+def test_contributing_shows_the_measured_setup_times() -> None:
+    """The block is rendered from the benchmark's results file, never typed by hand."""
+    results = json.loads(setup_time.RESULTS.read_text())
+    text = (ROOT / "CONTRIBUTING.md").read_text()
+    assert setup_time.contributing_with(text, setup_time.render(results)) == text
+    assert set(results["medians"]) == set(setup_time.CASES)
+    # It names the CPU that measured it (bench/machine.py), e.g. "2 CPUs (AMD EPYC), Python ...".
+    assert re.fullmatch(r"\d+ CPUs \(.+\), Python [\d.]+", results["machine"])
