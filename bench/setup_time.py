@@ -2,7 +2,7 @@
 
     python3.11 -m bench.setup_time                       # 2 interleaved rounds
     python3.11 -m bench.setup_time --rounds 3 --write-contributing
-    python3.11 -m bench.setup_time --suite --write-contributing   # + `bash scripts/check`, twice
+    python3.11 -m bench.setup_time --suite --write-contributing   # `bash scripts/check`, twice
 
 Needs only Python 3.11 and git (the project's .venv is not used). Every case runs in its own
 `git clone` of HEAD with an empty uv cache (UV_CACHE_DIR), and measures whole processes (wall,
@@ -18,8 +18,9 @@ and CPU of the process and everything it waited for):
 After `first`, the dev plan runs three more times in the same clone: its warm time. Rounds are
 interleaved, each in a rotating order; every number is a median over rounds, and the 1-minute
 load average is recorded next to each (other jobs on the same cores slow every number; compare
-ratios of one run, not seconds across runs). With --suite, `bash scripts/check` runs in one more
-fresh clone with an empty uv cache, then once more in it (MWAA environments reused).
+ratios of one run, not seconds across runs). With --suite, instead, `bash scripts/check` runs in
+a fresh clone with an empty uv cache, then once more in it (MWAA environments reused); each of the
+two measurements keeps the other's last results.
 
 Targets: first command <= 90 s on the CPU named, first / floor <= 1.3, cold / warm dev plan <= 1.5.
 """
@@ -164,11 +165,15 @@ def measure_floor(work: Path, *, bytecode: bool) -> dict[str, Any]:
     }
 
 
-def measure_suite(work: Path) -> dict[str, Any]:
-    clone = fresh_clone(work, "suite")
-    first = clone.run("bash", "scripts/check", timeout=3600)
-    second = clone.run("bash", "scripts/check", timeout=3600)
-    return {"fresh": asdict(first), "second": asdict(second)}
+def measure_suite() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="setup-time-suite-") as tmp:
+        clone = fresh_clone(Path(tmp), "suite")
+        print(f"suite: bash scripts/check, twice (log: {clone.log})", file=sys.stderr, flush=True)
+        first = clone.run("bash", "scripts/check", timeout=3600)
+        second = clone.run("bash", "scripts/check", timeout=3600)
+        (ROOT / "build").mkdir(exist_ok=True)
+        shutil.copy(clone.log, ROOT / "build" / "setup_time.suite.log")
+    return {"machine": machine.describe(), "fresh": asdict(first), "second": asdict(second)}
 
 
 def one_case(case: str, work: Path) -> dict[str, Any]:
@@ -208,7 +213,7 @@ def summarize(rounds: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     return medians
 
 
-def measure(rounds: int, suite: bool) -> dict[str, Any]:
+def measure(rounds: int) -> dict[str, Any]:
     found: dict[str, list[dict[str, Any]]] = {case: [] for case in CASES}
     for index in range(rounds):
         order = CASES[index % len(CASES) :] + CASES[: index % len(CASES)]
@@ -219,17 +224,12 @@ def measure(rounds: int, suite: bool) -> dict[str, Any]:
                     found[case].append(one_case(case, Path(tmp)))
                 finally:
                     shutil.rmtree(tmp, ignore_errors=True)
-    results: dict[str, Any] = {
+    return {
         "machine": machine.describe(),
         "rounds": rounds,
         "medians": summarize(found),
         "samples": found,
     }
-    if suite:
-        with tempfile.TemporaryDirectory(prefix="setup-time-suite-") as tmp:
-            print("suite: bash scripts/check, twice", file=sys.stderr, flush=True)
-            results["suite"] = measure_suite(Path(tmp))
-    return results
 
 
 def _s(seconds: float) -> str:
@@ -295,10 +295,10 @@ def render(results: dict[str, Any]) -> str:
         suite = results["suite"]
         lines += [
             "",
-            "`bash scripts/check` in a fresh clone with an empty uv cache: "
-            f"{suite['fresh']['wall'] / 60:.1f} min (load {suite['fresh']['load']:.1f}); "
-            f"run again (MWAA environments reused): {suite['second']['wall'] / 60:.1f} min "
-            f"(load {suite['second']['load']:.1f}).",
+            f"`bash scripts/check` on {suite['machine']}, in a fresh clone with an empty uv "
+            f"cache: {suite['fresh']['wall'] / 60:.1f} min (load {suite['fresh']['load']:.1f} at "
+            f"its end); run again (MWAA environments reused): {suite['second']['wall'] / 60:.1f} "
+            f"min (load {suite['second']['load']:.1f}).",
         ]
     return "\n".join([*lines, "", "Targets:", "", *targets(results)])
 
@@ -312,7 +312,9 @@ def contributing_with(text: str, block: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.setup_time", description=__doc__)
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (default 2)")
-    parser.add_argument("--suite", action="store_true", help="also time bash scripts/check")
+    parser.add_argument(
+        "--suite", action="store_true", help="time bash scripts/check instead (twice)"
+    )
     parser.add_argument(
         "--write-contributing",
         action="store_true",
@@ -322,15 +324,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--render", action="store_true", help=f"only re-render CONTRIBUTING.md from {RESULTS.name}"
     )
     args = parser.parse_args(argv)
+    previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     if args.render:
-        results = json.loads(RESULTS.read_text())
+        results = previous
+    elif args.suite:
+        results = {**previous, "suite": measure_suite()}
     else:
-        results = measure(args.rounds, args.suite)
-        if "suite" not in results and RESULTS.is_file() and args.write_contributing:
-            # Keep the last suite measurement: it is taken rarely (it runs everything twice).
-            previous = json.loads(RESULTS.read_text())
-            if "suite" in previous:
-                results["suite"] = previous["suite"]
+        results = measure(args.rounds)
+        if "suite" in previous:
+            results["suite"] = previous["suite"]
     block = render(results)
     print(block)
     if args.write_contributing or args.render:
