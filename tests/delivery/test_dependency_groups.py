@@ -223,11 +223,16 @@ def test_the_cached_folders_are_where_uv_and_its_bootstrap_keep_their_files(
     keep = ("PATH", "LANG")
     env = {k: v for k, v in os.environ.items() if k in keep} | {"HOME": str(tmp_path)}
     env["PATH"] = path_without_uv()
+    pinned = lockfile.pins(ROOT / "requirements" / "uv.txt")["uv"]
+    # This user's pinned uv, where the fresh home's would go: installing it again proves nothing
+    # the bootstrap test does not.
+    installed_uv = Path(uv("--where").stdout.strip()).parent
+    (tmp_path / ".cache" / "airflow-atlas-identity").mkdir(parents=True)
+    (tmp_path / ".cache" / "airflow-atlas-identity" / f"uv-{pinned}").symlink_to(installed_uv)
     where = uv("--where", env=env)
     assert where.returncode == 0, where.stderr
     cache_dir = uv("cache", "dir", env=env)
     assert cache_dir.returncode == 0, cache_dir.stderr
-    pinned = lockfile.pins(ROOT / "requirements" / "uv.txt")["uv"]
     home = "~/.cache/airflow-atlas-identity"
     assert where.stdout.strip() == f"{tmp_path}/.cache/airflow-atlas-identity/uv-{pinned}/bin"
     assert cache_dir.stdout.strip() == f"{tmp_path}/.cache/uv"
