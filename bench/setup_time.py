@@ -168,11 +168,14 @@ def measure_floor(work: Path, *, bytecode: bool) -> dict[str, Any]:
 def measure_suite() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="setup-time-suite-") as tmp:
         clone = fresh_clone(Path(tmp), "suite")
-        print(f"suite: bash scripts/check, twice (log: {clone.log})", file=sys.stderr, flush=True)
-        first = clone.run("bash", "scripts/check", timeout=3600)
-        second = clone.run("bash", "scripts/check", timeout=3600)
-        (ROOT / "build").mkdir(exist_ok=True)
-        shutil.copy(clone.log, ROOT / "build" / "setup_time.suite.log")
+        kept = ROOT / "build" / "setup_time.suite.log"
+        print(f"suite: bash scripts/check, twice (log: {kept})", file=sys.stderr, flush=True)
+        try:
+            first = clone.run("bash", "scripts/check", timeout=3600)
+            second = clone.run("bash", "scripts/check", timeout=3600)
+        finally:
+            kept.parent.mkdir(exist_ok=True)
+            shutil.copy(clone.log, kept)
     return {"machine": machine.describe(), "fresh": asdict(first), "second": asdict(second)}
 
 
