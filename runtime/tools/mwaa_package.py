@@ -169,10 +169,10 @@ def runtime_wheel(python: str = sys.executable) -> tuple[str, bytes]:
     return name, data
 
 
-# Calls the runtime's PEP 517 backend (runtime/pyproject.toml [build-system]) in `python`, which must
-# hold exactly the pinned backend (the `plan` dependency group of pyproject.toml pins the same one):
-# no pip and no isolated build environment fetched from the network while planning. The backend
-# writes its version into the wheel, so another version would change every plan's pluginsSha256.
+# Calls the runtime's PEP 517 backend (runtime/pyproject.toml [build-system]) in `python`, which
+# must hold exactly the pinned backend (the `plan` dependency group of pyproject.toml pins the same
+# one): no pip and no isolated build environment fetched from the network while planning. The
+# backend writes its version into the wheel, so another version would change every pluginsSha256.
 _BUILD_WHEEL = """
 import importlib, importlib.metadata, sys
 name, version, backend, out = sys.argv[1:]
