@@ -38,8 +38,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import re
 import statistics
 import subprocess
@@ -53,6 +51,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import machine
 from bench.synthetic import write_stack_file
 from devtools import plan as offline_plan
 from policy import check as policy_check
@@ -444,7 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 samples[case.label][command].append(sample)
                 print(f"round {round_ + 1} {case.label:>5} {command:>7}: {asdict(sample)}")
         results = {
-            "machine": f"{os.cpu_count()} CPUs, Python {platform.python_version()}",
+            "machine": machine.describe(),
             "rounds": args.rounds,
             "cases": [summarize(c, samples[c.label]) for c in cases],
         }

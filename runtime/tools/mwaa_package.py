@@ -169,6 +169,33 @@ def runtime_wheel(python: str = sys.executable) -> tuple[str, bytes]:
     return name, data
 
 
+# Calls the runtime's PEP 517 backend (runtime/pyproject.toml [build-system]) in `python`, which
+# must hold exactly the pinned backend (the `plan` dependency group of pyproject.toml pins the same
+# one): no pip and no isolated build environment fetched from the network while planning. The
+# backend writes its version into the wheel, so another version would change every pluginsSha256.
+_BUILD_WHEEL = """
+import importlib, importlib.metadata, sys
+name, version, backend, out = sys.argv[1:]
+try:
+    found = importlib.metadata.version(name)
+except importlib.metadata.PackageNotFoundError:
+    found = "none"
+if found != version:
+    sys.exit(f"the runtime's wheel is built with {name}=={version} (runtime/pyproject.toml), "
+             f"{sys.executable} has {found}: run bash scripts/setup")
+importlib.import_module(backend).build_wheel(out)
+"""
+
+
+def build_backend() -> tuple[str, str, str]:
+    """(distribution, version, backend module) of runtime/pyproject.toml's pinned build system."""
+    system = tomllib.loads((RUNTIME / "pyproject.toml").read_text())["build-system"]
+    pinned = [re.fullmatch(r"([A-Za-z0-9._-]+)==([^\s;]+)", r) for r in system["requires"]]
+    if len(pinned) != 1 or pinned[0] is None:
+        raise PackageError("runtime/pyproject.toml must pin exactly one build requirement (==)")
+    return pinned[0].group(1), pinned[0].group(2), system["build-backend"]
+
+
 def _build_wheel(python: str) -> tuple[str, bytes]:
     """The runtime's wheel (name, bytes), re-zipped so that its bytes depend on content only."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -178,7 +205,16 @@ def _build_wheel(python: str) -> tuple[str, bytes]:
         shutil.copytree(
             RUNTIME, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
         )
-        _pip(python, "wheel", "--no-deps", "--wheel-dir", tmp, str(source))
+        result = subprocess.run(  # noqa: S603 - fixed argv, no shell
+            [python, "-c", _BUILD_WHEEL, *build_backend(), tmp],
+            cwd=source,
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "SOURCE_DATE_EPOCH": "315532800"},
+        )
+        if result.returncode != 0:
+            raise PackageError(f"building the runtime's wheel failed:\n{result.stderr[-3000:]}")
         (wheel,) = Path(tmp).glob("*.whl")
         with zipfile.ZipFile(wheel) as built:
             entries = [(i.filename, built.read(i)) for i in built.infolist() if not i.is_dir()]

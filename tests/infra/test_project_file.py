@@ -17,5 +17,5 @@ def test_project_runs_the_program_in_infra_with_the_locked_venv() -> None:
     assert document["main"] == "infra/"
     assert document["runtime"] == {
         "name": "python",
-        "options": {"toolchain": "pip", "virtualenv": ".venv"},
+        "options": {"toolchain": "uv", "virtualenv": ".venv"},
     }

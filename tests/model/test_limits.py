@@ -182,7 +182,7 @@ def test_a_masked_environment_is_measured_by_the_stack_export() -> None:
 
 
 def test_mwaa_option_limits_are_the_botocore_service_model() -> None:
-    """The oracle: the MWAA API model botocore ships (requirements/lock.txt pins botocore)."""
+    """The oracle: the MWAA API model botocore ships (uv.lock pins botocore)."""
     model = botocore.loaders.Loader().load_service_model("mwaa", "service-2")
     shapes = model["shapes"]
     options = shapes["AirflowConfigurationOptions"]

@@ -235,7 +235,11 @@ def test_entry_point_does_not_start_a_pack_on_import() -> None:
 
 def test_pulumi_policy_yaml() -> None:
     document = yaml.safe_load((ROOT / "policy" / "PulumiPolicy.yaml").read_text())
-    assert document["runtime"] == {"name": "python", "options": {"virtualenv": "../.venv"}}
+    # The project's environment, installed by the same toolchain as the program's (uv.lock).
+    assert document["runtime"] == {
+        "name": "python",
+        "options": {"toolchain": "uv", "virtualenv": "../.venv"},
+    }
     assert document["version"] == "0.1.0"
 
 

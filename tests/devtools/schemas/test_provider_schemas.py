@@ -23,6 +23,7 @@ from devtools.schemas import generate, validate
 from model.access import AuthMode
 from model.limits import values as value_rules
 from tests.conftest import PROJECT
+from tests.delivery import lockfile
 from tests.paths import ROOT
 from tests.stacks_discovery import STACKS
 
@@ -73,13 +74,9 @@ def large_stack(tmp: Path) -> dict[str, Any]:
 def test_subset_is_generated_from_the_pinned_sdks() -> None:
     """Regenerating from the installed SDKs gives the committed file, at the locked versions."""
     assert generate.main(["--check"]) == 0
-    pins = dict(
-        line.split("==")
-        for line in (ROOT / "requirements" / "lock.txt").read_text().splitlines()
-        if "==" in line
-    )
+    locked = lockfile.locked_versions()
     providers = validate.subset()["providers"]
-    assert providers == {name: pins[name] for name in providers}
+    assert providers == {name: locked[lockfile.normalize(name)] for name in providers}
     assert set(providers) == {
         "pulumi_aws",
         "pulumi_mongodbatlas",

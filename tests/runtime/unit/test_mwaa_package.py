@@ -6,8 +6,11 @@ is proven by scripts/check-mwaa, which installs the runtime exactly that way.
 
 from __future__ import annotations
 
+import importlib.metadata
 import io
+import re
 import shutil
+import sys
 import zipfile
 from pathlib import Path
 
@@ -143,3 +146,18 @@ def test_the_wheel_is_built_once_per_source_hash(
     assert second != first
     assert builds == [first[1].decode(), second[1].decode()]
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(builds)
+
+
+def test_the_wheel_is_built_only_by_the_pinned_backend(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another backend version would write other bytes: the build refuses it and says the fix."""
+    sources = tmp_path / "runtime"
+    shutil.copytree(pkg.RUNTIME, sources, ignore=shutil.ignore_patterns(*pkg._SOURCE_SKIP))
+    project = sources / "pyproject.toml"
+    name, version, _ = pkg.build_backend()
+    project.write_text(project.read_text().replace(f"{name}=={version}", f"{name}==0.0.1"))
+    monkeypatch.setattr(pkg, "RUNTIME", sources)
+    found = re.escape(importlib.metadata.version(name))
+    with pytest.raises(pkg.PackageError, match=rf"{name}==0\.0\.1 .* has {found}: run bash"):
+        pkg._build_wheel(sys.executable)
