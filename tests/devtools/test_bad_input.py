@@ -11,6 +11,7 @@ PyYAML or `json` say what is wrong, their own account is the oracle for the word
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import json
 import os
@@ -501,7 +502,12 @@ def known_stacks() -> str:
     return ", ".join(sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml")))
 
 
-def unknown(stack: str, guess: str = "") -> str:
+def unknown(stack: str, guess: str | None = None) -> str:
+    """The refusal of an unknown stack; its "did you mean" is difflib's closest known stack (a
+    stack a user adds may become the closest), unless the case names the one it expects."""
+    if guess is None:
+        close = difflib.get_close_matches(stack, known_stacks().split(", "), n=1)
+        guess = f"did you mean '{close[0]}'? " if close else ""
     return (
         f"unknown stack '{stack}': there is no Pulumi.{stack}.yaml next to Pulumi.yaml; "
         f"{guess}known stacks: {known_stacks()}"

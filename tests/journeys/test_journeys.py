@@ -204,10 +204,9 @@ def test_revoking_the_last_vault_dynamic_pipeline_names_the_protected_mounts(
     refused = run(repo, "infra.snapshot", "--stack", "prod")
     assert refused.code == 2
     keys = [
-        line.split(":", 1)[0]
-        for line in refused.err.splitlines()[1:]
-        if line.endswith("vault-dynamic; remove it")
-        or line.endswith("vault-dynamic pipelines; remove it")
+        line.removeprefix("prod: ").split(":", 1)[0]
+        for line in refused.err.splitlines()
+        if line.endswith(("vault-dynamic; remove it", "vault-dynamic pipelines; remove it"))
     ]
     assert keys
     remove_keys(keys)

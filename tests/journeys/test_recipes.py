@@ -85,8 +85,8 @@ def test_add_a_setting_as_the_change_map_says_and_see_it_on_the_resource(tmp_pat
     edit(
         repo,
         "infra/settings/__init__.py",
-        "            aws_account_id=present(aws.account_id),\n",
-        "            cost_center=aws.cost_center,\n            aws_account_id=present(aws.account_id),\n",
+        "        aws_account_id=present(aws.account_id),\n",
+        "        cost_center=aws.cost_center,\n        aws_account_id=present(aws.account_id),\n",
     )
     # 3. The field the components receive.
     edit(
