@@ -34,6 +34,7 @@ from devtools import plan as offline_plan
 from infra.settings import namespaces
 from policy import check
 from policy.rules import RULES_BY_NAME
+from tests.journeys.scratch import scratch_clone
 from tests.stacks_discovery import ROOT
 
 PROJECT = "airflow-atlas-identity"
@@ -938,12 +939,27 @@ def test_the_table_covers_every_command_and_enough_inputs() -> None:
 # --- what the table cannot say in one row ---------------------------------------------------
 
 
+def readable_by_others(path: Path) -> bool:
+    """Every folder down to `path` lets other users in, and `path` lets them read."""
+    folders = [*reversed(path.parents), path]
+    return all(folder.stat().st_mode & stat.S_IXOTH for folder in folders) and bool(
+        path.stat().st_mode & stat.S_IROTH
+    )
+
+
 def test_a_read_only_directory_is_one_line(tmp_path: Path) -> None:
     """Run as an unprivileged user: root writes into a read-only directory anyway."""
     demote = (
         ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
     )
     directory = Path(tempfile.mkdtemp())  # /tmp: reachable by that user, unlike tmp_path
+    project, python = ROOT, sys.executable
+    if demote and not readable_by_others(ROOT):
+        # A checkout under a private folder (a journey's scratch clone): that user runs a copy.
+        project = scratch_clone(Path(tempfile.mkdtemp()))
+        for folder in (project.parent, project):
+            folder.chmod(0o755)
+        python = str((project / ".venv").resolve() / "bin" / "python")
     try:
         directory.chmod(
             stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH
@@ -951,7 +967,7 @@ def test_a_read_only_directory_is_one_line(tmp_path: Path) -> None:
         done = subprocess.run(
             [
                 *demote,
-                sys.executable,
+                python,
                 "-m",
                 "infra.plan",
                 "--stack",
@@ -959,7 +975,7 @@ def test_a_read_only_directory_is_one_line(tmp_path: Path) -> None:
                 "--json",
                 str(directory / "p.json"),
             ],
-            cwd=ROOT,
+            cwd=project,
             env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
             capture_output=True,
             text=True,
@@ -974,6 +990,8 @@ def test_a_read_only_directory_is_one_line(tmp_path: Path) -> None:
     finally:
         directory.chmod(stat.S_IRWXU)
         shutil.rmtree(directory)
+        if project != ROOT:
+            shutil.rmtree(project.parent)
 
 
 def test_a_refusal_at_write_time_is_one_line() -> None:

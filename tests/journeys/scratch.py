@@ -53,7 +53,7 @@ def scratch_clone(where: Path) -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
     # The project's scripts call `.venv/bin/...`: the clone uses this checkout's environment.
-    (repo / ".venv").symlink_to(ROOT / ".venv")
+    (repo / ".venv").symlink_to((ROOT / ".venv").resolve())
     _git(repo, "init", "--quiet", "--initial-branch=main")
     _git(repo, "add", "--all")
     _git(repo, "commit", "--quiet", "--message", "scratch clone")
