@@ -55,7 +55,7 @@ def _files_under(root: Path, what: str) -> list[Path]:
 def is_atlas_audit_file(path: Path) -> bool:
     """False for an export file of another log type (mongod, mongos): see the module doc."""
     match = _ATLAS_LAYOUT.search(path.as_posix())
-    if match is None or match.group("log_type") == path.name:
+    if match is None:
         return True
     return "audit" in match.group("log_type").lower()
 
@@ -68,6 +68,7 @@ def discover(*, atlas_logs: Path, cloudtrail: Path, vault_audit: Sequence[Path] 
     """The files to read; InputError when a directory is missing or holds nothing to read."""
     atlas_all = _files_under(atlas_logs, "--atlas-logs")
     atlas = [p for p in atlas_all if is_atlas_audit_file(p)]
+    audit = set(atlas)
     if not atlas:
         raise InputError(f"{atlas_logs}: no Atlas audit log file in it (--atlas-logs)")
     trail = [p for p in _files_under(cloudtrail, "--cloudtrail") if _is_json_file(p)]
@@ -83,7 +84,7 @@ def discover(*, atlas_logs: Path, cloudtrail: Path, vault_audit: Sequence[Path] 
         cloudtrail_logs=tuple(logs),
         cloudtrail_digests=tuple(digests),
         vault=tuple(vault_audit),
-        skipped=tuple(p for p in atlas_all if p not in set(atlas)),
+        skipped=tuple(p for p in atlas_all if p not in audit),
     )
 
 

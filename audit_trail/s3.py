@@ -12,9 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
-
 SCHEME = "s3://"
 
 
@@ -44,11 +41,15 @@ def parse_uri(uri: str) -> Location:
 
 
 def client() -> Any:
+    import boto3  # imported only with --from-s3: it costs a noticeable part of a second
+
     return boto3.client("s3")
 
 
 def download(s3: Any, uri: str, destination: Path) -> Path:
     """Every object under `uri` into `destination/<key>`; the local root of the prefix."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     where = parse_uri(uri)
     count = 0
     try:

@@ -18,6 +18,7 @@ from sqlglot import exp
 # order: each relation reads only inputs and relations listed before it.
 STAGING: tuple[str, ...] = (
     "atlas_messages",
+    "atlas_files",
     "atlas_connections",
     "atlas_auth_events",
     "sts_sessions",
@@ -39,7 +40,12 @@ FINDINGS: tuple[str, ...] = (
     "finding_gap",
 )
 OUTPUTS: tuple[str, ...] = ("ledger", *FINDINGS, "findings")
-REPORT: tuple[str, ...] = ("report_pipelines", "report_collections", "report_timeline")
+REPORT: tuple[str, ...] = (
+    "access_counts",
+    "report_pipelines",
+    "report_collections",
+    "report_timeline",
+)
 RELATIONS: tuple[str, ...] = (*STAGING, *ATTRIBUTION, *OUTPUTS, *REPORT)
 
 DUCKDB_MACROS = "duckdb_macros"

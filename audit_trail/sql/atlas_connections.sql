@@ -1,16 +1,17 @@
 -- One row per client connection and user: where it was, when it was used, how often.
 SELECT
-    conn_key,
-    user_name,
-    user_db,
-    min(project) AS project,
-    min(cluster) AS cluster,
-    min(first_role) AS first_role,
-    min(first_role_db) AS first_role_db,
-    min(ts) AS first_ts,
-    max(ts) AS last_ts,
+    m.conn_key,
+    m.user_name,
+    m.user_db,
+    min(f.project) AS project,
+    min(f.cluster) AS cluster,
+    min(m.first_role) AS first_role,
+    min(m.first_role_db) AS first_role_db,
+    min(m.ts) AS first_ts,
+    max(m.ts) AS last_ts,
     count(*) AS messages,
-    count(*) FILTER (WHERE atype = 'authenticate' AND result = 0) AS authentications
-FROM atlas_messages
-WHERE user_name IS NOT NULL
-GROUP BY conn_key, user_name, user_db
+    count(*) FILTER (WHERE m.atype = 'authenticate' AND m.result = 0) AS authentications
+FROM atlas_messages AS m
+INNER JOIN atlas_files AS f ON f.source_file = m.source_file
+WHERE m.user_name IS NOT NULL
+GROUP BY m.conn_key, m.user_name, m.user_db

@@ -5,13 +5,7 @@
 -- (digestStartTime of one is the digestEndTime of the one before) and list every log file
 -- delivered in their hour; a skipped hour, a listed file that is not there, or no digest at
 -- all is a gap.
-WITH atlas_files AS (
-    SELECT stream, source_file, min(ts) AS first_ts, max(ts) AS last_ts
-    FROM atlas_messages
-    GROUP BY stream, source_file
-),
-
-atlas_ordered AS (
+WITH atlas_ordered AS (
     SELECT
         *,
         max(last_ts) OVER (

@@ -17,8 +17,8 @@ WITH runs AS (
 
 SELECT
     m.ts,
-    coalesce(m.project, p.project) AS project,
-    coalesce(m.cluster, p.cluster) AS cluster,
+    coalesce(f.project, p.project) AS project,
+    coalesce(f.cluster, p.cluster) AS cluster,
     m.user_name AS "user",
     m.user_db AS db,
     m.ns,
@@ -31,6 +31,7 @@ SELECT
         CAST([] AS STRUCT(dag_id VARCHAR, run_id VARCHAR, task_id VARCHAR, session VARCHAR)[])
     ) AS runs
 FROM atlas_messages AS m
+INNER JOIN atlas_files AS f ON f.source_file = m.source_file
 LEFT JOIN connection_pipelines AS p
     ON p.conn_key = m.conn_key AND p.user_name = m.user_name
 LEFT JOIN runs AS r

@@ -2,12 +2,12 @@
 WITH counted AS (
     SELECT
         pipeline,
-        count(*) AS messages,
+        sum(messages) AS messages,
         count(DISTINCT ns) AS namespaces,
-        count(*) FILTER (WHERE array_length(runs) = 0) AS unattributed,
-        min(ts) AS first_ts,
-        max(ts) AS last_ts
-    FROM ledger
+        sum(unattributed) AS unattributed,
+        min(first_ts) AS first_ts,
+        max(last_ts) AS last_ts
+    FROM access_counts
     GROUP BY pipeline
 ),
 
