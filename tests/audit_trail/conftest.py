@@ -43,6 +43,13 @@ class Result:
         return {f["kind"] for f in self.findings}
 
 
+def run_cli(arguments: Sequence[str], out: Path) -> Result:
+    """`python -m audit_trail ARGUMENTS --out OUT` in its own process, from the repository."""
+    argv = [sys.executable, "-m", "audit_trail", *arguments, "--out", str(out)]
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
+    return Result(code=done.returncode, stdout=done.stdout, stderr=done.stderr, out=out)
+
+
 def run_command(
     inputs: Inputs,
     out: Path,
@@ -52,10 +59,7 @@ def run_command(
     vault: bool = True,
     extra: Sequence[str] = (),
 ) -> Result:
-    argv = [
-        sys.executable,
-        "-m",
-        "audit_trail",
+    arguments = [
         "--stack",
         stack,
         "--plan",
@@ -64,13 +68,10 @@ def run_command(
         str(inputs.atlas),
         "--cloudtrail",
         str(inputs.cloudtrail),
-        "--out",
-        str(out),
         *(["--vault-audit", str(inputs.vault)] if vault else []),
         *extra,
     ]
-    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
-    return Result(code=done.returncode, stdout=done.stdout, stderr=done.stderr, out=out)
+    return run_cli(arguments, out)
 
 
 @pytest.fixture(scope="session")
