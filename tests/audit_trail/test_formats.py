@@ -91,9 +91,8 @@ def test_the_documented_expiration_form_is_read_as_its_instant() -> None:
         "r->'responseElements' AS responseElements FROM (SELECT ?::JSON AS r)",
         [json.dumps(record)],
     )
-    row = db.execute(
-        f"SELECT starts, ends, dag_id, task_id, run_id FROM ({sql.text('sts_sessions')})"
-    ).fetchone()
+    db.execute(f"CREATE TABLE sts_sessions AS {sql.text('sts_sessions')}")
+    row = db.execute("SELECT starts, ends, dag_id, task_id, run_id FROM sts_sessions").fetchone()
     assert row is not None
     assert (row[0], row[1]) == (documented - timedelta(hours=1), documented)
     assert row[2:] == ("d", "t", "r")
