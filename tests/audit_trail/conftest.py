@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,10 +44,17 @@ class Result:
         return {f["kind"] for f in self.findings}
 
 
-def run_cli(arguments: Sequence[str], out: Path) -> Result:
+def run_cli(arguments: Sequence[str], out: Path, *, env: Mapping[str, str] | None = None) -> Result:
     """`python -m audit_trail ARGUMENTS --out OUT` in its own process, from the repository."""
     argv = [sys.executable, "-m", "audit_trail", *arguments, "--out", str(out)]
-    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        argv,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
     return Result(code=done.returncode, stdout=done.stdout, stderr=done.stderr, out=out)
 
 
