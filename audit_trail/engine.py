@@ -145,15 +145,16 @@ def _read_objects(paths: Sequence[Path], structure: Mapping[str, Any], fmt: str)
 
 
 def _read_atlas(paths: Sequence[Path]) -> str:
-    """atlas_raw: the Atlas messages of `paths`, their fields flattened (ATLAS_FIELDS)."""
+    """atlas_raw: the Atlas messages of `paths`, their fields flattened (ATLAS_FIELDS), with
+    the file's key (`hash` of its path: a number per message, not a copy of the path)."""
     extract = "[" + ", ".join(_quote(path) for _, path in ATLAS_FIELDS) + "]"
     columns = ", ".join(
         f"CAST(v[{i}] AS INTEGER) AS {name}" if name == "result" else f"v[{i}] AS {name}"
         for i, (name, _) in enumerate(ATLAS_FIELDS, start=1)
     )
     calls = [
-        f"SELECT {columns}, source_file FROM (SELECT json_extract_string(json, {extract}) AS v, "
-        f"filename AS source_file FROM {call})"
+        f"SELECT {columns}, hash(filename) AS file_id FROM (SELECT "
+        f"json_extract_string(json, {extract}) AS v, filename FROM {call})"
         for call in _objects(paths, "newline_delimited")
     ]
     return " UNION ALL ".join(calls)
@@ -198,6 +199,10 @@ class Evidence:
     def load_inputs(self) -> None:
         f = self.files
         self.db.execute(f"CREATE TEMP VIEW atlas_raw AS {_read_atlas(f.atlas)}")
+        self.db.execute(
+            "CREATE TEMP TABLE atlas_raw_files AS SELECT hash(f) AS file_id, f AS source_file "
+            f"FROM unnest({_file_list(f.atlas)}) AS t (f)"
+        )
         trail = _read_objects(f.cloudtrail_logs, CLOUDTRAIL_STRUCTURE, "auto")
         self._create("cloudtrail_raw", trail, paths=f.cloudtrail_logs, kind="cloudtrail")
         self._check(
@@ -290,8 +295,8 @@ class Evidence:
             if name == "atlas_messages":  # the one pass over the Atlas logs
                 self._create(name, sql.text(name), paths=self.files.atlas, kind="atlas")
                 self._check(
-                    "SELECT source_file FROM atlas_messages "
-                    "WHERE atype IS NULL OR ts IS NULL LIMIT 1",
+                    "SELECT f.source_file FROM atlas_messages AS m JOIN atlas_raw_files AS f "
+                    "ON f.file_id = m.file_id WHERE m.atype IS NULL OR m.ts IS NULL LIMIT 1",
                     paths=self.files.atlas,
                     kind="atlas",
                     problem="an audit message without atype or ts",

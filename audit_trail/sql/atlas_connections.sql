@@ -12,6 +12,6 @@ SELECT
     count(*) AS messages,
     count(*) FILTER (WHERE m.atype = 'authenticate' AND m.result = 0) AS authentications
 FROM atlas_messages AS m
-INNER JOIN atlas_files AS f ON f.source_file = m.source_file
+INNER JOIN atlas_files AS f ON f.file_id = m.file_id
 WHERE m.user_name IS NOT NULL
 GROUP BY m.conn_key, m.user_name, m.user_db

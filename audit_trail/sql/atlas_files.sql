@@ -2,9 +2,15 @@
 -- object key is {prefix ending in the project id}/{cluster}/{hostname}/{logType}/...
 -- (docs/auditing.md); a file elsewhere belongs to the stream of its directory.
 WITH spans AS (
-    SELECT source_file, min(ts) AS first_ts, max(ts) AS last_ts, count(*) AS messages
-    FROM atlas_messages
-    GROUP BY source_file
+    SELECT
+        m.file_id,
+        min(f.source_file) AS source_file,
+        min(m.ts) AS first_ts,
+        max(m.ts) AS last_ts,
+        count(*) AS messages
+    FROM atlas_messages AS m
+    INNER JOIN atlas_raw_files AS f ON f.file_id = m.file_id
+    GROUP BY m.file_id
 ),
 
 located AS (
@@ -17,6 +23,7 @@ located AS (
 )
 
 SELECT
+    file_id,
     source_file,
     project,
     cluster,

@@ -14,10 +14,10 @@ SELECT
     END AS ts,
     atype,
     result,
-    source_file,
+    file_id,
     coalesce(
         conn_uuid,
-        source_file || '|' || ts_date || '|' || coalesce(user_name, param_user, '')
+        CAST(file_id AS VARCHAR) || '|' || ts_date || '|' || coalesce(user_name, param_user, '')
     ) AS conn_key,
     coalesce(user_name, param_user) AS user_name,
     coalesce(user_db, param_db) AS user_db,

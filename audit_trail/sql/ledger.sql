@@ -31,7 +31,7 @@ SELECT
         CAST([] AS STRUCT(dag_id VARCHAR, run_id VARCHAR, task_id VARCHAR, session VARCHAR)[])
     ) AS runs
 FROM atlas_messages AS m
-INNER JOIN atlas_files AS f ON f.source_file = m.source_file
+INNER JOIN atlas_files AS f ON f.file_id = m.file_id
 LEFT JOIN connection_pipelines AS p
     ON p.conn_key = m.conn_key AND p.user_name = m.user_name
 LEFT JOIN runs AS r
