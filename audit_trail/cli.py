@@ -96,7 +96,21 @@ def parse(argv: Sequence[str]) -> Arguments:
     )
 
 
-def _local_inputs(args: Arguments, staging: Path) -> tuple[Path, Path, list[Path]]:
+@dataclass(frozen=True, kw_only=True)
+class LocalInputs:
+    atlas: Path
+    cloudtrail: Path
+    vault: list[Path]
+    origins: dict[str, str]
+    """Local directory of downloaded objects -> `s3://bucket/`, to name them in errors."""
+
+    def named(self, message: str) -> str:
+        for local, remote in self.origins.items():
+            message = message.replace(local + "/", remote)
+        return message
+
+
+def _local_inputs(args: Arguments, staging: Path) -> LocalInputs:
     """The inputs as local paths: themselves, or their S3 objects downloaded to `staging`."""
     given = [args.atlas_logs, args.cloudtrail, *args.vault_audit]
     remote = [s3.is_s3_uri(g) for g in given]
@@ -105,15 +119,28 @@ def _local_inputs(args: Arguments, staging: Path) -> tuple[Path, Path, list[Path
     if not args.from_s3 and any(remote):
         raise InputError("an input is an s3:// URI: pass --from-s3 to read it from S3")
     if not args.from_s3:
-        return Path(args.atlas_logs), Path(args.cloudtrail), [Path(v) for v in args.vault_audit]
+        return LocalInputs(
+            atlas=Path(args.atlas_logs),
+            cloudtrail=Path(args.cloudtrail),
+            vault=[Path(v) for v in args.vault_audit],
+            origins={},
+        )
     client = s3.client()
-    atlas = s3.download(client, args.atlas_logs, staging / "atlas")
-    trail = s3.download(client, args.cloudtrail, staging / "cloudtrail")
-    vault = [
-        s3.single_file(s3.download(client, uri, staging / f"vault-{i}"), uri)
-        for i, uri in enumerate(args.vault_audit)
-    ]
-    return atlas, trail, vault
+    origins: dict[str, str] = {}
+
+    def fetch(uri: str, name: str) -> Path:
+        destination = staging / name
+        origins[str(destination)] = f"s3://{s3.parse_uri(uri).bucket}/"
+        return s3.download(client, uri, destination)
+
+    return LocalInputs(
+        atlas=fetch(args.atlas_logs, "atlas"),
+        cloudtrail=fetch(args.cloudtrail, "cloudtrail"),
+        vault=[
+            s3.single_file(fetch(uri, f"vault-{i}"), uri) for i, uri in enumerate(args.vault_audit)
+        ],
+        origins=origins,
+    )
 
 
 def _summary(outcome: engine.Outcome, out: Path) -> str:
@@ -130,9 +157,14 @@ def run(args: Arguments) -> int:
     model = load(args.plan, stack=args.stack)
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="audit-trail-s3-") as staging:
-        atlas, trail, vault = _local_inputs(args, Path(staging))
-        files = discover(atlas_logs=atlas, cloudtrail=trail, vault_audit=vault)
-        outcome = engine.run(model=model, files=files, settings=args.settings, out=args.out)
+        local = _local_inputs(args, Path(staging))
+        try:
+            files = discover(
+                atlas_logs=local.atlas, cloudtrail=local.cloudtrail, vault_audit=local.vault
+            )
+            outcome = engine.run(model=model, files=files, settings=args.settings, out=args.out)
+        except InputError as error:
+            raise InputError(local.named(str(error))) from None
     report.write(args.out / "report.html", model=model, outcome=outcome)
     print(_summary(outcome, args.out))
     return EXIT_FINDINGS if outcome.findings else EXIT_CLEAN
@@ -143,5 +175,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args)
     except (InputError, PlanError, s3.S3Error) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
         return EXIT_BAD_INPUT

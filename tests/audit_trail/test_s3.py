@@ -115,6 +115,26 @@ def test_the_buckets_read_like_the_directories(
     assert sorted_rows(remote.ledger) == sorted_rows(local.ledger)
     assert remote.findings == local.findings == []
 
+    broken = f"atlas/{sorted(inputs.atlas.rglob('*.log.gz'))[0].relative_to(inputs.atlas)}"
+    s3.put_object(Bucket=EVIDENCE_BUCKET, Key=broken, Body=b'{"atype": \n')
+    unreadable = run_cli(
+        [
+            "--stack",
+            "dev",
+            "--plan",
+            str(DEV_PLAN),
+            "--from-s3",
+            "--atlas-logs",
+            f"s3://{EVIDENCE_BUCKET}/atlas/",
+            "--cloudtrail",
+            f"s3://{TRAIL_BUCKET}/AWSLogs/",
+        ],
+        tmp_path / "unreadable",
+        env={**CREDENTIALS, "AWS_ENDPOINT_URL": s3_endpoint, "AWS_DEFAULT_REGION": REGION},
+    )
+    assert unreadable.code == 2
+    assert unreadable.stderr.startswith(f"error: s3://{EVIDENCE_BUCKET}/{broken}:1: not JSON")
+
     missing = run_cli(
         [
             "--stack",
