@@ -1,8 +1,10 @@
 """Run the evidence SQL on an embedded DuckDB and write the ledger and the findings.
 
-DuckDB reads the logs where they are (`read_json`, gzip or plain), with the column types of the
-input relations (audit_trail/sql/README.md); everything after that is the evidence SQL, in
+DuckDB reads the logs where they are (`read_json_objects`, gzip or plain) into the input
+relations (audit_trail/sql/README.md); everything after that is the evidence SQL, in
 `audit_trail.sql.RELATIONS` order. Only the readers and the JSON writers here are DuckDB's own.
+A DuckDB error while reading an input is turned into the file and line that caused it
+(audit_trail/validate.py).
 """
 
 from __future__ import annotations
