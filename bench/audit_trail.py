@@ -4,7 +4,7 @@
 
 Plans the benchmark estate (bench/synthetic.py: 1,000 pipelines of all three auth modes over 12
 Atlas projects, 24 clusters) with the program, then generates a day of its logs in their
-documented formats and layouts (tests/audit_trail/samples.py): `--messages` Atlas audit
+documented formats and layouts (bench/audit_samples.py): `--messages` Atlas audit
 messages from two task runs of every pipeline, each run with its STS session (and KMS
 signature, or Vault login and lease), CloudTrail log files with hourly digests, and a Vault
 file audit log. Then, in
@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import synthetic
-from tests.audit_trail.samples import (
+from bench.audit_samples import (
     AGENT_USER,
     AUDIT_LOG_TYPE,
     EXPORT_INTERVAL,

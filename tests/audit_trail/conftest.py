@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.audit_trail.samples import AGENT_USER, Day, Inputs, read_jsonl
+from bench.audit_samples import AGENT_USER, Day, Inputs, read_jsonl
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV_PLAN = ROOT / "snapshots" / "dev.plan.json"

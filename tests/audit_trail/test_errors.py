@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from bench.audit_samples import Inputs
 from tests.audit_trail.conftest import ALLOW_AGENT, DEV_PLAN, clean_day, run_cli, run_command
-from tests.audit_trail.samples import Inputs
 
 EXIT_BAD_INPUT = 2
 

@@ -1,4 +1,4 @@
-"""`python -m audit_trail` on a day of logs in their documented formats (tests/audit_trail/samples.py).
+"""`python -m audit_trail` on a day of logs in their documented formats (bench/audit_samples.py).
 
 Expectations come from the dev stack's plan (pipelines, modes, grants, projects) and from the
 scenario (which task run made which connection), never from the evidence SQL itself: a clean
@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from bench.audit_samples import AGENT_USER, Day, Inputs, Run, assume_role_record
 from tests.audit_trail.conftest import (
     ALLOW_AGENT,
     RUN_SPACING,
@@ -24,7 +25,6 @@ from tests.audit_trail.conftest import (
     clean_day,
     run_command,
 )
-from tests.audit_trail.samples import AGENT_USER, Day, Inputs, Run, assume_role_record
 
 EXIT_CLEAN, EXIT_FINDINGS = 0, 1
 # After every clean-day credential has expired (sessions and tokens live 1 h in dev).

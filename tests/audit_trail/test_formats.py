@@ -17,12 +17,12 @@ import duckdb
 import mongomock
 
 from audit_trail import sql
-from tests.audit_trail.conftest import START, clean_day
-from tests.audit_trail.samples import (
+from bench.audit_samples import (
     assume_role_record,
     auth_check,
     cloudtrail_expiration,
 )
+from tests.audit_trail.conftest import START, clean_day
 
 AUDITING = "mongodbatlas:index/auditing:Auditing"
 

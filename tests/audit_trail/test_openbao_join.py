@@ -31,8 +31,7 @@ from atlas_identity.aws import (
 )
 from atlas_identity.contract import PipelineRole, VaultSettings
 from atlas_identity.vault import AppRoleLogin, DynamicDatabaseCredentials
-from tests.audit_trail.conftest import ROOT, run_command
-from tests.audit_trail.samples import (
+from bench.audit_samples import (
     Inputs,
     assume_role_record,
     assumed_role_identity,
@@ -41,6 +40,7 @@ from tests.audit_trail.samples import (
     write_atlas_host,
     write_trail,
 )
+from tests.audit_trail.conftest import ROOT, run_command
 from tests.runtime.integration.services import Moto, ServiceError, start_moto, start_postgres
 from tests.services.openbao import OpenBaoServer, running_openbao
 

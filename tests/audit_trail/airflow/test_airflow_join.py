@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.audit_trail.conftest import ROOT, run_command
-from tests.audit_trail.samples import (
+from bench.audit_samples import (
     Inputs,
     assume_role_record,
     assumed_role_identity,
@@ -29,6 +28,7 @@ from tests.audit_trail.samples import (
     write_atlas_host,
     write_trail,
 )
+from tests.audit_trail.conftest import ROOT, run_command
 from tests.runtime.integration.conftest import Airflow, AwsWorld
 
 PLAN = ROOT / "tests" / "runtime" / "integration" / "stacks" / "runtime-it.plan.json"

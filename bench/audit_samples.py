@@ -1,4 +1,5 @@
-"""Log samples in the formats their owners document, written in their storage layouts.
+"""Log samples in the formats their owners document, written in their storage layouts, for the
+evidence tests (tests/audit_trail/) and the evidence benchmark (bench/audit_trail.py).
 
 - Atlas audit messages: MongoDB manual, "mongo Schema Audit Messages": `{atype, ts: {$date},
   uuid: {$binary, $type: "04"}, local, remote, users: [{user, db}], roles: [{role, db}], param,
