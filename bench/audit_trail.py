@@ -120,6 +120,66 @@ def plan_estate(workdir: Path) -> Path:
     return path
 
 
+def agent_heartbeats(
+    day: Day, atlas: AtlasWriter, agent_at: dict[Path, datetime], until: datetime
+) -> int:
+    """The operators' agent's authentications on every host up to `until`; how many."""
+    count = 0
+    for host_dir in agent_at:
+        while agent_at[host_dir] <= until:
+            at = agent_at[host_dir]
+            atlas.add(
+                host_dir,
+                at,
+                authenticate(
+                    at=at,
+                    user=AGENT_USER,
+                    db="admin",
+                    mechanism="SCRAM-SHA-256",
+                    connection=day.connection(),
+                ),
+            )
+            agent_at[host_dir] += timedelta(minutes=4)
+            count += 1
+    return count
+
+
+def one_run(
+    day: Day, atlas: AtlasWriter, workdir: Path, *, name: str, at: datetime, messages: int
+) -> None:
+    """A task run's session (and signature or lease), then one connection reading its
+    grants every 50 ms: `messages` Atlas messages."""
+    p = day.pipelines[name]
+    run = day.task_run(name, at=at, run_id=f"scheduled__{at:%Y-%m-%dT%H:%M:%S}", namespaces=[])
+    host_dir = host_dir_of(day, workdir, p.project_id, p.cluster)
+    auth_at = at + timedelta(seconds=2)
+    connection = day.connection()
+    db, mechanism = _auth_db(p.auth_mode), _mechanism(p.auth_mode)
+    atlas.add(
+        host_dir,
+        auth_at,
+        authenticate(at=auth_at, user=run.user, db=db, mechanism=mechanism, connection=connection),
+    )
+    granted = day.granted(p)
+    for k in range(messages - 1):
+        when = auth_at + timedelta(milliseconds=50 * (k + 1))
+        command, ns = granted[k % len(granted)]
+        atlas.add(
+            host_dir,
+            when,
+            auth_check(
+                at=when,
+                user=run.user,
+                db=db,
+                role=p.custom_role,
+                command=command,
+                ns=ns,
+                connection=connection,
+            ),
+        )
+    day.messages.clear()  # the run's own connection (no command) is not written
+
+
 def generate(workdir: Path, plan: dict[str, Any], messages: int) -> dict[str, Path]:
     """A day of the estate's logs under `workdir`: atlas/, cloudtrail/, vault-audit.log.
 
@@ -130,70 +190,25 @@ def generate(workdir: Path, plan: dict[str, Any], messages: int) -> dict[str, Pa
     day = Day(plan=plan)
     names = sorted(day.pipelines)
     runs = len(names) * RUNS_PER_PIPELINE
-    heartbeats = 0
     hosts = hosts_of(day, workdir)
     per_run = (messages - len(hosts) * HEARTBEATS_PER_HOST) // runs
     atlas = AtlasWriter()
     agent_at = dict.fromkeys(hosts, DAY_START)
+    heartbeats = 0
     for index, at in enumerate(run_starts(runs)):
-        for host_dir in hosts:
-            while agent_at[host_dir] <= at:
-                atlas.add(
-                    host_dir,
-                    agent_at[host_dir],
-                    authenticate(
-                        at=agent_at[host_dir],
-                        user=AGENT_USER,
-                        db="admin",
-                        mechanism="SCRAM-SHA-256",
-                        connection=day.connection(),
-                    ),
-                )
-                agent_at[host_dir] += timedelta(minutes=4)
-                heartbeats += 1
-        name = names[index % len(names)]  # run i and i + len(names) are 12 hours apart
-        p = day.pipelines[name]
-        run = day.task_run(name, at=at, run_id=f"scheduled__{at:%Y-%m-%dT%H:%M:%S}", namespaces=[])
-        host_dir = host_dir_of(day, workdir, p.project_id, p.cluster)
-        auth_at = at + timedelta(seconds=2)
-        connection = day.connection()
-        db, mechanism = _auth_db(p.auth_mode), _mechanism(p.auth_mode)
-        atlas.add(
-            host_dir,
-            auth_at,
-            authenticate(
-                at=auth_at, user=run.user, db=db, mechanism=mechanism, connection=connection
-            ),
-        )
-        granted = day.granted(p)
-        for k in range(per_run - 1):
-            when = auth_at + timedelta(milliseconds=50 * (k + 1))
-            command, ns = granted[k % len(granted)]
-            atlas.add(
-                host_dir,
-                when,
-                auth_check(
-                    at=when,
-                    user=run.user,
-                    db=db,
-                    role=p.custom_role,
-                    command=command,
-                    ns=ns,
-                    connection=connection,
-                ),
-            )
+        heartbeats += agent_heartbeats(day, atlas, agent_at, at)
+        # Run i and run i + len(names) of one pipeline are 12 hours apart.
+        one_run(day, atlas, workdir, name=names[index % len(names)], at=at, messages=per_run)
         atlas.flush(before=at - timedelta(minutes=10))
-        day.messages.clear()  # the runs' own connections (no commands) are not written
     atlas.flush()
     write_trail(workdir / "cloudtrail", day.records, account=day.account)
     vault = workdir / "vault-audit.log"
     vault.write_text(
         "".join(json.dumps(e) + "\n" for _, e in sorted(day.vault, key=lambda x: x[0]))
     )
-    total = runs * per_run + heartbeats
     print(
-        f"generated {total} Atlas messages in {atlas.files} files on {len(hosts)} "
-        f"hosts: {runs} task runs of {len(names)} pipelines, {heartbeats} agent "
+        f"generated {runs * per_run + heartbeats} Atlas messages in {atlas.files} files on "
+        f"{len(hosts)} hosts: {runs} task runs of {len(names)} pipelines, {heartbeats} agent "
         f"authentications; {len(day.records)} CloudTrail records, {len(day.vault)} Vault "
         "entries"
     )
