@@ -81,9 +81,16 @@ class OpenBaoServer:
 
 
 def start_openbao(
-    *, timeout: float = START_TIMEOUT_SECONDS, root_token: str = ROOT_TOKEN
+    *,
+    timeout: float = START_TIMEOUT_SECONDS,
+    root_token: str = ROOT_TOKEN,
+    config: str | None = None,
 ) -> OpenBaoServer:
-    """Start `bao server -dev` on a free loopback port and wait until it is unsealed and active."""
+    """Start `bao server -dev` on a free loopback port and wait until it is unsealed and active.
+
+    `config` is extra server configuration (HCL), e.g. a declarative `audit` stanza: OpenBao
+    enables audit devices from its configuration only, not through the API.
+    """
     binary = openbao_binary()
     if binary is None:
         raise OpenBaoStartError(
@@ -93,6 +100,11 @@ def start_openbao(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = Path(tempfile.mkdtemp(prefix="openbao-")) / "server.log"
+    extra: list[str] = []
+    if config is not None:
+        config_path = log_path.with_name("config.hcl")
+        config_path.write_text(config)
+        extra.append(f"-config={config_path}")
     log = log_path.open("wb")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BAO_", "VAULT_"))}
     try:
@@ -104,6 +116,7 @@ def start_openbao(
                 f"-dev-root-token-id={root_token}",
                 f"-dev-listen-address=127.0.0.1:{port}",
                 "-log-level=warn",
+                *extra,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -137,12 +150,12 @@ def start_openbao(
 
 
 @contextmanager
-def running_openbao() -> Iterator[OpenBaoServer]:
+def running_openbao(*, config: str | None = None) -> Iterator[OpenBaoServer]:
     """A started server for a fixture; the test fails (never skips) when OpenBao cannot start."""
     import pytest  # only this fixture body needs it: benchmarks import the module without pytest
 
     try:
-        server = start_openbao()
+        server = start_openbao(config=config)
     except OpenBaoStartError as error:
         pytest.fail(f"OpenBao did not start: {error}", pytrace=False)
     try:

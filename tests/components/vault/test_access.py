@@ -143,6 +143,9 @@ def test_database_engine_role_binds_exactly_the_custom_role_and_cluster(run: Pro
         "description": "Short-lived MongoDB Atlas users (test)",
         "defaultLeaseTtlSeconds": 900,
         "maxLeaseTtlSeconds": 3600,
+        # The issued user in clear in audit logs, for python -m audit_trail; the password stays
+        # HMACed (tests/audit_trail/test_openbao_join.py shows both on OpenBao).
+        "auditNonHmacResponseKeys": ["username"],
     }
     connection = run.monitor.one(
         "vault:database/secretBackendConnection:SecretBackendConnection", "vault-atlas-connection"

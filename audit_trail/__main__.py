@@ -1,0 +1,3 @@
+from audit_trail.cli import main
+
+raise SystemExit(main())
