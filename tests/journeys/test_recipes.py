@@ -13,8 +13,10 @@ import json
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from tests.journeys.scratch import PROJECT, edit_stack, run, scratch_clone
 from tests.paths import ROOT
@@ -121,3 +123,60 @@ def test_add_a_setting_as_the_change_map_says_and_see_it_on_the_resource(tmp_pat
     touched = changed_files(repo) - {"Pulumi.dev.yaml"}  # the user's stack, not the recipe's
     unlisted = sorted(f for f in touched if not any(fnmatch.fnmatch(f, p) for p in listed))
     assert unlisted == [], f"CONTRIBUTING's recipe does not name {unlisted}"
+
+
+def test_add_a_preset_as_the_change_map_says_and_see_its_actions_planned(tmp_path: Path) -> None:
+    repo = scratch_clone(tmp_path)
+    # 1. The preset in PRESETS, its actions among the known ones.
+    edit(
+        repo,
+        "model/access.py",
+        '    "insert-only": ("INSERT",),\n',
+        '    "insert-only": ("INSERT",),\n    "append-read": ("FIND", "INSERT"),\n',
+    )
+    # 2. Its exact actions, where the presets are tested.
+    edit(
+        repo,
+        "tests/model/test_access.py",
+        "from __future__ import annotations\n",
+        "from __future__ import annotations\n\n\ndef test_append_read() -> None:\n"
+        '    from model.access import PRESETS\n\n    assert PRESETS["append-read"] == '
+        '("FIND", "INSERT")\n',
+    )
+    # 3. The generated docs list the presets.
+    generated = run(repo, "infra.settings.generate")
+    assert generated.code == 0, generated.err
+
+    def use(config: dict[str, Any]) -> None:
+        first = config[f"{PROJECT}:pipelines"][0]
+        first["grants"][0]["access"] = "append-read"
+
+    edit_stack(repo, "dev", use)
+    out = tmp_path / "dev.json"
+    planned = run(repo, "infra.plan", "--stack", "dev", "--json", str(out))
+    assert planned.code == 0, planned.err
+    matrix = json.loads(out.read_text())["outputs"]["accessMatrix"]
+    pipeline = stack_pipelines(repo)[0]
+    grant = pipeline["grants"][0]
+    rows = [
+        r
+        for r in matrix
+        if r["pipeline"] == pipeline["name"]
+        and r["database"] == grant["database"]
+        and r["collection"] in grant["collections"]
+    ]
+    assert rows
+    assert all(set(r["actions"]) == {"FIND", "INSERT"} for r in rows)
+    tested = run(repo, "pytest", "-p", "no:cacheprovider", "-q", "tests/model/test_access.py")
+    assert tested.code == 0, tested.out[-2000:]
+
+    listed = recipe_paths("Add a grant preset")
+    touched = changed_files(repo) - {"Pulumi.dev.yaml"}
+    unlisted = sorted(f for f in touched if not any(fnmatch.fnmatch(f, p) for p in listed))
+    assert unlisted == [], f"CONTRIBUTING's recipe does not name {unlisted}"
+
+
+def stack_pipelines(repo: Path) -> list[dict[str, Any]]:
+    config = yaml.safe_load((repo / "Pulumi.dev.yaml").read_text())["config"]
+    pipelines: list[dict[str, Any]] = config[f"{PROJECT}:pipelines"]
+    return pipelines
