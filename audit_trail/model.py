@@ -133,7 +133,9 @@ def _pipeline(
         name=name,
         auth_mode=mode,
         role_arn=str(role_arns.get(name, "")),
-        atlas_user=None if vault_path is not None else identity,
+        # Only a user the plan declares exists: an okta-oidc pipeline whose workload IdP is still
+        # pending has none, and anything authenticating as it is an unknown user.
+        atlas_user=identity if user is not None else None,
         atlas_db=str(
             (user or {}).get("authDatabaseName") or ("admin" if vault_path else "$external")
         ),
