@@ -44,7 +44,7 @@ ORG_STACK = "org"
 STACK_NAME = re.compile(r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$")
 
 
-def _yaml() -> YAML:
+def round_trip_yaml() -> YAML:
     """Round-trips this repository's YAML byte for byte (comments, quotes, indentation)."""
     yaml = YAML()
     yaml.preserve_quotes = True
@@ -55,7 +55,7 @@ def _yaml() -> YAML:
 
 def dump(data: Any) -> str:
     out = io.StringIO()
-    _yaml().dump(data, out)
+    round_trip_yaml().dump(data, out)
     return out.getvalue()
 
 
@@ -226,7 +226,7 @@ def build(name: str, like: str, root: Path = ROOT) -> NewStack:
     files: dict[Path, str] = {}
     stack_text = stack_file_text((root / f"Pulumi.{like}.yaml").read_text(), like, name)
     files[root / f"Pulumi.{name}.yaml"] = stack_text
-    config = (_yaml().load(stack_text) or {}).get("config") or {}
+    config = (round_trip_yaml().load(stack_text) or {}).get("config") or {}
     plan = offline_plan.plan(
         offline_plan.StackFile(
             project=offline_plan.project_name(root), stack=name, config=dict(config)
@@ -243,13 +243,13 @@ def build(name: str, like: str, root: Path = ROOT) -> NewStack:
         files[root / "bootstrap" / f"Pulumi.{name}.yaml"] = rename(like_bootstrap.read_text())
     stacks = environment_stacks(root)
     for workflow in sorted((root / ".github" / "workflows").glob("*.yml")):
-        data = _yaml().load(workflow.read_text())
+        data = round_trip_yaml().load(workflow.read_text())
         if workflow_with_stack(data, like, name, stacks):
             files[workflow] = dump(data)
     entry = org_entry(plan)
     org_file = root / f"Pulumi.{ORG_STACK}.yaml"
     if entry is not None and org_file.is_file():
-        org = _yaml().load(org_file.read_text())
+        org = round_trip_yaml().load(org_file.read_text())
         org["config"].setdefault(f"{PROJECT}:atlasWorkloadIdps", []).append(entry)
         files[org_file] = dump(org)
         org_plan = offline_plan.plan(

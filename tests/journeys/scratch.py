@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-
+from devtools.stack import round_trip_yaml
 from tests.stacks_discovery import ROOT
 
 PROJECT = "airflow-atlas-identity"
@@ -81,18 +80,10 @@ def run(repo: Path, *args: str, timeout: float = 600) -> Done:
     return Done(done.returncode, done.stdout, done.stderr)
 
 
-def _yaml() -> YAML:
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    return yaml
-
-
 def edit_stack(repo: Path, stack: str, change: Callable[[dict[str, Any]], None]) -> None:
     """Edit `Pulumi.<stack>.yaml`'s config as a person does: comments and layout kept."""
     path = repo / f"Pulumi.{stack}.yaml"
-    yaml = _yaml()
+    yaml = round_trip_yaml()
     document = yaml.load(path.read_text())
     change(document["config"])
     with path.open("w") as out:
